@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of numeric code: -Ounchecked removes bounds checks in hot loops;
+// correctness is guarded by the test suite, which also runs optimized.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"])]
+
+let package = Package(
+    name: "Secateur",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "secateur", targets: ["secateur"]),
+        .library(name: "Secateur", targets: ["Compute", "ModelIO", "LLM", "Evaluation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "Compute",
+                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+                swiftSettings: optimized),
+        .target(name: "ModelIO", dependencies: ["Compute"], swiftSettings: optimized),
+        .target(name: "LLM", dependencies: ["Compute", "ModelIO"], swiftSettings: optimized),
+        .target(name: "Evaluation", dependencies: ["Compute", "ModelIO", "LLM"], swiftSettings: optimized),
+        .executableTarget(name: "secateur",
+                          dependencies: ["Compute", "ModelIO", "LLM", "Evaluation",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: optimized),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Compute"]),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "ModelIO", "Compute"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LLM", "ModelIO", "Compute"]),
+        .testTarget(name: "CLITests", dependencies: ["secateur"]),
+    ],
+    // Language mode 5: the engine shares raw buffers across worker threads by design
+    // (disjoint slices), which strict Sendable checking cannot express.
+    swiftLanguageModes: [.v5]
+)

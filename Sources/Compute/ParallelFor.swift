@@ -1,0 +1,37 @@
+import Dispatch
+
+/// Number of worker threads the engine's own kernels use (BLAS has its own pool).
+public enum Parallelism {
+    nonisolated(unsafe) public static var threads: Int = max(1, ProcessInfoCores.count)
+}
+
+enum ProcessInfoCores {
+    static var count: Int {
+        #if canImport(Glibc)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return Int(sysconf(_SC_NPROCESSORS_ONLN))
+        #endif
+    }
+}
+
+/// Runs body(chunkStart, chunkEnd) over [0, n) split into contiguous chunks, one per worker.
+/// Small n runs inline: spawning threads costs more than a few microseconds of work.
+@inline(__always)
+public func parallelFor(_ n: Int, minPerThread: Int = 1, _ body: (Int, Int) -> Void) {
+    let workers = min(Parallelism.threads, max(1, n / max(1, minPerThread)))
+    if workers <= 1 || n <= 1 { body(0, n); return }
+    let chunk = (n + workers - 1) / workers
+    withoutActuallyEscaping(body) { b in
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let s = w * chunk, e = min(n, s + chunk)
+            if s < e { b(s, e) }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
