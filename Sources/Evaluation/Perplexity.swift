@@ -1,0 +1,71 @@
+import Foundation
+import LLM
+
+public struct PerplexityResult: Codable, Sendable {
+    public var model: String
+    public var dataset: String
+    public var `protocol`: String
+    public var seqlen: Int
+    public var windows: Int
+    public var tokens: Int
+    public var ppl: Double
+    public var nllPerWindow: [Double]
+    public var seconds: Double
+    public var tokensPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case model, dataset, `protocol`, seqlen, windows, tokens, ppl
+        case nllPerWindow = "nll_per_window", seconds, tokensPerSecond = "tokens_per_second"
+    }
+}
+
+/// Perplexity over non-overlapping windows (DESIGN.md §7): the text is tokenized once, cut
+/// into windows of `seqlen` tokens (tail dropped), and
+///   ppl = exp(mean over windows of the mean next-token cross-entropy in the window),
+/// which for equal windows is also LLM-Pruner's per-token mean.
+public enum Perplexity {
+    /// The first `limit` (default all) windows of `seqlen` tokens.
+    public static func windows(tokens: [Int32], seqlen: Int, limit: Int?, dataset: String) throws -> [[Int32]] {
+        let available = tokens.count / seqlen
+        guard available > 0 else { throw DatasetError.tooFewTokens(dataset: dataset, tokens: tokens.count, seqlen: seqlen) }
+        if let limit, limit > available {
+            throw DatasetError.notEnoughWindows(dataset: dataset, requested: limit, available: available, seqlen: seqlen)
+        }
+        let n = limit ?? available
+        return (0..<n).map { Array(tokens[($0 * seqlen)..<(($0 + 1) * seqlen)]) }
+    }
+
+    /// Mean next-token NLL of one window (seqlen − 1 predictions).
+    public static func windowNLL(model: LlamaModel, window: [Int32]) throws -> Double {
+        var hidden = try model.embed(window)
+        try model.runLayers(0..<model.layers.count, hidden: &hidden)
+        var targets = Array(window.dropFirst())
+        targets.append(-1)
+        let nll = model.nextTokenNLL(hidden: hidden, targets: targets)
+        var sum = 0.0
+        for i in 0..<(window.count - 1) { sum += Double(nll[i]) }
+        return sum / Double(window.count - 1)
+    }
+
+    /// Evaluates all windows; `progress(done, total, seconds)` is called after each.
+    public static func evaluate(model: LlamaModel, modelName: String, dataset: String, protocol proto: PerplexityProtocol,
+                                windows: [[Int32]], progress: ((Int, Int, Double) -> Void)? = nil) throws -> PerplexityResult {
+        let start = Date()
+        var nlls: [Double] = []
+        for (i, w) in windows.enumerated() {
+            let nll = try windowNLL(model: model, window: w)
+            guard nll.isFinite else {
+                throw LLMError.invalidConfig("window \(i) produced a non-finite loss (NaN/Inf in weights or activations)")
+            }
+            nlls.append(nll)
+            progress?(i + 1, windows.count, Date().timeIntervalSince(start))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let seqlen = windows.first?.count ?? 0
+        let tokens = windows.count * seqlen
+        let mean = nlls.reduce(0, +) / Double(max(1, nlls.count))
+        return PerplexityResult(model: modelName, dataset: dataset, protocol: proto.rawValue, seqlen: seqlen,
+                                windows: windows.count, tokens: tokens, ppl: exp(mean), nllPerWindow: nlls,
+                                seconds: seconds, tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
+    }
+}

@@ -1,0 +1,35 @@
+import Compute
+
+/// A linear layer y = x·Wᵀ + b with W stored row-major [out × in], the Hugging Face layout.
+/// Pruning edits `weight` in place (masks) or replaces it with fewer rows/columns (structure).
+public struct Linear: Sendable {
+    public var weight: [Float]
+    public var bias: [Float]?
+    public private(set) var outFeatures: Int
+    public private(set) var inFeatures: Int
+
+    public init(weight: [Float], outFeatures: Int, inFeatures: Int, bias: [Float]? = nil) {
+        precondition(weight.count == outFeatures * inFeatures)
+        self.weight = weight; self.bias = bias
+        self.outFeatures = outFeatures; self.inFeatures = inFeatures
+    }
+
+    public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+
+    /// y[rows × out] = x[rows × in]·Wᵀ (+ y when accumulate) (+ b).
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        weight.withUnsafeBufferPointer { w in
+            BLAS.linear(x, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, outFeatures: outFeatures,
+                        into: y, accumulate: accumulate)
+        }
+        if let bias {
+            let n = outFeatures
+            bias.withUnsafeBufferPointer { b in
+                for r in 0..<rows {
+                    let yr = y + r * n
+                    for j in 0..<n { yr[j] += b[j] }
+                }
+            }
+        }
+    }
+}

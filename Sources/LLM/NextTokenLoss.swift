@@ -1,0 +1,42 @@
+import Compute
+
+extension LlamaModel {
+    /// Next-token negative log-likelihood −log p(targets[r] | positions ≤ r) for each row of
+    /// final hidden states [rows × hidden] (before the final norm). A target < 0 is skipped (NaN).
+    ///
+    /// The LM head is applied chunk by chunk, so the full rows × vocab logits matrix is never
+    /// materialised (2048 × 49152 floats would be 400 MB); each chunk's log-sum-exp is taken
+    /// while it is still in cache.
+    public func nextTokenNLL(hidden: [Float], targets: [Int32], chunkRows: Int = 64) -> [Float] {
+        let d = hiddenSize, v = vocabSize
+        let rows = hidden.count / d
+        precondition(targets.count == rows, "one target per row")
+        let normed = finalNormed(hidden)
+        var nll = [Float](repeating: .nan, count: rows)
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * v)
+        defer { logits.deallocate() }
+        normed.withUnsafeBufferPointer { x in
+            withHeadWeights { w in
+                nll.withUnsafeMutableBufferPointer { out in
+                    var r0 = 0
+                    while r0 < rows {
+                        let n = min(chunkRows, rows - r0)
+                        BLAS.linear(x.baseAddress! + r0 * d, rows: n, inFeatures: d, weight: w,
+                                    outFeatures: v, into: logits)
+                        let o = out.baseAddress!
+                        parallelFor(n) { a, b in
+                            for i in a..<b {
+                                let t = targets[r0 + i]
+                                if t < 0 { continue }
+                                let row = logits + i * v
+                                o[r0 + i] = logSumExp(row, count: v) - row[Int(t)]
+                            }
+                        }
+                        r0 += n
+                    }
+                }
+            }
+        }
+        return nll
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class ComputeTestsPlaceholder: XCTestCase { func testNothing() {} }
