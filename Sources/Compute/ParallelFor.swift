@@ -35,3 +35,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension Parallelism {
+    /// Sets the engine's worker count and BLAS's thread count together.
+    public static func setThreads(_ n: Int) {
+        threads = max(1, n)
+        BLAS.setThreads(threads)
+    }
+}
