@@ -233,6 +233,62 @@ def write_gguf(model_dir, path, f16=False):
     w.close()
 
 
+def gguf_forward(path, ids):
+    """Independent numpy forward pass over a GGUF in llama.cpp's semantics: arch llama
+    rotates interleaved pairs (2i, 2i+1) of the permuted Q/K rows (and divides each
+    frequency by rope_freqs when present); arch qwen2 rotates halves (NeoX style)."""
+    r = gguf.GGUFReader(path)
+    arch = r.fields["general.architecture"].contents()
+    kv = lambda k: r.fields[f"{arch}.{k}"].contents()
+    t = {x.name: np.array(x.data, dtype=np.float64).reshape([int(d) for d in reversed(x.shape)]) for x in r.tensors}
+    n_layer, n_head, n_kv = kv("block_count"), kv("attention.head_count"), kv("attention.head_count_kv")
+    eps, base = kv("attention.layer_norm_rms_epsilon"), kv("rope.freq_base")
+    hd = t["blk.0.attn_q.weight"].shape[0] // n_head
+    inv = base ** (-np.arange(0, hd, 2) / hd)
+    if "rope_freqs.weight" in t:
+        inv = inv / t["rope_freqs.weight"]
+    T = len(ids)
+    ang = np.arange(T)[:, None] * inv[None, :]            # [T, hd/2]
+    cos, sin = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+
+    def rope(x):                                           # x [T, heads, hd]
+        if arch == "qwen2":
+            a, b = x[..., :hd // 2], x[..., hd // 2:]
+            return np.concatenate([a * cos - b * sin, a * sin + b * cos], axis=-1)
+        a, b = x[..., 0::2], x[..., 1::2]
+        out = np.empty_like(x)
+        out[..., 0::2], out[..., 1::2] = a * cos - b * sin, a * sin + b * cos
+        return out
+
+    def norm(x, w):
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
+
+    def lin(x, name):
+        y = x @ t[name + ".weight"].T
+        return y + t[name + ".bias"] if name + ".bias" in t else y
+
+    x = t["token_embd.weight"][ids]
+    mask = np.triu(np.full((T, T), -np.inf), 1)
+    for l in range(n_layer):
+        p = f"blk.{l}."
+        h = norm(x, t[p + "attn_norm.weight"])
+        q = rope(lin(h, p + "attn_q").reshape(T, n_head, hd))
+        k = rope(lin(h, p + "attn_k").reshape(T, n_kv, hd))
+        v = lin(h, p + "attn_v").reshape(T, n_kv, hd)
+        heads = []
+        for i in range(n_head):
+            j = i // (n_head // n_kv)
+            s = q[:, i] @ k[:, j].T / math.sqrt(hd) + mask
+            s = np.exp(s - s.max(-1, keepdims=True))
+            heads.append((s / s.sum(-1, keepdims=True)) @ v[:, j])
+        x = x + lin(np.concatenate(heads, axis=-1), p + "attn_output")
+        h = norm(x, t[p + "ffn_norm.weight"])
+        g = lin(h, p + "ffn_gate")
+        x = x + lin(g / (1 + np.exp(-g)) * lin(h, p + "ffn_up"), p + "ffn_down")
+    x = norm(x, t["output_norm.weight"])
+    return x @ t.get("output.weight", t["token_embd.weight"]).T
+
+
 # ---------------------------------------------------------------------------------------
 
 def make_dtype_fixture():
@@ -281,8 +337,14 @@ def main():
                    os.path.join(d, "expected.safetensors"),
                    metadata={"tensor_sums": json.dumps(sums, sort_keys=True)})
         write_gguf(d, os.path.join(d, "model.gguf"))
+        err = np.abs(gguf_forward(os.path.join(d, "model.gguf"), ids.numpy()) - logits.numpy()).max()
+        assert err < 1e-4, f"{name}: GGUF forward differs from transformers by {err}"
         if name == F16_VARIANT:
             write_gguf(d, os.path.join(d, "model-f16.gguf"), f16=True)
+            err16 = np.abs(gguf_forward(os.path.join(d, "model-f16.gguf"), ids.numpy()) - logits.numpy()).max()
+            assert err16 < 0.05, f"{name}: F16 GGUF forward differs from transformers by {err16}"
+            print(f"{name}: F16 GGUF max |logit error| {err16:.2e}")
+        print(f"{name}: GGUF numpy forward max |logit error| {err:.2e}")
         print(f"{name}: logits std {logits.std():.3f}, files: "
               + ", ".join(f"{f} {os.path.getsize(os.path.join(d, f))}" for f in sorted(os.listdir(d))))
 
