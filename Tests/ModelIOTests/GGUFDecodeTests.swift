@@ -64,6 +64,8 @@ final class GGUFDecodeTests: XCTestCase {
         expectGGUFError("foreign info") { _ = try file.decodeFloat32(bogus) }
         let inconsistent = GGUFTensorInfo(name: "y", dims: [32], type: .q8_0, offset: 0, byteSize: 10)
         expectGGUFError("inconsistent info") { _ = try file.decodeFloat32(inconsistent) }
+        let overflowing = GGUFTensorInfo(name: "z", dims: [1 << 40, 1 << 40], type: .f32, offset: 0, byteSize: 4)
+        expectGGUFError("overflowing info") { _ = try file.decodeFloat32(overflowing) }
     }
 
     func testTypeTable() {

@@ -201,8 +201,10 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// Guards against infos fabricated or taken from another file.
     private func checkBelongs(_ info: GGUFTensorInfo) throws {
-        guard info.dims.allSatisfy({ $0 >= 0 }), info.dims.first.map({ $0 % info.type.blockSize == 0 }) ?? false,
-              info.byteSize == info.elementCount / info.type.blockSize * info.type.bytesPerBlock,
+        var count = 1, overflow = false
+        for d in info.dims where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: d) }
+        guard !overflow, info.dims.allSatisfy({ $0 >= 0 }), info.dims.first.map({ $0 % info.type.blockSize == 0 }) ?? false,
+              info.byteSize == count / info.type.blockSize * info.type.bytesPerBlock,
               info.offset >= 0, info.byteSize >= 0, info.offset <= file.count, info.byteSize <= file.count - info.offset else {
             throw GGUFError.invalidTensorInfo(path: path, tensor: info.name, reason: "its offset/size/shape do not fit this file")
         }
