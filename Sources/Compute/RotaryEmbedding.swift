@@ -13,7 +13,8 @@ public final class RotaryEmbedding: @unchecked Sendable {
 
     /// `scaling`: nil, or (type "llama3", factor, low, high, originalMax) / (type "linear", factor).
     public init(headDim: Int, theta: Float, scalingType: String? = nil, factor: Float = 1,
-                lowFreqFactor: Float = 1, highFreqFactor: Float = 4, originalMaxPositions: Int = 8192) {
+                lowFreqFactor: Float = 1, highFreqFactor: Float = 4, originalMaxPositions: Int = 8192,
+                frequencyDivisors: [Float]? = nil) {
         self.headDim = headDim
         let half = headDim / 2
         var inv = [Float](repeating: 0, count: half)
@@ -21,6 +22,11 @@ public final class RotaryEmbedding: @unchecked Sendable {
             // base ** (arange(0, d, 2) / d), then 1 / that — both in float32, as torch does.
             let exponent = Float(2 * i) / Float(headDim)
             inv[i] = 1 / powf(theta, exponent)
+        }
+        if let divisors = frequencyDivisors, divisors.count == half {
+            for i in 0..<half { inv[i] /= divisors[i] }
+            inverseFrequencies = inv
+            return
         }
         switch scalingType {
         case "llama3":

@@ -23,7 +23,8 @@ public final class LlamaModel {
         rope = RotaryEmbedding(headDim: config.headDim, theta: config.ropeTheta, scalingType: s?.type,
                                factor: s?.factor ?? 1, lowFreqFactor: s?.lowFreqFactor ?? 1,
                                highFreqFactor: s?.highFreqFactor ?? 4,
-                               originalMaxPositions: s?.originalMaxPositionEmbeddings ?? 8192)
+                               originalMaxPositions: s?.originalMaxPositionEmbeddings ?? 8192,
+                               frequencyDivisors: s?.frequencyDivisors)
     }
 
     /// Builds the model from any checkpoint (GGUF, safetensors directory) in HF naming.

@@ -5,11 +5,15 @@ public struct RopeScaling: Codable, Sendable, Equatable {
     public var lowFreqFactor: Float
     public var highFreqFactor: Float
     public var originalMaxPositionEmbeddings: Int
+    /// Explicit per-frequency divisors (llama.cpp's `rope_freqs.weight`): when present they
+    /// replace the formula of `type` — inverse frequency i is divided by divisor i.
+    public var frequencyDivisors: [Float]?
 
     public init(type: String, factor: Float, lowFreqFactor: Float = 1, highFreqFactor: Float = 4,
-                originalMaxPositionEmbeddings: Int = 8192) {
+                originalMaxPositionEmbeddings: Int = 8192, frequencyDivisors: [Float]? = nil) {
         self.type = type; self.factor = factor; self.lowFreqFactor = lowFreqFactor
         self.highFreqFactor = highFreqFactor; self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
+        self.frequencyDivisors = frequencyDivisors
     }
 }
 

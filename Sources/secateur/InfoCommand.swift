@@ -44,7 +44,7 @@ struct ModelSummary: Encodable {
         head_dim = c.headDim; intermediate_sizes = l.model.layers.map(\.intermediateSize)
         vocab_size = c.vocabSize; tied_embeddings = l.model.lmHead == nil; rope_theta = c.ropeTheta
         params = l.model.parameterCount; weights_bytes_f32 = params * 4
-        tokenizer = l.tokenizer.kindDescription
+        tokenizer = l.format == "gguf" ? "from GGUF metadata" : "tokenizer.json"
         bos_token_id = l.tokenizer.bosTokenID.map(Int.init); eos_token_id = l.tokenizer.eosTokenID.map(Int.init)
         load_seconds = l.loadSeconds
     }

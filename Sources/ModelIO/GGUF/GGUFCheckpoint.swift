@@ -234,10 +234,10 @@ public final class GGUFCheckpoint: CheckpointSource {
         let candidate = RopeScaling(type: "llama3", factor: factor, lowFreqFactor: 1, highFreqFactor: 4,
                                     originalMaxPositionEmbeddings: orig ?? 8192)
         let expected = llama3RopeDivisors(candidate, headDim: headDim, theta: theta)
-        for (a, b) in zip(divisors, expected) where abs(a - b) > 1e-3 * max(1, abs(b)) {
-            throw GGUFError.unsupportedModel(path: path, reason: "rope_freqs.weight does not match llama3 RoPE scaling with factor \(factor), low_freq_factor 1, high_freq_factor 4, original context \(candidate.originalMaxPositionEmbeddings); other parameters are not supported")
-        }
-        return candidate
+        if zip(divisors, expected).allSatisfy({ abs($0 - $1) <= 1e-3 * max(1, abs($1)) }) { return candidate }
+        // Other llama3 parameters: use the stored divisors as they are, as llama.cpp does.
+        return RopeScaling(type: "llama3", factor: factor, originalMaxPositionEmbeddings: orig ?? 8192,
+                           frequencyDivisors: divisors)
     }
 
     /// The per-frequency divisors llama.cpp's converter writes to `rope_freqs.weight` for llama3 scaling.

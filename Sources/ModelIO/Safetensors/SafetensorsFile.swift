@@ -225,7 +225,7 @@ private struct RawHeader: Decodable {
     var metadata: [String: String] = [:]
     var entries: [(String, RawEntry)] = []
 
-    init(from decoder: Decoder) throws {
+    init(from decoder: Swift.Decoder) throws {
         let c = try decoder.container(keyedBy: AnyKey.self)
         for key in c.allKeys {
             if key.stringValue == "__metadata__" {

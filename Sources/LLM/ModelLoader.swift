@@ -1,0 +1,41 @@
+import Foundation
+import ModelIO
+
+/// A model ready to run: weights in float32, its tokenizer, and where it came from.
+public struct LoadedModel {
+    public let model: LlamaModel
+    public let tokenizer: Tokenizer
+    public let name: String
+    public let format: String          // "gguf" or "safetensors"
+    public let location: ModelLocation
+    public let loadSeconds: Double
+}
+
+/// Resolves `--model M` (GGUF file, Hugging Face directory, cached alias) and loads it.
+public enum ModelLoader {
+    public static func load(_ spec: String) throws -> LoadedModel {
+        let start = Date()
+        let location = try ModelCache.resolve(spec)
+        switch location {
+        case .gguf(let url):
+            let file = try GGUFFile(path: url.path)
+            let checkpoint = try GGUFCheckpoint(file: file)
+            let tokenizer = try Tokenizer(gguf: file)
+            let model = try LlamaModel(checkpoint: checkpoint)
+            return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "gguf",
+                               location: location, loadSeconds: Date().timeIntervalSince(start))
+        case .huggingFaceDirectory(let dir):
+            let checkpoint = try HFCheckpoint(directory: dir.path)
+            let tokenizerFile = dir.appendingPathComponent("tokenizer.json")
+            guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
+                throw TokenizerError.fileNotFound(tokenizerFile.path)
+            }
+            let configFile = dir.appendingPathComponent("tokenizer_config.json")
+            let tokenizer = try Tokenizer(tokenizerJSON: tokenizerFile,
+                                          tokenizerConfig: FileManager.default.fileExists(atPath: configFile.path) ? configFile : nil)
+            let model = try LlamaModel(checkpoint: checkpoint)
+            return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors",
+                               location: location, loadSeconds: Date().timeIntervalSince(start))
+        }
+    }
+}

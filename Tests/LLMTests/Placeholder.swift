@@ -1,2 +1,0 @@
-import XCTest
-final class LLMTestsPlaceholder: XCTestCase { func testNothing() {} }
