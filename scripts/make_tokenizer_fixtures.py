@@ -19,7 +19,8 @@ Outputs (Tests/Fixtures/tokenizer/):
   spm_bpe_strings.json          its ids for tricky strings + data lines
   spm_llama_gguf_tokenizer.json that vocabulary as llama-type GGUF metadata (tokens/scores/types, no merges)
   spm_llama_gguf_strings.json   ids of the tokenizer transformers builds from that GGUF
-  pretokenizer_splits.json      GPT-2 and Llama-3 regex splits of the tricky strings
+  pretokenizer_splits.json      GPT-2, Llama-3, Qwen2 and GPT-4o regex splits of the tricky strings
+  bytelevel_{smol,llama3}_tokenizer.json / _strings.json  small byte-level tokenizer.json files + ids
   unicode_classes.json          L / N / whitespace / other class of every scalar, as seen by the
                                 GPT-2 ByteLevel regex of `tokenizers` (Oniguruma), run-length encoded
   manifest.json                 text hashes, token counts, C4 document lengths, HF timings
@@ -212,12 +213,16 @@ def main():
     gpt2_re = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
     llama3_re = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
                  r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+    from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS
+    qwen2_re = GGUF_PRE_TOKENIZER_SPLITS["qwen2"]
+    gpt4o_re = GGUF_PRE_TOKENIZER_SPLITS["gpt-4o"]
+    assert GGUF_PRE_TOKENIZER_SPLITS["llama-bpe"] == llama3_re
     extra = ["'S 'T 'RE 'Ve 'lL 'D 'ſ", "a1234567b", " 1 22 333 4444", "x\n\n y\r\n\r\n  z", "  \n  a",
              "foo!!\n\nbar", " ?!\r\n", "\t\tx", "a  \t b", "über.\n\n\n", "ab12cd  ", "…\n"]
     splits = []
     for s in TRICKY + extra + rows[:60]:
         item = {"text": s}
-        for name, pat in (("gpt2", gpt2_re), ("llama3", llama3_re)):
+        for name, pat in (("gpt2", gpt2_re), ("llama3", llama3_re), ("qwen2", qwen2_re), ("gpt4o", gpt4o_re)):
             pt = pre_tokenizers.Split(Regex(pat), behavior="isolated")
             item[name] = [p for p, _ in pt.pre_tokenize_str(s)]
         splits.append(item)

@@ -9,7 +9,7 @@ final class TokenizerPreTokenizerTests: XCTestCase {
         for item in items {
             let text = item["text"] as! String
             let sc = scalars(of: text)
-            for (name, pattern) in [("gpt2", SplitPattern.gpt2), ("llama3", SplitPattern.llama3)] {
+            for (name, pattern) in [("gpt2", SplitPattern.gpt2), ("llama3", SplitPattern.llama3), ("qwen2", SplitPattern.qwen2)] {
                 let want = item[name] as! [String]
                 let got = SplitBehavior.isolated.apply(pattern.matches(in: sc[...]), in: sc[...])
                     .map { string(from: sc[$0]) }
@@ -18,9 +18,26 @@ final class TokenizerPreTokenizerTests: XCTestCase {
         }
     }
 
+    /// GPT-4o's pattern has no hand-written matcher and runs on NSRegularExpression (ICU).
+    func testNSRegularExpressionFallbackOnGPT4oPattern() throws {
+        let pattern = try SplitPattern.fromRegex(SplitPattern.gpt4oSource)
+        guard case .regex = pattern else { return XCTFail("expected the NSRegularExpression fallback") }
+        let items = try TokenizerFixtures.json("pretokenizer_splits.json") as! [[String: Any]]
+        var differ: [String] = []
+        for item in items {
+            let text = item["text"] as! String
+            let sc = scalars(of: text)
+            let got = SplitBehavior.isolated.apply(pattern.matches(in: sc[...]), in: sc[...]).map { string(from: sc[$0]) }
+            if got != item["gpt4o"] as! [String] { differ.append(text.debugDescription) }
+        }
+        if !differ.isEmpty { print("[tokenizer] NSRegularExpression GPT-4o split differs from HF on \(differ.count)/\(items.count): \(differ.prefix(10))") }
+        XCTAssertLessThanOrEqual(differ.count, 10)
+    }
+
     func testRegexSourcesAreRecognised() throws {
         guard case .gpt2 = try SplitPattern.fromRegex(SplitPattern.gpt2Source) else { return XCTFail() }
         guard case .llama3 = try SplitPattern.fromRegex(SplitPattern.llama3Source) else { return XCTFail() }
+        guard case .qwen2 = try SplitPattern.fromRegex(SplitPattern.qwen2Source) else { return XCTFail() }
         // Unknown patterns fall back to NSRegularExpression.
         let p = try SplitPattern.fromRegex(#"\p{N}{1,3}"#)
         let sc = scalars(of: "a12345b")

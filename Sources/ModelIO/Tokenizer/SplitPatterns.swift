@@ -7,6 +7,8 @@ enum SplitPattern {
     case gpt2
     /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
     case llama3
+    /// The Llama-3 pattern with single digits (`\p{N}` instead of `\p{N}{1,3}`): Qwen2 and relatives.
+    case qwen2
     /// A literal string (Split with `{"String": ...}`).
     case literal([UInt32])
     /// Any other regex, run by NSRegularExpression (ICU): close to, but not guaranteed identical
@@ -16,10 +18,16 @@ enum SplitPattern {
     static let gpt2Source = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
     static let llama3Source = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
+    static let qwen2Source = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let tekkenSource = #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let qwen35Source = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let gpt4oSource = #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
     /// The pattern for a regex source, hand-written for the known ones.
     static func fromRegex(_ source: String) throws -> SplitPattern {
         if source == gpt2Source { return .gpt2 }
         if source == llama3Source { return .llama3 }
+        if source == qwen2Source { return .qwen2 }
         do {
             return .regex(try NSRegularExpression(pattern: source, options: []))
         } catch {
@@ -38,10 +46,12 @@ enum SplitPattern {
                 out.append(i..<j)
                 i = j
             }
-        case .llama3:
+        case .llama3, .qwen2:
+            let maxDigits: Int
+            if case .qwen2 = self { maxDigits = 1 } else { maxDigits = 3 }
             var i = s.startIndex
             while i < s.endIndex {
-                let j = SplitPattern.llama3Match(s, at: i)
+                let j = SplitPattern.llama3Match(s, at: i, maxDigits: maxDigits)
                 out.append(i..<j)
                 i = j
             }
@@ -138,7 +148,7 @@ enum SplitPattern {
     @inline(__always) private static func isCRLF(_ v: UInt32) -> Bool { v == 0x0D || v == 0x0A }
 
     /// End index of the Llama-3 regex match starting at `i`.
-    static func llama3Match(_ s: ArraySlice<UInt32>, at i: Int) -> Int {
+    static func llama3Match(_ s: ArraySlice<UInt32>, at i: Int, maxDigits: Int = 3) -> Int {
         let n = s.endIndex
         let c = s[i]
         if c == apostrophe && i + 1 < n {
@@ -163,7 +173,7 @@ enum SplitPattern {
         // \p{N}{1,3}
         if cls & ScalarClass.number != 0 {
             var j = i + 1
-            while j < n && j < i + 3 && ScalarClass.isNumber(s[j]) { j += 1 }
+            while j < n && j < i + maxDigits && ScalarClass.isNumber(s[j]) { j += 1 }
             return j
         }
         // ` ?[^\s\p{L}\p{N}]+[\r\n]*`

@@ -5,7 +5,7 @@ import Foundation
 //
 // * `gpt2` (byte-level BPE): GPT2Tokenizer over the file's tokens and merges. Pre-tokenizer: the
 //   GPT-2 ByteLevel regex, unless `tokenizer.ggml.pre` names a known split (llama3/llama-bpe/...:
-//   Split(Llama-3 regex) + ByteLevel without regex). Note that `pre=smollm` is NOT in that table,
+//   Split(Llama-3 regex) + ByteLevel without regex; likewise qwen2, tekken, gpt-4o, ...). Note that `pre=smollm` is NOT in that table,
 //   so a SmolLM GGUF gets the GPT-2 regex (the original SmolLM tokenizer.json splits digits
 //   individually instead). No BOS unless `add_bos_token` is true.
 // * `llama` (SentencePiece BPE): LlamaTokenizer: Metaspace("▁", prepend_scheme "first", no split),
@@ -140,8 +140,9 @@ extension Tokenizer {
             if let p = pre, Tokenizer.ggufLlama3Splits.contains(p) {
                 preTokenizer = .sequence([.split(.llama3, .isolated, invert: false),
                                           .byteLevel(addPrefixSpace: false, useRegex: false)])
-            } else if let p = pre, Tokenizer.ggufOtherSplits.contains(p) {
-                throw TokenizerError.unsupportedComponent(kind: "GGUF pre-tokenizer", type: p)
+            } else if let p = pre, let source = Tokenizer.ggufOtherSplits[p] {
+                preTokenizer = .sequence([.split(try SplitPattern.fromRegex(source), .isolated, invert: false),
+                                          .byteLevel(addPrefixSpace: false, useRegex: false)])
             } else {
                 preTokenizer = .byteLevel(addPrefixSpace: false, useRegex: true)
             }
@@ -165,10 +166,14 @@ extension Tokenizer {
         "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
         "jina-v5-nano", "dbrx", "smaug-bpe",
     ]
-    /// `tokenizer.ggml.pre` values transformers maps to other split regexes (not implemented here).
-    static let ggufOtherSplits: Set<String> = [
-        "tekken", "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "qwen35", "gpt-4o", "llama4",
-        "kanana2", "talkie", "minimax-m2",
+    /// `tokenizer.ggml.pre` values transformers maps to other split regexes. Qwen2's is hand-written;
+    /// the others run on NSRegularExpression (close to Oniguruma, not verified identical).
+    static let ggufOtherSplits: [String: String] = [
+        "qwen2": SplitPattern.qwen2Source, "deepseek-r1-qwen": SplitPattern.qwen2Source,
+        "kormo": SplitPattern.qwen2Source, "f2llmv2": SplitPattern.qwen2Source, "megrez": SplitPattern.qwen2Source,
+        "tekken": SplitPattern.tekkenSource, "qwen35": SplitPattern.qwen35Source,
+        "gpt-4o": SplitPattern.gpt4oSource, "llama4": SplitPattern.gpt4oSource, "kanana2": SplitPattern.gpt4oSource,
+        "talkie": SplitPattern.gpt4oSource, "minimax-m2": SplitPattern.gpt4oSource,
     ]
 
     /// transformers' `generate_merges`: every split of a token into two vocabulary tokens is a merge;
