@@ -1,9 +1,19 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+import Foundation
+
 // Release builds of numeric code: -Ounchecked removes bounds checks in hot loops;
 // correctness is guarded by the test suite, which also runs optimized.
-let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"])]
+// On x86-64 the kernels are compiled for Haswell-class CPUs (AVX2: 8-lane SIMD exp, softmax,
+// norms); set SECATEUR_PORTABLE=1 when building for an older CPU.
+var optimizationFlags = ["-Ounchecked", "-wmo"]
+#if arch(x86_64)
+if ProcessInfo.processInfo.environment["SECATEUR_PORTABLE"] == nil {
+    optimizationFlags += ["-target-cpu", "haswell"]
+}
+#endif
+let optimized: [SwiftSetting] = [.unsafeFlags(optimizationFlags)]
 
 let package = Package(
     name: "Secateur",

@@ -6,7 +6,18 @@ import CBLAS
 
 /// Thin, typed front of the BLAS we link: OpenBLAS on Linux, Accelerate on macOS.
 /// Every matrix product in the engine goes through `sgemm`; all matrices are row-major.
+///
+/// Threading: BLAS itself always runs single-threaded and the engine splits work across
+/// cores (`parallelFor`). OpenBLAS's own pool busy-waits after each call; mixing it with our
+/// workers (attention runs many small products in parallel) made two workers slower than
+/// one. Splitting a large product by output columns costs nothing measurable at 2 cores.
 public enum BLAS {
+    private static let singleThreaded: Void = {
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(1)
+        #endif
+    }()
+
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major with leading dimensions.
     @inline(__always)
     public static func sgemm(transA: Bool = false, transB: Bool = false,
@@ -15,25 +26,34 @@ public enum BLAS {
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// y = x · Wᵀ (+ beta·y) for a linear layer with weight W [out × in] and x [rows × in].
-    @inline(__always)
+    /// y = x · Wᵀ (+ beta·y) for a linear layer with weight W [out × in] and x [rows × in],
+    /// split by output features across the workers when it is large enough to pay.
     public static func linear(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
                               weight: UnsafePointer<Float>, outFeatures: Int,
                               into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-              a: x, lda: inFeatures, b: weight, ldb: inFeatures,
-              beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
-    }
-
-    /// Threads BLAS may use. The engine sets 1 around regions where it parallelises
-    /// many small products itself, and restores the full count for large GEMMs.
-    public static func setThreads(_ n: Int) {
-        #if !canImport(Accelerate)
-        openblas_set_num_threads(Int32(n))
-        #endif
+        let work = rows * outFeatures * inFeatures
+        // Column slices stay multiples of 16 so each worker's B panel is well aligned.
+        let slices = work < 1 << 18 ? 1 : min(Parallelism.threads, max(1, outFeatures / 16))
+        if slices == 1 {
+            sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: weight, ldb: inFeatures,
+                  beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
+            return
+        }
+        let per = ((outFeatures + slices - 1) / slices + 15) / 16 * 16
+        parallelFor(slices) { s0, s1 in
+            for s in s0..<s1 {
+                let c0 = s * per, c1 = min(outFeatures, c0 + per)
+                if c0 >= c1 { continue }
+                sgemm(transA: false, transB: true, m: rows, n: c1 - c0, k: inFeatures,
+                      a: x, lda: inFeatures, b: weight + c0 * inFeatures, ldb: inFeatures,
+                      beta: accumulate ? 1 : 0, c: y + c0, ldc: outFeatures)
+            }
+        }
     }
 }

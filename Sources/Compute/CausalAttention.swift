@@ -7,7 +7,7 @@ import Dispatch
 /// multiplies against keys [0, p1), so the masked upper triangle is never computed
 /// (about half the FLOPs of a dense T×T product at long lengths). Each (head, block) task
 /// runs two single-threaded GEMMs (S = QKᵀ·scale, O = softmax(S)·V); tasks are spread
-/// over the workers, so BLAS's own threading is switched off for the duration.
+/// over the workers.
 ///
 /// Layouts (row-major, strides in floats):
 ///   q   [qRows × qStride], head h at columns h·headDim, row r at position startPosition+r
@@ -25,9 +25,6 @@ public func causalAttention(q: UnsafePointer<Float>, qRows: Int, qStride: Int, s
     let tasks = heads * blocks
     let maxKeys = startPosition + qRows
     let workers = min(Parallelism.threads, tasks)
-
-    BLAS.setThreads(1)
-    defer { BLAS.setThreads(Parallelism.threads) }
 
     DispatchQueue.concurrentPerform(iterations: workers) { w in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(blockRows, qRows) * maxKeys)

@@ -37,9 +37,8 @@ import Darwin
 #endif
 
 extension Parallelism {
-    /// Sets the engine's worker count and BLAS's thread count together.
+    /// Sets the engine's worker count (BLAS itself stays single-threaded; see `BLAS`).
     public static func setThreads(_ n: Int) {
         threads = max(1, n)
-        BLAS.setThreads(threads)
     }
 }
