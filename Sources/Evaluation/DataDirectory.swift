@@ -7,6 +7,7 @@ public enum DatasetError: Error, CustomStringConvertible {
     case malformedLine(file: String, line: Int, why: String)
     case tooFewTokens(dataset: String, tokens: Int, seqlen: Int)
     case notEnoughWindows(dataset: String, requested: Int, available: Int, seqlen: Int)
+    case unreadable(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -20,6 +21,8 @@ public enum DatasetError: Error, CustomStringConvertible {
             return "\(d) has only \(t) tokens, less than one window of \(s)"
         case .notEnoughWindows(let d, let r, let a, let s):
             return "--windows \(r) is more than the \(a) windows of \(s) tokens that \(d) provides"
+        case .unreadable(let f, let why):
+            return "cannot read dataset file \(f): \(why)"
         }
     }
 }
@@ -51,7 +54,15 @@ public struct DataDirectory: Sendable {
 
     public func text(_ relative: String, hint: String) throws -> String {
         let f = try file(relative, hint: hint)
-        let data = try Data(contentsOf: f)
+        let data: Data
+        do {
+            data = try Data(contentsOf: f)
+        } catch {
+            var isDir: ObjCBool = false
+            let why = FileManager.default.fileExists(atPath: f.path, isDirectory: &isDir) && isDir.boolValue
+                ? "it is a directory" : (error as NSError).localizedDescription.replacingOccurrences(of: "\n", with: " ")
+            throw DatasetError.unreadable(file: f.path, reason: why)
+        }
         guard let s = String(data: data, encoding: .utf8) else {
             throw DatasetError.malformedLine(file: f.path, line: 0, why: "not valid UTF-8")
         }

@@ -41,6 +41,7 @@ public final class LlamaModel {
             guard values.count == shape.reduce(1, *) else {
                 throw LLMError.shapeMismatch(name: name, expected: shape, found: [values.count])
             }
+            guard LlamaModel.allFinite(values) else { throw LLMError.nonFiniteWeights(name) }
             return values
         }
         func optional(_ name: String, _ shape: [Int]) throws -> [Float]? {
@@ -77,6 +78,19 @@ public final class LlamaModel {
         let head = c.tieWordEmbeddings ? nil : try optional("lm_head.weight", [c.vocabSize, d])
         if !c.tieWordEmbeddings && head == nil { throw LLMError.missingTensor("lm_head.weight") }
         self.init(config: c, embedding: embedding, layers: layers, finalNorm: norm, lmHead: head)
+    }
+
+    /// Whether every value is finite (no NaN, no ±Inf). One cheap pass: the exponent field of
+    /// each float is all ones exactly for NaN/Inf, and adding one to it then carries into the
+    /// top bit; an OR-reduction over integers (which vectorizes) collects that bit.
+    public static func allFinite(_ values: [Float]) -> Bool {
+        values.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: UInt32.self) { u in
+                var acc: UInt32 = 0
+                for x in u { acc |= (x & 0x7F80_0000) &+ 0x0080_0000 }
+                return acc & 0x8000_0000 == 0
+            }
+        }
     }
 
     public var kvCacheShape: ModelConfigView { ModelConfigView(kvWidths: layers.map(\.kvWidth)) }

@@ -11,6 +11,14 @@ public struct LoadedModel {
     public let loadSeconds: Double
 }
 
+/// An error building the model from a checkpoint (missing or misshapen tensor, NaN weights,
+/// undecodable tensor type), with the file or directory it came from.
+public struct ModelLoadError: Error, CustomStringConvertible {
+    public let path: String
+    public let underlying: Error
+    public var description: String { "\(path): \(underlying)" }
+}
+
 /// Resolves `--model M` (GGUF file, Hugging Face directory, cached alias) and loads it.
 public enum ModelLoader {
     public static func load(_ spec: String) throws -> LoadedModel {
@@ -21,7 +29,7 @@ public enum ModelLoader {
             let file = try GGUFFile(path: url.path)
             let checkpoint = try GGUFCheckpoint(file: file)
             let tokenizer = try Tokenizer(gguf: file)
-            let model = try LlamaModel(checkpoint: checkpoint)
+            let model = try build(checkpoint, path: url.path)
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "gguf",
                                location: location, loadSeconds: Date().timeIntervalSince(start))
         case .huggingFaceDirectory(let dir):
@@ -33,9 +41,21 @@ public enum ModelLoader {
             let configFile = dir.appendingPathComponent("tokenizer_config.json")
             let tokenizer = try Tokenizer(tokenizerJSON: tokenizerFile,
                                           tokenizerConfig: FileManager.default.fileExists(atPath: configFile.path) ? configFile : nil)
-            let model = try LlamaModel(checkpoint: checkpoint)
+            let model = try build(checkpoint, path: dir.path)
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors",
                                location: location, loadSeconds: Date().timeIntervalSince(start))
+        }
+    }
+
+    /// `LlamaModel(checkpoint:)`, with errors that do not name the file wrapped so that they do.
+    static func build(_ checkpoint: CheckpointSource, path: String) throws -> LlamaModel {
+        do {
+            return try LlamaModel(checkpoint: checkpoint)
+        } catch let e as LLMError {
+            throw ModelLoadError(path: path, underlying: e)
+        } catch let e as GGUFError {
+            if case .unsupportedTensorType = e { throw ModelLoadError(path: path, underlying: e) }
+            throw e
         }
     }
 }

@@ -15,6 +15,7 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout.") var json = false
 
     func validate() throws {
+        if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if temperature < 0 { throw ValidationError("--temperature must be ≥ 0") }
@@ -24,6 +25,10 @@ struct Generate: ParsableCommand {
         if let t = options.threads { Parallelism.setThreads(t) }
         let loaded = try ModelLoader.load(options.model)
         let ids = loaded.tokenizer.encode(prompt)
+        let context = loaded.model.config.maxPositionEmbeddings
+        guard ids.count + maxTokens <= context else {
+            throw CLIError("the prompt (\(ids.count) tokens) plus --max-tokens \(maxTokens) exceeds the context length \(context) of \(loaded.name)")
+        }
         var sampler = Sampler(temperature: temperature, topP: topP, seed: seed)
         let stop: Set<Int32> = loaded.tokenizer.eosTokenID.map { [$0] } ?? []
         let start = Date()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Secateur: ParsableCommand {
@@ -6,6 +7,54 @@ struct Secateur: ParsableCommand {
         commandName: "secateur",
         abstract: "Prune large language models on a CPU and measure what it cost and bought.",
         subcommands: [Fetch.self, Info.self, Eval.self, Generate.self])
+
+    /// ArgumentParser's `main`, except that errors thrown while a command runs are reported as
+    /// exactly one line ("Error: ...", exit status 1): library errors by their description,
+    /// Foundation errors by their localized description and file, newlines folded. Argument
+    /// errors (parsing, `validate()`, ValidationError) keep ArgumentParser's usage hint.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let e as ValidationError {
+            exit(withError: e)
+        } catch let e as CleanExit {
+            exit(withError: e)
+        } catch let e as ExitCode {
+            exit(withError: e)
+        } catch {
+            exit(withError: RuntimeFailure(error))
+        }
+    }
+}
+
+/// A runtime error as one line of text.
+struct RuntimeFailure: LocalizedError {
+    let message: String
+
+    init(_ error: Error) {
+        var text: String
+        if type(of: error) is NSError.Type || error is CocoaError || error is POSIXError {
+            let ns = error as NSError
+            text = ns.localizedDescription
+            if let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path,
+               !text.contains(path) {
+                text += " (\(path))"
+            }
+        } else {
+            text = String(describing: error)
+        }
+        let folded = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+        message = folded.isEmpty ? "\(type(of: error))" : folded
+    }
+
+    var errorDescription: String? { message }
 }
 
 /// Options every model-loading command shares.
@@ -15,4 +64,8 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .long, help: "Worker threads (default: all cores).")
     var threads: Int?
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 }

@@ -1,5 +1,11 @@
 import Foundation
 
+/// A command's own runtime error (one line).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Human text and progress go to stderr; stdout carries only results (and --json objects).
 enum Terminal {
     static func err(_ s: String) {

@@ -44,7 +44,7 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
         case .truncated(let path, let what, let offset, let needed, let size):
             return "\(path) is truncated: \(what) needs \(needed) bytes at offset \(offset) but the file has \(size) bytes; re-download or re-convert it"
         case .absurdCount(let path, let what, let count, let left):
-            return "\(path) is corrupt: \(what) is \(count), more than the \(left) bytes left in the file could hold"
+            return "\(path) is truncated or corrupt: \(what) is \(count), more than the \(left) bytes left in the file could hold"
         case .unknownValueType(let path, let key, let id):
             return "\(path) is corrupt or too new: metadata key '\(key)' has unknown value type id \(id) (known: 0...12)"
         case .nestingTooDeep(let path, let key, let depth):

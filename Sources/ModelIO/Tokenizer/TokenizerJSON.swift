@@ -16,7 +16,11 @@ extension Tokenizer {
             }
             config = try? Data(contentsOf: configURL)
         }
-        try self.init(tokenizerJSON: data, tokenizerConfig: config)
+        do {
+            try self.init(tokenizerJSON: data, tokenizerConfig: config)
+        } catch TokenizerError.malformedJSON(let why) {
+            throw TokenizerError.malformedJSON("\(url.path): \(why)")
+        }
     }
 
     public convenience init(tokenizerJSON data: Data, tokenizerConfig: Data? = nil) throws {
@@ -29,7 +33,10 @@ extension Tokenizer {
         } catch let e as TokenizerError {
             throw e
         } catch {
-            throw TokenizerError.malformedJSON("\(error)")
+            // One line: JSONSerialization's reason, not the NSError dump.
+            let ns = error as NSError
+            let why = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+            throw TokenizerError.malformedJSON(why.replacingOccurrences(of: "\n", with: " "))
         }
         guard let modelObj = root["model"] as? [String: Any] else { throw TokenizerError.malformedJSON("no \"model\"") }
         let modelType = modelObj["type"] as? String ?? (modelObj["merges"] != nil ? "BPE" : "?")
