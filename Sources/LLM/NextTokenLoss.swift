@@ -7,7 +7,7 @@ extension LlamaModel {
     /// The LM head is applied chunk by chunk, so the full rows × vocab logits matrix is never
     /// materialised (2048 × 49152 floats would be 400 MB); each chunk's log-sum-exp is taken
     /// while it is still in cache.
-    public func nextTokenNLL(hidden: [Float], targets: [Int32], chunkRows: Int = 64) -> [Float] {
+    public func nextTokenNLL(hidden: [Float], targets: [Int32], chunkRows: Int = 128) -> [Float] {
         let d = hiddenSize, v = vocabSize
         let rows = hidden.count / d
         precondition(targets.count == rows, "one target per row")
