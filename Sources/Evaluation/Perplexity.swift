@@ -12,10 +12,14 @@ public struct PerplexityResult: Codable, Sendable {
     public var nllPerWindow: [Double]
     public var seconds: Double
     public var tokensPerSecond: Double
+    /// Forward FLOPs per token at this window length (LlamaModel.forwardFLOPs convention).
+    public var flopsPerToken: Double
+    public var gflopsPerSecond: Double
 
     enum CodingKeys: String, CodingKey {
         case model, dataset, `protocol`, seqlen, windows, tokens, ppl
         case nllPerWindow = "nll_per_window", seconds, tokensPerSecond = "tokens_per_second"
+        case flopsPerToken = "flops_per_token", gflopsPerSecond = "gflops_per_second"
     }
 }
 
@@ -64,8 +68,11 @@ public enum Perplexity {
         let seqlen = windows.first?.count ?? 0
         let tokens = windows.count * seqlen
         let mean = nlls.reduce(0, +) / Double(max(1, nlls.count))
+        let flopsPerToken = model.forwardFLOPs(length: seqlen) / Double(max(1, seqlen))
+        let tps = Double(tokens) / max(seconds, 1e-9)
         return PerplexityResult(model: modelName, dataset: dataset, protocol: proto.rawValue, seqlen: seqlen,
                                 windows: windows.count, tokens: tokens, ppl: exp(mean), nllPerWindow: nlls,
-                                seconds: seconds, tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
+                                seconds: seconds, tokensPerSecond: tps,
+                                flopsPerToken: flopsPerToken, gflopsPerSecond: flopsPerToken * tps / 1e9)
     }
 }
