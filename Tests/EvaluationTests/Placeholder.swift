@@ -1,2 +1,0 @@
-import XCTest
-final class EvaluationTestsPlaceholder: XCTestCase { func testNothing() {} }
