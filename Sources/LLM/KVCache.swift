@@ -21,6 +21,14 @@ public final class KVCache {
 
     public func reset() { length = 0 }
 
+    /// Forgets every position from `newLength` on, so a shared prefix (a task's context)
+    /// can be continued several ways: run the context once, then for each continuation
+    /// truncate back to the context and run the continuation.
+    public func truncate(to newLength: Int) {
+        precondition(newLength >= 0 && newLength <= length, "cannot truncate a cache of \(length) to \(newLength)")
+        length = newLength
+    }
+
     /// Bytes held: what a context of `capacity` positions costs.
     public var bytes: Int { widths.reduce(0, +) * capacity * 2 * MemoryLayout<Float>.size }
 }
