@@ -21,6 +21,18 @@ public struct DecoderLayer: Sendable {
     }
 }
 
+/// Where inside a decoder layer a linear layer's input can be observed (calibration):
+/// the same input feeds several projections.
+public enum LinearInputSite: Int, CaseIterable, Sendable {
+    case attentionInput    // RMSNorm(x): input of q, k, v
+    case attentionOutput   // concatenated heads: input of o
+    case mlpInput          // RMSNorm(h): input of gate, up
+    case mlpHidden         // silu(gate)·up: input of down
+}
+
+/// Sees each linear input of a layer as it is computed: (site, rows × columns buffer).
+public typealias LinearInputObserver = (LinearInputSite, UnsafePointer<Float>, _ rows: Int, _ columns: Int) -> Void
+
 /// Scratch buffers for a forward over `rows` positions, sized for the widest layer and
 /// reused across layers so a forward pass allocates once.
 final class ForwardScratch {
@@ -55,7 +67,8 @@ extension DecoderLayer {
     /// holding startPosition earlier rows) or to scratch when there is no cache.
     func forward(hidden: UnsafeMutablePointer<Float>, rows: Int, hiddenSize: Int, startPosition: Int,
                  kv: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?,
-                 rope: RotaryEmbedding, eps: Float, scratch s: ForwardScratch) {
+                 rope: RotaryEmbedding, eps: Float, scratch s: ForwardScratch,
+                 observer: LinearInputObserver? = nil) {
         let qWidth = heads * headDim
         let keys = kv?.keys ?? s.keys, values = kv?.values ?? s.values
         let kvBase = kv == nil ? 0 : startPosition
@@ -66,6 +79,7 @@ extension DecoderLayer {
             rmsNorm(hidden, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps, into: s.normed)
         }
         if heads > 0 {
+            observer?(.attentionInput, s.normed, rows, hiddenSize)
             q.apply(s.normed, rows: rows, into: s.query)
             k.apply(s.normed, rows: rows, into: newKeys)
             v.apply(s.normed, rows: rows, into: newValues)
@@ -75,6 +89,7 @@ extension DecoderLayer {
                             keys: keys, values: values, kvStride: kvWidth,
                             heads: heads, kvHeads: kvHeads, headDim: headDim,
                             out: s.attention, outStride: qWidth)
+            observer?(.attentionOutput, s.attention, rows, qWidth)
             o.apply(s.attention, rows: rows, into: hidden, accumulate: true)   // residual fused into GEMM
         }
 
@@ -83,9 +98,11 @@ extension DecoderLayer {
             rmsNorm(hidden, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps, into: s.normed)
         }
         if intermediateSize > 0 {
+            observer?(.mlpInput, s.normed, rows, hiddenSize)
             gate.apply(s.normed, rows: rows, into: s.gate)
             up.apply(s.normed, rows: rows, into: s.up)
             swiGLUInPlace(gate: s.gate, up: s.up, count: rows * intermediateSize)
+            observer?(.mlpHidden, s.gate, rows, intermediateSize)
             down.apply(s.gate, rows: rows, into: hidden, accumulate: true)
         }
     }

@@ -124,7 +124,8 @@ public final class LlamaModel {
 
     /// Runs layers `range` in place over hidden [rows × hidden] (rows = hidden.count / hiddenSize).
     /// With a cache the rows continue the cached sequence and their keys/values are appended.
-    public func runLayers(_ range: Range<Int>, hidden: inout [Float], cache: KVCache? = nil) throws {
+    public func runLayers(_ range: Range<Int>, hidden: inout [Float], cache: KVCache? = nil,
+                          observer: LinearInputObserver? = nil) throws {
         let rows = hidden.count / hiddenSize
         let start = cache?.length ?? 0
         if let cache, start + rows > cache.capacity {
@@ -135,7 +136,8 @@ public final class LlamaModel {
             for i in range {
                 let kv = cache.map { (keys: $0.keys[i], values: $0.values[i]) }
                 layers[i].forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize,
-                                  startPosition: start, kv: kv, rope: rope, eps: config.rmsNormEps, scratch: scratch)
+                                  startPosition: start, kv: kv, rope: rope, eps: config.rmsNormEps, scratch: scratch,
+                                  observer: observer)
             }
         }
         if let cache, range.upperBound == layers.count { cache.length = start + rows }

@@ -35,12 +35,18 @@ public enum ModelLoader {
         case .huggingFaceDirectory(let dir):
             let checkpoint = try HFCheckpoint(directory: dir.path)
             let tokenizerFile = dir.appendingPathComponent("tokenizer.json")
-            guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
+            let ggufTokenizer = dir.appendingPathComponent(ModelWriter.ggufTokenizerFile)
+            let tokenizer: Tokenizer
+            if FileManager.default.fileExists(atPath: tokenizerFile.path) {
+                let configFile = dir.appendingPathComponent("tokenizer_config.json")
+                tokenizer = try Tokenizer(tokenizerJSON: tokenizerFile,
+                                          tokenizerConfig: FileManager.default.fileExists(atPath: configFile.path) ? configFile : nil)
+            } else if FileManager.default.fileExists(atPath: ggufTokenizer.path) {
+                // A directory Secateur wrote from a GGUF source keeps the tokenizer as GGUF metadata.
+                tokenizer = try Tokenizer(gguf: try GGUFFile(path: ggufTokenizer.path))
+            } else {
                 throw TokenizerError.fileNotFound(tokenizerFile.path)
             }
-            let configFile = dir.appendingPathComponent("tokenizer_config.json")
-            let tokenizer = try Tokenizer(tokenizerJSON: tokenizerFile,
-                                          tokenizerConfig: FileManager.default.fileExists(atPath: configFile.path) ? configFile : nil)
             let model = try build(checkpoint, path: dir.path)
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors",
                                location: location, loadSeconds: Date().timeIntervalSince(start))

@@ -31,6 +31,7 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
     case unsupportedArchitecture(path: String, architecture: String, supported: [String])
     case tensorNotFound(path: String, name: String)
     case unsupportedModel(path: String, reason: String)
+    case writeFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -59,6 +60,8 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
             return "tensor '\(tensor)' has type \(type.name), which cannot be decoded; supported: \(GGMLType.decodableNames) — re-quantize the model to one of these"
         case .rowNotMultipleOfBlock(let path, let tensor, let ne0, let type):
             return "\(path): tensor '\(tensor)' has row length \(ne0), not a multiple of the \(type.name) block size \(type.blockSize); the file is corrupt"
+        case .writeFailed(let path, let reason):
+            return "cannot write \(path): \(reason)"
         case .invalidTensorInfo(let path, let tensor, let reason):
             return "\(path): tensor '\(tensor)' is invalid: \(reason)"
         case .invalidAlignment(let path, let value):

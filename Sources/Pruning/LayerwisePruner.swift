@@ -1,0 +1,205 @@
+import Compute
+import Foundation
+import LLM
+
+/// Sparsity of one pruned matrix.
+public struct MatrixReport: Codable, Sendable {
+    public var rows: Int
+    public var cols: Int
+    public var sparsityRequested: Double
+    public var zeros: Int
+    public var sparsity: Double
+}
+
+/// What a pruning run did (written as pruning.json).
+public struct PruneReport: Codable, Sendable {
+    public var configuration: PruneConfiguration
+    public var order: String
+    public var nsamples: Int
+    public var seqlen: Int
+    public var layers: [String: [String: MatrixReport]]     // "3" → "q" → report
+    public var prunableWeights: Int
+    public var prunableZeros: Int
+    public var sparsityAchieved: Double                     // over the selected matrices
+    public var paramsTotal: Int
+    public var paramsNonzero: Int
+    public var modelSparsity: Double                        // zeros over all parameters
+    public var secondsByPhase: [String: Double]
+    public var seconds: Double
+}
+
+/// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
+/// (DESIGN.md §5): for each decoder layer, the calibration inputs are run through the dense
+/// layer while the statistics each method needs are gathered at every linear input; the
+/// layer's projections are pruned; then the inputs are run through the pruned layer to become
+/// the next layer's inputs. Memory: the model, the calibration activations, one layer's
+/// statistics.
+public final class LayerwisePruner {
+    public let model: LlamaModel
+    public let configuration: PruneConfiguration
+    /// Called after each layer with (layers done, total).
+    public var progress: ((Int, Int) -> Void)?
+
+    public init(model: LlamaModel, configuration: PruneConfiguration) throws {
+        try configuration.validate(layerCount: model.layers.count)
+        self.model = model
+        self.configuration = configuration
+    }
+
+    private var layerRange: ClosedRange<Int> { configuration.layers ?? 0...(model.layers.count - 1) }
+
+    public func run(calibration: [[Int32]]) throws -> PruneReport {
+        let c = configuration
+        let start = Date()
+        var phases: [String: Double] = [:]
+        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            let t = Date(); defer { phases[name, default: 0] += Date().timeIntervalSince(t) }
+            return try body()
+        }
+        if c.method.needsCalibration && calibration.isEmpty {
+            throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
+        }
+
+        // Global magnitude/random: one threshold over every selected matrix of the model.
+        if c.group == .global {
+            try timed("prune") { try pruneGlobally() }
+        } else if !c.method.needsCalibration {
+            try timed("prune") {
+                for i in layerRange { try pruneLayer(i, statistics: [:]) ; progress?(i - layerRange.lowerBound + 1, layerRange.count) }
+            }
+        } else {
+            var inputs = try timed("embed") { try calibration.map { try model.embed($0) } }
+            let last = layerRange.upperBound
+            for i in 0...last {
+                if layerRange.contains(i) {
+                    let stats = try timed("statistics") { try gatherStatistics(layer: i, inputs: inputs) }
+                    try timed("prune") { try pruneLayer(i, statistics: stats) }
+                    progress?(i - layerRange.lowerBound + 1, layerRange.count)
+                }
+                if i < last {
+                    try timed("propagate") {
+                        for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
+                    }
+                }
+            }
+        }
+        return makeReport(calibration: calibration, phases: phases, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Per-site accumulators of what the method needs, from a dense forward of layer i.
+    func gatherStatistics(layer i: Int, inputs: [[Float]]) throws -> [LinearInputSite: ActivationNorms] {
+        let sites = Set(configuration.matrices.map(\.inputSite))
+        var norms: [LinearInputSite: ActivationNorms] = [:]
+        let observer: LinearInputObserver = { site, x, rows, cols in
+            guard sites.contains(site) else { return }
+            let acc = norms[site] ?? ActivationNorms(columns: cols)
+            norms[site] = acc
+            acc.add(x, rows: rows)
+        }
+        for s in inputs.indices {
+            var h = inputs[s]
+            try model.runLayers(i..<(i + 1), hidden: &h, observer: observer)
+        }
+        return norms
+    }
+
+    func scores(for p: Projection, layer i: Int, statistics: [LinearInputSite: ActivationNorms]) throws -> [Float] {
+        let lin = model.layers[i][p]
+        let c = configuration
+        switch c.method {
+        case .magnitude:
+            return ImportanceScore.magnitude(lin.weight)
+        case .random:
+            return ImportanceScore.random(count: lin.weight.count, seed: c.seed &+ UInt64(i * 16 + Projection.allCases.firstIndex(of: p)!))
+        case .wanda, .ria:
+            guard let norms = statistics[p.inputSite] else {
+                throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
+            }
+            let scaler = norms.scaler
+            return c.method == .wanda
+                ? ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler)
+                : ImportanceScore.ria(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler, alpha: c.alpha)
+        case .sparsegpt:
+            throw PruningError.invalidSetting("sparsegpt is not available in this build")
+        }
+    }
+
+    func pruneLayer(_ i: Int, statistics: [LinearInputSite: ActivationNorms]) throws {
+        for p in configuration.matrices {
+            let lin = model.layers[i][p]
+            let s = try scores(for: p, layer: i, statistics: statistics)
+            let mask: [Bool]
+            switch configuration.sparsityPattern {
+            case .nOfM(let n, let m):
+                mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m)
+            case .unstructured:
+                let sp = configuration.sparsity(for: p)
+                mask = configuration.group == .row
+                    ? MaskSelection.perRow(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, sparsity: sp)
+                    : MaskSelection.perMatrix(scores: s, sparsity: sp)
+            }
+            apply(mask, to: p, layer: i)
+        }
+    }
+
+    func apply(_ mask: [Bool], to p: Projection, layer i: Int) {
+        var lin = model.layers[i][p]
+        for j in mask.indices where mask[j] { lin.weight[j] = 0 }
+        model.layers[i][p] = lin
+    }
+
+    /// One comparison group over every selected matrix (magnitude or random scores only).
+    func pruneGlobally() throws {
+        var all: [Float] = []
+        var spans: [(Int, Projection, Int)] = []   // layer, projection, offset
+        for i in layerRange {
+            for p in configuration.matrices {
+                spans.append((i, p, all.count))
+                all += try scores(for: p, layer: i, statistics: [:])
+            }
+        }
+        let mask = MaskSelection.perMatrix(scores: all, sparsity: configuration.sparsity)
+        for (i, p, offset) in spans {
+            let n = model.layers[i][p].weight.count
+            apply(Array(mask[offset..<(offset + n)]), to: p, layer: i)
+        }
+    }
+
+    func makeReport(calibration: [[Int32]], phases: [String: Double], seconds: Double) -> PruneReport {
+        var layers: [String: [String: MatrixReport]] = [:]
+        var prunable = 0, zeros = 0
+        for i in layerRange {
+            var m: [String: MatrixReport] = [:]
+            for p in configuration.matrices {
+                let lin = model.layers[i][p]
+                let z = lin.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+                m[p.rawValue] = MatrixReport(rows: lin.outFeatures, cols: lin.inFeatures,
+                                             sparsityRequested: configuration.sparsity(for: p), zeros: z,
+                                             sparsity: Double(z) / Double(max(1, lin.weight.count)))
+                prunable += lin.weight.count; zeros += z
+            }
+            layers[String(i)] = m
+        }
+        let total = model.parameterCount
+        let nonzero = total - model.zeroParameterCount
+        return PruneReport(configuration: configuration, order: "reference", nsamples: calibration.count,
+                           seqlen: calibration.first?.count ?? 0, layers: layers, prunableWeights: prunable,
+                           prunableZeros: zeros, sparsityAchieved: Double(zeros) / Double(max(1, prunable)),
+                           paramsTotal: total, paramsNonzero: nonzero,
+                           modelSparsity: Double(total - nonzero) / Double(max(1, total)),
+                           secondsByPhase: phases, seconds: seconds)
+    }
+}
+
+extension LlamaModel {
+    /// Parameters that are exactly zero (pruned, or zero in the checkpoint).
+    public var zeroParameterCount: Int {
+        func z(_ a: [Float]) -> Int { a.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
+        var n = z(embedding) + z(finalNorm) + (lmHead.map(z) ?? 0)
+        for l in layers {
+            n += z(l.inputNorm) + z(l.postAttentionNorm)
+            for p in Projection.allCases { n += z(l[p].weight) + (l[p].bias.map(z) ?? 0) }
+        }
+        return n
+    }
+}

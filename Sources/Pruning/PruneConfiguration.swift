@@ -1,0 +1,81 @@
+import LLM
+
+/// Where importance scores compete for survival (DESIGN.md §5).
+public enum ComparisonGroup: String, CaseIterable, Codable, Sendable {
+    case row, layer, global
+}
+
+/// Settings of a post-training (unstructured / N:M) pruning run.
+public struct PruneConfiguration: Codable, Sendable {
+    public var method: PruneMethod
+    public var pattern: String                // "unstructured" or "N:M"
+    public var sparsity: Double
+    public var group: ComparisonGroup
+    public var attentionSparsity: Double?
+    public var mlpSparsity: Double?
+    public var matrices: [Projection]
+    public var layers: ClosedRange<Int>?
+    public var alpha: Double                  // RIA activation exponent
+    public var seed: UInt64
+
+    public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
+                group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
+                matrices: [Projection] = Projection.allCases, layers: ClosedRange<Int>? = nil,
+                alpha: Double = 0.5, seed: UInt64 = 0) {
+        self.method = method
+        self.pattern = pattern.description
+        self.sparsity = pattern.impliedSparsity ?? sparsity
+        self.group = group ?? (method == .magnitude || method == .random ? .layer : .row)
+        self.attentionSparsity = attentionSparsity; self.mlpSparsity = mlpSparsity
+        self.matrices = matrices; self.layers = layers; self.alpha = alpha; self.seed = seed
+    }
+
+    public var sparsityPattern: SparsityPattern { (try? SparsityPattern(parsing: pattern)) ?? .unstructured }
+
+    /// The sparsity asked of one projection.
+    public func sparsity(for p: Projection) -> Double {
+        (p.isAttention ? attentionSparsity : mlpSparsity) ?? sparsity
+    }
+
+    /// Refuses settings that cannot be met, with the reason.
+    public func validate(layerCount: Int) throws {
+        for (name, s) in [("--sparsity", sparsity), ("--attn-sparsity", attentionSparsity ?? 0), ("--mlp-sparsity", mlpSparsity ?? 0)] {
+            guard s >= 0 && s < 1 else { throw PruningError.invalidSetting("\(name) \(s) is outside [0, 1)") }
+        }
+        if case .nOfM = sparsityPattern, attentionSparsity != nil || mlpSparsity != nil {
+            throw PruningError.invalidSetting("--attn-sparsity/--mlp-sparsity apply to unstructured patterns; N:M fixes the sparsity at N/M")
+        }
+        if let l = layers, l.lowerBound < 0 || l.upperBound >= layerCount {
+            throw PruningError.invalidSetting("--layers \(l.lowerBound)-\(l.upperBound) is outside the model's layers 0-\(layerCount - 1)")
+        }
+        if matrices.isEmpty { throw PruningError.invalidSetting("--matrices selects no projection") }
+        if group == .global && method.needsCalibration {
+            throw PruningError.invalidSetting("--group global needs every layer's scores at once; it is available for magnitude and random, not \(method.rawValue) (use row or layer)")
+        }
+        if group != .row, case .nOfM = sparsityPattern {
+            throw PruningError.invalidSetting("N:M patterns compare within each group of M weights; --group does not apply")
+        }
+    }
+
+    /// Parses "q,k,v,o,gate,up,down".
+    public static func parseMatrices(_ s: String) throws -> [Projection] {
+        try s.split(separator: ",").map { name in
+            guard let p = Projection(rawValue: String(name).trimmingCharacters(in: .whitespaces)) else {
+                throw PruningError.invalidSetting("unknown matrix '\(name)'; use some of q,k,v,o,gate,up,down")
+            }
+            return p
+        }
+    }
+
+    /// Parses "a-b" (inclusive) or a single layer "a".
+    public static func parseLayers(_ s: String) throws -> ClosedRange<Int> {
+        let parts = s.split(separator: "-").map { Int($0) }
+        if parts.count == 1, let a = parts[0] { return a...a }
+        guard parts.count == 2, let a = parts[0], let b = parts[1], a <= b else {
+            throw PruningError.invalidSetting("--layers '\(s)' is not a range like 4-25")
+        }
+        return a...b
+    }
+}
+
+import Foundation

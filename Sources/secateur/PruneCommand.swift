@@ -1,0 +1,138 @@
+import ArgumentParser
+import Compute
+import Evaluation
+import Foundation
+import LLM
+import ModelIO
+import Pruning
+
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Post-training pruning: magnitude, Wanda, RIA, random — unstructured or N:M.",
+        discussion: "Layer by layer in the reference order of the Wanda/SparseGPT code. Writes a model directory that --model loads, with pruning.json.")
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "magnitude, wanda, ria or random.") var method: String = "wanda"
+    @Option(help: "Fraction of each comparison group's weights to remove, in [0, 1).") var sparsity: Double = 0.5
+    @Option(help: "unstructured, or N:M (N zeros in every M consecutive inputs), e.g. 2:4.") var pattern: String = "unstructured"
+    @Option(help: "Comparison group for unstructured: row, layer or global (default: row for wanda/ria, layer for magnitude/random).") var group: String?
+    @Option(name: .customLong("attn-sparsity"), help: "Sparsity of q, k, v, o (default --sparsity).") var attnSparsity: Double?
+    @Option(name: .customLong("mlp-sparsity"), help: "Sparsity of gate, up, down (default --sparsity).") var mlpSparsity: Double?
+    @Option(help: "Projections to prune, e.g. q,k,v,o,gate,up,down.") var matrices: String = "q,k,v,o,gate,up,down"
+    @Option(help: "Layers to prune, inclusive range a-b (default all).") var layers: String?
+    @Option(help: "RIA's activation exponent.") var alpha: Double = 0.5
+    @Option(help: "Calibration windows.") var nsamples: Int = 128
+    @Option(help: "Calibration window length in tokens.") var seqlen: Int = 2048
+    @Option(help: "Seed for calibration sampling and random pruning.") var seed: UInt64 = 0
+    @Option(help: "Calibration text: c4 (train shard).") var calib: String = "c4"
+    @Option(name: .customLong("calib-tokens"), help: "Read calibration windows from a file of int32 token ids (N × seqlen) instead.") var calibTokens: String?
+    @Option(help: "Write the pruned model to this directory.") var output: String?
+    @Option(help: "Evaluate perplexity before and after on this dataset (wikitext2, ptb).") var eval: String?
+    @Option(help: "Perplexity windows for --eval.") var windows: Int = 16
+    @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        guard PruneMethod(rawValue: method) != nil, method != "sparsegpt" else {
+            throw ValidationError("unknown method '\(method)'; use magnitude, wanda, ria or random")
+        }
+        if let g = group, ComparisonGroup(rawValue: g) == nil { throw ValidationError("unknown --group '\(g)'; use row, layer or global") }
+        if nsamples < 1 { throw ValidationError("--nsamples must be at least 1") }
+        if seqlen < 2 { throw ValidationError("--seqlen must be at least 2") }
+        if windows < 1 { throw ValidationError("--windows must be at least 1") }
+        if calib != "c4" && calib != "wikitext2" { throw ValidationError("--calib must be c4 or wikitext2") }
+    }
+
+    func run() throws {
+        if let t = options.threads { Parallelism.setThreads(t) }
+        let m = PruneMethod(rawValue: method)!
+        let config = PruneConfiguration(
+            method: m, pattern: try SparsityPattern(parsing: pattern), sparsity: sparsity,
+            group: group.flatMap(ComparisonGroup.init(rawValue:)), attentionSparsity: attnSparsity, mlpSparsity: mlpSparsity,
+            matrices: try PruneConfiguration.parseMatrices(matrices), layers: try layers.map(PruneConfiguration.parseLayers),
+            alpha: alpha, seed: seed)
+        let loaded = try ModelLoader.load(options.model)
+        try config.validate(layerCount: loaded.model.layers.count)
+        let data = DataDirectory(explicit: dataDir)
+
+        // Evaluation windows first, so a missing dataset fails before minutes of pruning.
+        var evalWindows: [[Int32]] = []
+        var pplDense: Double?
+        if let ds = eval {
+            let text = try PerplexityCorpus.text(dataset: ds, protocol: .wanda, data: data)
+            evalWindows = try Perplexity.windows(tokens: loaded.tokenizer.encode(text), seqlen: 2048, limit: windows, dataset: ds)
+            var bar = ProgressLine(label: "dense ppl windows", unitsPerStep: 2048)
+            pplDense = try Perplexity.evaluate(model: loaded.model, modelName: loaded.name, dataset: ds, protocol: .wanda,
+                                               windows: evalWindows) { bar.update(done: $0, total: $1, seconds: $2) }.ppl
+        }
+
+        var calibration: [[Int32]] = []
+        let calibStart = Date()
+        if m.needsCalibration {
+            if let file = calibTokens {
+                calibration = try Calibration.fromTokenFile(file, seqlen: seqlen, nsamples: nsamples, vocabSize: loaded.model.vocabSize)
+            } else if calib == "c4" {
+                let f = try data.file("c4/c4-train.00000-of-01024.first1000.jsonl", hint: "C4 train shard for calibration")
+                let docs = try JSONLines.texts(f, field: "text")
+                calibration = try Calibration.sample(documents: docs, tokenizer: loaded.tokenizer, nsamples: nsamples, seqlen: seqlen, seed: seed)
+            } else {
+                _ = try data.file("wikitext2/wiki.train.raw", hint: "WikiText-2 train split for calibration; the test split is not used for calibration")
+                throw ValidationError("wikitext2 calibration is not supported yet; use --calib c4")
+            }
+            Terminal.err("calibration: \(calibration.count) windows × \(seqlen) tokens (\(String(format: "%.1f", Date().timeIntervalSince(calibStart))) s)")
+        }
+
+        let pruner = try LayerwisePruner(model: loaded.model, configuration: config)
+        let pruneStart = Date()
+        pruner.progress = { done, total in
+            Terminal.err(String(format: "pruned layer %d/%d (%.0f s)", done, total, Date().timeIntervalSince(pruneStart)))
+        }
+        var report = try pruner.run(calibration: calibration)
+        report.secondsByPhase["calibration_sampling"] = pruneStart.timeIntervalSince(calibStart)
+
+        var pplPruned: Double?
+        if let ds = eval {
+            var bar = ProgressLine(label: "pruned ppl windows", unitsPerStep: 2048)
+            pplPruned = try Perplexity.evaluate(model: loaded.model, modelName: loaded.name, dataset: ds, protocol: .wanda,
+                                                windows: evalWindows) { bar.update(done: $0, total: $1, seconds: $2) }.ppl
+        }
+        if let out = output {
+            try ModelWriter.save(loaded.model, source: loaded.location, to: out)
+            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try enc.encode(report).write(to: URL(fileURLWithPath: out).appendingPathComponent("pruning.json"), options: .atomic)
+            Terminal.err("wrote \(out)")
+        }
+
+        let summary = PruneSummary(model: loaded.name, method: m.rawValue, pattern: config.pattern,
+                                   sparsity_requested: config.sparsity, sparsity_achieved: report.sparsityAchieved,
+                                   model_sparsity: report.modelSparsity, params_total: report.paramsTotal,
+                                   params_nonzero: report.paramsNonzero, nsamples: report.nsamples, seqlen: report.seqlen,
+                                   seconds: report.seconds, ppl_dense: pplDense, ppl_pruned: pplPruned,
+                                   eval_dataset: eval, eval_windows: eval == nil ? nil : windows, output: output)
+        if json { try Terminal.printJSON(summary); return }
+        print(String(format: "%@ %@ %.1f%%: achieved %.4f over the pruned matrices (%.4f of all parameters), %.1f s",
+                     m.rawValue, config.pattern, config.sparsity * 100, report.sparsityAchieved, report.modelSparsity, report.seconds))
+        if let d = pplDense, let p = pplPruned, let ds = eval {
+            print(String(format: "%@ perplexity (%d windows of 2048): dense %.4f → pruned %.4f", ds, windows, d, p))
+        }
+    }
+}
+
+struct PruneSummary: Encodable {
+    var model: String
+    var method: String
+    var pattern: String
+    var sparsity_requested: Double
+    var sparsity_achieved: Double
+    var model_sparsity: Double
+    var params_total: Int
+    var params_nonzero: Int
+    var nsamples: Int
+    var seqlen: Int
+    var seconds: Double
+    var ppl_dense: Double?
+    var ppl_pruned: Double?
+    var eval_dataset: String?
+    var eval_windows: Int?
+    var output: String?
+}
