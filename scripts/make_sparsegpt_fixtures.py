@@ -12,6 +12,9 @@ Output: Tests/Fixtures/sparsegpt/sparsegpt.safetensors
   <case>.w     f32 [24, cols]              pruned weight from the reference
   <case>.mask  u8 packed bits (numpy.packbits, row-major, big-endian bit order), true = pruned
   lsa<k>.cost  f32 [r, c]; lsa<k>.col i64 [min(r,c)], lsa<k>.row i64 (scipy's row_ind, col_ind)
+  ria<k>.s     f32 [rows, cols] scores; ria<k>.heur i64 / ria<k>.index i64: the column order after
+               RIA's heuristic channel reallocation and after its LSA rounds (a transcription of
+               prune_ria's --reallocation --lsa path, importance "sum", blocks = 1)
 Cases: un50 (50 % unstructured), nm24 (2:4), nm48 (4:8) on 256 columns; un50_c200 and
 nm24_c200 on the first 200 columns (blocks 128 + 72). Block size 128, percdamp 0.01.
 """
@@ -85,6 +88,50 @@ def fasterprune(W, H, sparsity, prunen=0, prunem=0, blocksize=128, percdamp=.01)
     return W, fullmask
 
 
+def nm_mask(metric, n, m):
+    mask = torch.zeros_like(metric) == 1
+    for ii in range(metric.shape[1]):
+        if ii % m == 0:
+            tmp = metric[:, ii:(ii + m)].float()
+            mask.scatter_(1, ii + torch.topk(tmp, n, dim=1, largest=False)[1], True)
+    return mask
+
+
+def ria_permutation(W_metric, prune_n, prune_m):
+    cols = W_metric.shape[1]
+    sorted_idx = torch.sort(torch.sum(W_metric, dim=0))[1]
+    index = torch.zeros_like(sorted_idx)
+    for ii in range(1, prune_m + 1):
+        chunk = sorted_idx[int(cols * (ii - 1) / prune_m):int(cols * ii / prune_m)]
+        index[ii - 1::prune_m] = chunk if ii % 2 == 1 else chunk.flip(0)
+    heur = index.clone()
+    shape = cols // prune_m
+    rows = torch.arange(shape)
+
+    def lsa(Wm, lsa_column):
+        score_matrix = torch.zeros(shape, shape)
+        for row in range(shape):
+            strip_idx = torch.zeros(1, shape, prune_m).long()
+            block_columns = torch.arange(prune_m)
+            block_columns = block_columns[block_columns != lsa_column]
+            strip_idx[:, :, 0] = (rows * prune_m).reshape(1, -1) + lsa_column
+            strip_idx[:, :, 1:] = block_columns.reshape(1, 1, -1) + torch.arange(row, row + 1).reshape(-1, 1, 1) * prune_m
+            tmp = Wm[:, strip_idx].transpose(1, 0).transpose(2, 1)
+            W_mask = torch.zeros_like(tmp)
+            tmp_index = torch.sort(tmp, dim=-1)[1]
+            W_mask.scatter_(dim=-1, index=tmp_index[:, :, :, :prune_n], value=1)
+            score_matrix[:, row:row + 1] = torch.sum(torch.sum((tmp * (W_mask == 0)), dim=-1), dim=-1).transpose(1, 0)
+        score_matrix = score_matrix.transpose(1, 0)
+        col_indices = torch.LongTensor(linear_sum_assignment(score_matrix.numpy(), maximize=True)[1])
+        idx = torch.arange(cols).long()
+        idx[rows * prune_m + lsa_column] = col_indices * prune_m + lsa_column
+        return idx
+
+    for lsa_column in range(prune_m):
+        index = index[lsa(W_metric[:, index], lsa_column)]
+    return heur, index
+
+
 def main():
     out = {}
     # Correlated inputs with outlier channels and one dead channel, rounded to fp16.
@@ -117,7 +164,7 @@ def main():
         out[f"{name}.mask"] = np.packbits(mask.numpy().reshape(-1))
         print(name, "sparsity", mask.float().mean().item())
 
-    for k, (r, c) in enumerate([(6, 6), (10, 7), (7, 10), (40, 40), (33, 50)]):
+    for k, (r, c) in enumerate([(6, 6), (10, 7), (7, 10), (20, 20), (17, 25)]):
         cost = rng.standard_normal((r, c)).astype(np.float32)
         if k == 3:
             cost = np.round(cost * 2).astype(np.float32)   # many ties
@@ -125,6 +172,17 @@ def main():
         out[f"lsa{k}.cost"] = cost
         out[f"lsa{k}.row"] = ri.astype(np.int64)
         out[f"lsa{k}.col"] = ci.astype(np.int64)
+
+    for k, (r, c, n, m, outl) in enumerate([(16, 64, 2, 4, []), (8, 64, 4, 8, []), (16, 64, 2, 4, [0, 1, 2, 3, 9, 10])]):
+        sc = np.abs(rng.standard_normal((r, c))).astype(np.float32)
+        sc[:, outl] *= 10
+        heur, index = ria_permutation(torch.from_numpy(sc), n, m)
+        t = torch.from_numpy(sc)
+        kept = lambda perm: t[:, perm][~nm_mask(t[:, perm], n, m)].double().sum().item()
+        print(f"ria{k}: kept identity {kept(torch.arange(c)):.4f} heuristic {kept(heur):.4f} lsa {kept(index):.4f}")
+        out[f"ria{k}.s"] = sc
+        out[f"ria{k}.heur"] = heur.numpy().astype(np.int64)
+        out[f"ria{k}.index"] = index.numpy().astype(np.int64)
 
     path = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "sparsegpt", "sparsegpt.safetensors")
     save_file({k: np.ascontiguousarray(v) for k, v in out.items()}, path)

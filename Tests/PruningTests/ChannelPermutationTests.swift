@@ -1,5 +1,6 @@
 import XCTest
 import Compute
+import ModelIO
 @testable import Pruning
 
 /// RIA channel permutation for N:M: a valid permutation, never worse than the identity,
@@ -59,6 +60,23 @@ final class ChannelPermutationTests: XCTestCase {
         // sorted = [0..7]; chunk k (1-based) = sorted[2(k−1) ..< 2k], even k reversed;
         // index[(k−1) + 4g] = chunk[g].
         XCTAssertEqual(idx, [0, 3, 4, 7, 1, 2, 5, 6])
+    }
+
+    /// Same column order as a transcription of RIA's prune_ria (--reallocation --lsa).
+    func testMatchesRIAReference() throws {
+        let f = try SafetensorsFile(path: SparseGPTTests.fixture)
+        for (k, (n, m)) in [(2, 4), (4, 8), (2, 4)].enumerated() {
+            let shape = f.shape(of: "ria\(k).s")!
+            let rows = shape[0], cols = shape[1]
+            let s = try f.loadFloat32("ria\(k).s")
+            XCTAssertEqual(ChannelPermutation.heuristicAllocation(scores: s, rows: rows, cols: cols, m: m),
+                           try f.loadInts("ria\(k).heur"), "ria\(k) heuristic")
+            let p = try ChannelPermutation.compute(scores: s, rows: rows, cols: cols, n: n, m: m)
+            let ref = try f.loadInts("ria\(k).index")
+            XCTAssertEqual(p, ref, "ria\(k) after LSA")
+            XCTAssertEqual(ChannelPermutation.keptScore(scores: s, rows: rows, cols: cols, n: n, m: m, permutation: p),
+                           ChannelPermutation.keptScore(scores: s, rows: rows, cols: cols, n: n, m: m, permutation: ref), accuracy: 1e-9)
+        }
     }
 
     func testLargerShapeTiming() throws {
