@@ -1,2 +1,0 @@
-import XCTest
-final class PruningTestsPlaceholder: XCTestCase { func testNothing() {} }
