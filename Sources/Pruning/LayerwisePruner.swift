@@ -26,6 +26,8 @@ public struct PruneReport: Codable, Sendable {
     public var modelSparsity: Double                        // zeros over all parameters
     public var secondsByPhase: [String: Double]
     public var seconds: Double
+    /// Mean over matrices of kept score with / without RIA's channel permutation (--permute).
+    public var permutationKeptScoreGain: Double?
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -46,6 +48,9 @@ public final class LayerwisePruner {
         self.configuration = configuration
     }
 
+    /// Kept-score ratios (permuted / plain) of every matrix pruned with --permute.
+    public private(set) var keptScoreGain: [Double] = []
+
     private var layerRange: ClosedRange<Int> { configuration.layers ?? 0...(model.layers.count - 1) }
 
     public func run(calibration: [[Int32]]) throws -> PruneReport {
@@ -65,7 +70,7 @@ public final class LayerwisePruner {
             try timed("prune") { try pruneGlobally() }
         } else if !c.method.needsCalibration {
             try timed("prune") {
-                for i in layerRange { try pruneLayer(i, statistics: [:]) ; progress?(i - layerRange.lowerBound + 1, layerRange.count) }
+                for i in layerRange { try pruneLayer(i, statistics: LayerStatistics()) ; progress?(i - layerRange.lowerBound + 1, layerRange.count) }
             }
         } else {
             var inputs = try timed("embed") { try calibration.map { try model.embed($0) } }
@@ -86,24 +91,32 @@ public final class LayerwisePruner {
         return makeReport(calibration: calibration, phases: phases, seconds: Date().timeIntervalSince(start))
     }
 
-    /// Per-site accumulators of what the method needs, from a dense forward of layer i.
-    func gatherStatistics(layer i: Int, inputs: [[Float]]) throws -> [LinearInputSite: ActivationNorms] {
+    /// Per-site accumulators of what the method needs (column norms for Wanda/RIA, the
+    /// Hessian 2XᵀX/n for SparseGPT), from a dense forward of layer i over every window.
+    func gatherStatistics(layer i: Int, inputs: [[Float]]) throws -> LayerStatistics {
         let sites = Set(configuration.matrices.map(\.inputSite))
-        var norms: [LinearInputSite: ActivationNorms] = [:]
+        let stats = LayerStatistics()
+        let hessians = configuration.method == .sparsegpt
         let observer: LinearInputObserver = { site, x, rows, cols in
             guard sites.contains(site) else { return }
-            let acc = norms[site] ?? ActivationNorms(columns: cols)
-            norms[site] = acc
-            acc.add(x, rows: rows)
+            if hessians {
+                let acc = stats.hessians[site] ?? HessianAccumulator(cols: cols)
+                stats.hessians[site] = acc
+                acc.add(x, rows: rows)
+            } else {
+                let acc = stats.norms[site] ?? ActivationNorms(columns: cols)
+                stats.norms[site] = acc
+                acc.add(x, rows: rows)
+            }
         }
         for s in inputs.indices {
             var h = inputs[s]
             try model.runLayers(i..<(i + 1), hidden: &h, observer: observer)
         }
-        return norms
+        return stats
     }
 
-    func scores(for p: Projection, layer i: Int, statistics: [LinearInputSite: ActivationNorms]) throws -> [Float] {
+    func scores(for p: Projection, layer i: Int, statistics: LayerStatistics) throws -> [Float] {
         let lin = model.layers[i][p]
         let c = configuration
         switch c.method {
@@ -112,7 +125,7 @@ public final class LayerwisePruner {
         case .random:
             return ImportanceScore.random(count: lin.weight.count, seed: c.seed &+ UInt64(i * 16 + Projection.allCases.firstIndex(of: p)!))
         case .wanda, .ria:
-            guard let norms = statistics[p.inputSite] else {
+            guard let norms = statistics.norms[p.inputSite] else {
                 throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
             }
             let scaler = norms.scaler
@@ -120,16 +133,34 @@ public final class LayerwisePruner {
                 ? ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler)
                 : ImportanceScore.ria(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler, alpha: c.alpha)
         case .sparsegpt:
-            throw PruningError.invalidSetting("sparsegpt is not available in this build")
+            throw PruningError.invalidSetting("sparsegpt prunes by reconstruction, not by scores")
         }
     }
 
-    func pruneLayer(_ i: Int, statistics: [LinearInputSite: ActivationNorms]) throws {
+    func pruneLayer(_ i: Int, statistics: LayerStatistics) throws {
         for p in configuration.matrices {
-            let lin = model.layers[i][p]
+            var lin = model.layers[i][p]
+            if configuration.method == .sparsegpt {
+                // SparseGPT (Frantar & Alistarh 2023): mask and weight update from the Hessian.
+                guard let h = statistics.hessians[p.inputSite] else {
+                    throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
+                }
+                _ = try SparseGPT.prune(weight: &lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
+                                        sparsity: configuration.sparsity(for: p), pattern: configuration.sparsityPattern)
+                model.layers[i][p] = lin
+                continue
+            }
             let s = try scores(for: p, layer: i, statistics: statistics)
             let mask: [Bool]
             switch configuration.sparsityPattern {
+            case .nOfM(let n, let m) where configuration.permute:
+                // RIA's channel permutation: choose the N:M groups in a permuted input order that
+                // keeps more score; the permutation can be folded into the previous layer.
+                let perm = try ChannelPermutation.compute(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m)
+                let kept = ChannelPermutation.keptScore(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: perm)
+                let plain = ChannelPermutation.keptScore(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: nil)
+                keptScoreGain.append(kept / max(plain, 1e-30))
+                mask = ChannelPermutation.mask(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: perm)
             case .nOfM(let n, let m):
                 mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m)
             case .unstructured:
@@ -155,7 +186,7 @@ public final class LayerwisePruner {
         for i in layerRange {
             for p in configuration.matrices {
                 spans.append((i, p, all.count))
-                all += try scores(for: p, layer: i, statistics: [:])
+                all += try scores(for: p, layer: i, statistics: LayerStatistics())
             }
         }
         let mask = MaskSelection.perMatrix(scores: all, sparsity: configuration.sparsity)
@@ -187,8 +218,15 @@ public final class LayerwisePruner {
                            prunableZeros: zeros, sparsityAchieved: Double(zeros) / Double(max(1, prunable)),
                            paramsTotal: total, paramsNonzero: nonzero,
                            modelSparsity: Double(total - nonzero) / Double(max(1, total)),
-                           secondsByPhase: phases, seconds: seconds)
+                           secondsByPhase: phases, seconds: seconds,
+                           permutationKeptScoreGain: keptScoreGain.isEmpty ? nil : keptScoreGain.reduce(0, +) / Double(keptScoreGain.count))
     }
+}
+
+/// One layer's calibration statistics, by linear-input site.
+final class LayerStatistics {
+    var norms: [LinearInputSite: ActivationNorms] = [:]
+    var hessians: [LinearInputSite: HessianAccumulator] = [:]
 }
 
 extension LlamaModel {

@@ -17,6 +17,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var layers: ClosedRange<Int>?
     public var alpha: Double                  // RIA activation exponent
     public var seed: UInt64
+    /// RIA's channel permutation before choosing N:M groups.
+    public var permute: Bool = false
 
     public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
                 group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
@@ -25,7 +27,8 @@ public struct PruneConfiguration: Codable, Sendable {
         self.method = method
         self.pattern = pattern.description
         self.sparsity = pattern.impliedSparsity ?? sparsity
-        self.group = group ?? (method == .magnitude || method == .random ? .layer : .row)
+        let nm = pattern.impliedSparsity != nil
+        self.group = group ?? (!nm && (method == .magnitude || method == .random) ? .layer : .row)
         self.attentionSparsity = attentionSparsity; self.mlpSparsity = mlpSparsity
         self.matrices = matrices; self.layers = layers; self.alpha = alpha; self.seed = seed
     }
@@ -51,6 +54,10 @@ public struct PruneConfiguration: Codable, Sendable {
         if matrices.isEmpty { throw PruningError.invalidSetting("--matrices selects no projection") }
         if group == .global && method.needsCalibration {
             throw PruningError.invalidSetting("--group global needs every layer's scores at once; it is available for magnitude and random, not \(method.rawValue) (use row or layer)")
+        }
+        if permute {
+            guard case .nOfM = sparsityPattern else { throw PruningError.invalidSetting("--permute applies to N:M patterns") }
+            guard method != .sparsegpt else { throw PruningError.invalidSetting("--permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
         }
         if group != .row, case .nOfM = sparsityPattern {
             throw PruningError.invalidSetting("N:M patterns compare within each group of M weights; --group does not apply")

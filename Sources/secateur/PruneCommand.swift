@@ -8,11 +8,11 @@ import Pruning
 
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Post-training pruning: magnitude, Wanda, RIA, random — unstructured or N:M.",
+        abstract: "Post-training pruning: magnitude, Wanda, SparseGPT, RIA, random — unstructured or N:M.",
         discussion: "Layer by layer in the reference order of the Wanda/SparseGPT code. Writes a model directory that --model loads, with pruning.json.")
 
     @OptionGroup var options: ModelOptions
-    @Option(help: "magnitude, wanda, ria or random.") var method: String = "wanda"
+    @Option(help: "magnitude, wanda, sparsegpt, ria or random.") var method: String = "wanda"
     @Option(help: "Fraction of each comparison group's weights to remove, in [0, 1).") var sparsity: Double = 0.5
     @Option(help: "unstructured, or N:M (N zeros in every M consecutive inputs), e.g. 2:4.") var pattern: String = "unstructured"
     @Option(help: "Comparison group for unstructured: row, layer or global (default: row for wanda/ria, layer for magnitude/random).") var group: String?
@@ -21,6 +21,7 @@ struct Prune: ParsableCommand {
     @Option(help: "Projections to prune, e.g. q,k,v,o,gate,up,down.") var matrices: String = "q,k,v,o,gate,up,down"
     @Option(help: "Layers to prune, inclusive range a-b (default all).") var layers: String?
     @Option(help: "RIA's activation exponent.") var alpha: Double = 0.5
+    @Flag(help: "N:M only: RIA's channel permutation (heuristic allocation + Hungarian refinement) before choosing groups.") var permute = false
     @Option(help: "Calibration windows.") var nsamples: Int = 128
     @Option(help: "Calibration window length in tokens.") var seqlen: Int = 2048
     @Option(help: "Seed for calibration sampling and random pruning.") var seed: UInt64 = 0
@@ -33,8 +34,8 @@ struct Prune: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout.") var json = false
 
     func validate() throws {
-        guard PruneMethod(rawValue: method) != nil, method != "sparsegpt" else {
-            throw ValidationError("unknown method '\(method)'; use magnitude, wanda, ria or random")
+        guard PruneMethod(rawValue: method) != nil else {
+            throw ValidationError("unknown method '\(method)'; use magnitude, wanda, sparsegpt, ria or random")
         }
         if let g = group, ComparisonGroup(rawValue: g) == nil { throw ValidationError("unknown --group '\(g)'; use row, layer or global") }
         if nsamples < 1 { throw ValidationError("--nsamples must be at least 1") }
@@ -46,11 +47,12 @@ struct Prune: ParsableCommand {
     func run() throws {
         if let t = options.threads { Parallelism.setThreads(t) }
         let m = PruneMethod(rawValue: method)!
-        let config = PruneConfiguration(
+        var config = PruneConfiguration(
             method: m, pattern: try SparsityPattern(parsing: pattern), sparsity: sparsity,
             group: group.flatMap(ComparisonGroup.init(rawValue:)), attentionSparsity: attnSparsity, mlpSparsity: mlpSparsity,
             matrices: try PruneConfiguration.parseMatrices(matrices), layers: try layers.map(PruneConfiguration.parseLayers),
             alpha: alpha, seed: seed)
+        config.permute = permute
         let loaded = try ModelLoader.load(options.model)
         try config.validate(layerCount: loaded.model.layers.count)
         let data = DataDirectory(explicit: dataDir)

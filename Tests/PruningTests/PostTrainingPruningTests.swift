@@ -106,6 +106,40 @@ final class PostTrainingPruningTests: XCTestCase {
         XCTAssertEqual(pruned.layers[1].q.weight, dense.layers[1].q.weight)   // layer outside range
     }
 
+    func testSparseGPTInThePipelineKeepsNMExactAndReducesOutputError() throws {
+        let m = try prune(PruneConfiguration(method: .sparsegpt, pattern: .nOfM(n: 2, m: 4), sparsity: 0))
+        for l in m.layers { for p in Projection.allCases {
+            let w = l[p].weight
+            for g in stride(from: 0, to: w.count, by: 4) { XCTAssertEqual(w[g..<(g + 4)].filter { $0 == 0 }.count, 2) }
+        } }
+        // SparseGPT updates the kept weights to compensate, so its logits stay closer to the dense
+        // model's than plain magnitude 2:4 on the calibration tokens.
+        let dense = try model()
+        let mag = try prune(PruneConfiguration(method: .magnitude, pattern: .nOfM(n: 2, m: 4), sparsity: 0))
+        func err(_ x: LlamaModel) throws -> Double {
+            var e = 0.0
+            for w in calibration() {
+                let a = try dense.logits(w), b = try x.logits(w)
+                e += zip(a, b).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
+            }
+            return e
+        }
+        XCTAssertLessThan(try err(m), try err(mag))
+    }
+
+    func testRIAPermutationKeepsAtLeastTheScoreWithout() throws {
+        var c = PruneConfiguration(method: .ria, pattern: .nOfM(n: 2, m: 4), sparsity: 0)
+        c.permute = true
+        let m = try model()
+        let pruner = try LayerwisePruner(model: m, configuration: c)
+        _ = try pruner.run(calibration: calibration())
+        XCTAssertEqual(pruner.keptScoreGain.count, 2 * Projection.allCases.count)
+        XCTAssertTrue(pruner.keptScoreGain.allSatisfy { $0 >= 1 - 1e-6 }, "\(pruner.keptScoreGain)")
+        for l in m.layers { for p in Projection.allCases {
+            XCTAssertEqual(l[p].weight.filter { $0 == 0 }.count, l[p].weight.count / 2)
+        } }
+    }
+
     func testImpossibleSettingsAreRefused() throws {
         let m = try model()
         func refuses(_ c: PruneConfiguration, _ needle: String, line: UInt = #line) {
