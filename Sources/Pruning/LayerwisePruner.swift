@@ -28,6 +28,8 @@ public struct PruneReport: Codable, Sendable {
     public var seconds: Double
     /// Mean over matrices of kept score with / without RIA's channel permutation (--permute).
     public var permutationKeptScoreGain: Double?
+    /// Sparsity given to each layer by the allocation (OWL).
+    public var layerSparsity: [String: Double]?
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -48,6 +50,13 @@ public final class LayerwisePruner {
         self.configuration = configuration
     }
 
+    /// Per-layer sparsity from the allocation (OWL); absent = the configuration's.
+    public private(set) var layerSparsity: [Int: Double] = [:]
+
+    func sparsity(for p: Projection, layer i: Int) -> Double {
+        layerSparsity[i] ?? configuration.sparsity(for: p)
+    }
+
     /// Kept-score ratios (permuted / plain) of every matrix pruned with --permute.
     public private(set) var keptScoreGain: [Double] = []
 
@@ -61,8 +70,12 @@ public final class LayerwisePruner {
             let t = Date(); defer { phases[name, default: 0] += Date().timeIntervalSince(t) }
             return try body()
         }
-        if c.method.needsCalibration && calibration.isEmpty {
+        if (c.method.needsCalibration || c.allocation == "owl") && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
+        }
+
+        if c.allocation == "owl" {
+            layerSparsity = try timed("allocation") { try owlAllocation(calibration: calibration) }
         }
 
         // Global magnitude/random: one threshold over every selected matrix of the model.
@@ -146,7 +159,7 @@ public final class LayerwisePruner {
                     throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
                 }
                 _ = try SparseGPT.prune(weight: &lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
-                                        sparsity: configuration.sparsity(for: p), pattern: configuration.sparsityPattern)
+                                        sparsity: sparsity(for: p, layer: i), pattern: configuration.sparsityPattern)
                 model.layers[i][p] = lin
                 continue
             }
@@ -164,7 +177,7 @@ public final class LayerwisePruner {
             case .nOfM(let n, let m):
                 mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m)
             case .unstructured:
-                let sp = configuration.sparsity(for: p)
+                let sp = sparsity(for: p, layer: i)
                 mask = configuration.group == .row
                     ? MaskSelection.perRow(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, sparsity: sp)
                     : MaskSelection.perMatrix(scores: s, sparsity: sp)
@@ -177,6 +190,49 @@ public final class LayerwisePruner {
         var lin = model.layers[i][p]
         for j in mask.indices where mask[j] { lin.weight[j] = 0 }
         model.layers[i][p] = lin
+    }
+
+    /// OWL (Yin et al. 2024, §3): layers with more outliers in their Wanda scores
+    /// |W_ij|·‖X_j‖ (scores above M × the layer mean) are pruned less. Outlier ratios D_l come
+    /// from a dense forward; ratios are scaled to [0, 2λ], centred, and the keep ratio of layer l
+    /// is (1 − s) + (that), so the mean sparsity over the layers stays s.
+    func owlAllocation(calibration: [[Int32]]) throws -> [Int: Double] {
+        var inputs = try calibration.map { try model.embed($0) }
+        var ratios: [Int: Double] = [:]
+        for i in 0...layerRange.upperBound {
+            if layerRange.contains(i) {
+                let stats = LayerStatistics()
+                let sites = Set(configuration.matrices.map(\.inputSite))
+                for s in inputs.indices {
+                    var h = inputs[s]
+                    try model.runLayers(i..<(i + 1), hidden: &h) { site, x, rows, cols in
+                        guard sites.contains(site) else { return }
+                        let acc = stats.norms[site] ?? ActivationNorms(columns: cols)
+                        stats.norms[site] = acc
+                        acc.add(x, rows: rows)
+                    }
+                }
+                var all: [Float] = []
+                for p in configuration.matrices {
+                    let lin = model.layers[i][p]
+                    all += ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: stats.norms[p.inputSite]!.scaler)
+                }
+                let mean = all.reduce(0.0) { $0 + Double($1) } / Double(max(1, all.count))
+                let outliers = all.reduce(0) { $0 + (Double($1) > configuration.owlM * mean ? 1 : 0) }
+                ratios[i] = Double(outliers) / Double(max(1, all.count)) * 100
+            }
+            if i < layerRange.upperBound {
+                for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
+            }
+        }
+        let lo = ratios.values.min() ?? 0, hi = ratios.values.max() ?? 0
+        let lambda = configuration.owlLambda
+        var keep: [Int: Double] = [:]
+        for (i, d) in ratios { keep[i] = hi > lo ? (d - lo) / (hi - lo) * lambda * 2 : 0 }
+        let meanKeep = keep.values.reduce(0, +) / Double(max(1, keep.count))
+        var out: [Int: Double] = [:]
+        for (i, k) in keep { out[i] = 1 - (k - meanKeep + (1 - configuration.sparsity)) }
+        return out
     }
 
     /// One comparison group over every selected matrix (magnitude or random scores only).
@@ -205,7 +261,7 @@ public final class LayerwisePruner {
                 let lin = model.layers[i][p]
                 let z = lin.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
                 m[p.rawValue] = MatrixReport(rows: lin.outFeatures, cols: lin.inFeatures,
-                                             sparsityRequested: configuration.sparsity(for: p), zeros: z,
+                                             sparsityRequested: sparsity(for: p, layer: i), zeros: z,
                                              sparsity: Double(z) / Double(max(1, lin.weight.count)))
                 prunable += lin.weight.count; zeros += z
             }
@@ -219,7 +275,8 @@ public final class LayerwisePruner {
                            paramsTotal: total, paramsNonzero: nonzero,
                            modelSparsity: Double(total - nonzero) / Double(max(1, total)),
                            secondsByPhase: phases, seconds: seconds,
-                           permutationKeptScoreGain: keptScoreGain.isEmpty ? nil : keptScoreGain.reduce(0, +) / Double(keptScoreGain.count))
+                           permutationKeptScoreGain: keptScoreGain.isEmpty ? nil : keptScoreGain.reduce(0, +) / Double(keptScoreGain.count),
+                           layerSparsity: layerSparsity.isEmpty ? nil : Dictionary(uniqueKeysWithValues: layerSparsity.map { (String($0.key), $0.value) }))
     }
 }
 

@@ -19,6 +19,12 @@ public struct PruneConfiguration: Codable, Sendable {
     public var seed: UInt64
     /// RIA's channel permutation before choosing N:M groups.
     public var permute: Bool = false
+    /// Layer-wise allocation: "uniform", or "owl" (outlier-weighted, Yin et al. 2024).
+    public var allocation: String = "uniform"
+    /// OWL's outlier threshold M (a score is an outlier above M × the layer's mean score).
+    public var owlM: Double = 5
+    /// OWL's λ: layer sparsities spread over [s − λ, s + λ].
+    public var owlLambda: Double = 0.08
 
     public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
                 group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
@@ -54,6 +60,15 @@ public struct PruneConfiguration: Codable, Sendable {
         if matrices.isEmpty { throw PruningError.invalidSetting("--matrices selects no projection") }
         if group == .global && method.needsCalibration {
             throw PruningError.invalidSetting("--group global needs every layer's scores at once; it is available for magnitude and random, not \(method.rawValue) (use row or layer)")
+        }
+        if allocation != "uniform" && allocation != "owl" {
+            throw PruningError.invalidSetting("unknown --allocation '\(allocation)'; use uniform or owl")
+        }
+        if allocation == "owl" {
+            guard sparsityPattern == .unstructured else { throw PruningError.invalidSetting("--allocation owl applies to unstructured sparsity") }
+            guard owlLambda >= 0, sparsity - owlLambda >= 0, sparsity + owlLambda < 1 else {
+                throw PruningError.invalidSetting("OWL λ \(owlLambda) around sparsity \(sparsity) leaves [0, 1)")
+            }
         }
         if permute {
             guard case .nOfM = sparsityPattern else { throw PruningError.invalidSetting("--permute applies to N:M patterns") }

@@ -21,6 +21,9 @@ struct Prune: ParsableCommand {
     @Option(help: "Projections to prune, e.g. q,k,v,o,gate,up,down.") var matrices: String = "q,k,v,o,gate,up,down"
     @Option(help: "Layers to prune, inclusive range a-b (default all).") var layers: String?
     @Option(help: "RIA's activation exponent.") var alpha: Double = 0.5
+    @Option(help: "Layer-wise sparsity: uniform, or owl (outlier-weighted; overall sparsity stays --sparsity).") var allocation: String = "uniform"
+    @Option(name: .customLong("owl-m"), help: "OWL outlier threshold M.") var owlM: Double = 5
+    @Option(name: .customLong("owl-lambda"), help: "OWL λ: layer sparsities within sparsity ± λ.") var owlLambda: Double = 0.08
     @Flag(help: "N:M only: RIA's channel permutation (heuristic allocation + Hungarian refinement) before choosing groups.") var permute = false
     @Option(help: "Calibration windows.") var nsamples: Int = 128
     @Option(help: "Calibration window length in tokens.") var seqlen: Int = 2048
@@ -53,6 +56,9 @@ struct Prune: ParsableCommand {
             matrices: try PruneConfiguration.parseMatrices(matrices), layers: try layers.map(PruneConfiguration.parseLayers),
             alpha: alpha, seed: seed)
         config.permute = permute
+        config.allocation = allocation
+        config.owlM = owlM
+        config.owlLambda = owlLambda
         let loaded = try ModelLoader.load(options.model)
         try config.validate(layerCount: loaded.model.layers.count)
         let data = DataDirectory(explicit: dataDir)
@@ -70,7 +76,7 @@ struct Prune: ParsableCommand {
 
         var calibration: [[Int32]] = []
         let calibStart = Date()
-        if m.needsCalibration {
+        if m.needsCalibration || allocation == "owl" {
             if let file = calibTokens {
                 calibration = try Calibration.fromTokenFile(file, seqlen: seqlen, nsamples: nsamples, vocabSize: loaded.model.vocabSize)
             } else if calib == "c4" {

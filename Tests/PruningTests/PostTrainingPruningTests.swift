@@ -140,6 +140,20 @@ final class PostTrainingPruningTests: XCTestCase {
         } }
     }
 
+    func testOWLSpreadsSparsityButKeepsTheOverall() throws {
+        var c = PruneConfiguration(method: .wanda, sparsity: 0.5)
+        c.allocation = "owl"; c.owlLambda = 0.1
+        let m = try model()
+        let pruner = try LayerwisePruner(model: m, configuration: c)
+        let report = try pruner.run(calibration: calibration())
+        let s = pruner.layerSparsity.values
+        XCTAssertEqual(s.count, 2)
+        XCTAssertEqual(s.reduce(0, +) / Double(s.count), 0.5, accuracy: 1e-9)
+        XCTAssertEqual(s.max()! - s.min()!, 0.2, accuracy: 1e-9)     // two layers: the extremes, ±λ
+        // Rows of 32–40 inputs round ⌊cols·s⌋ down by up to one weight per row.
+        XCTAssertEqual(report.sparsityAchieved, 0.5, accuracy: 0.02)
+    }
+
     func testImpossibleSettingsAreRefused() throws {
         let m = try model()
         func refuses(_ c: PruneConfiguration, _ needle: String, line: UInt = #line) {
