@@ -68,7 +68,14 @@ public enum TaskEvaluation {
         let b = max(1, min(batchSize, docs.count))
         let scorers = (0..<b).map { _ in LoglikelihoodScorer(model: model, tokenizer: tokenizer, maxLength: maxLength) }
         let savedThreads = Parallelism.threads
-        if b > 1 { Parallelism.setThreads(max(1, savedThreads / b)) }
+        if b > 1 {
+            Parallelism.setThreads(max(1, savedThreads / b))
+            // Grow the shared rotary table once, before workers read it concurrently.
+            if let hd = model.layers.first?.headDim {
+                var dummy = [Float](repeating: 0, count: hd)
+                dummy.withUnsafeMutableBufferPointer { model.rope.apply($0.baseAddress!, rows: 1, heads: 1, rowStride: hd, startPosition: maxLength) }
+            }
+        }
         defer { Parallelism.setThreads(savedThreads) }
         var accs: [Double] = [], norms: [Double] = []
         var k = 0
