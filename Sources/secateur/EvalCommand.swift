@@ -123,10 +123,10 @@ struct Tasks: ParsableCommand {
             try Terminal.printJSON(out)
             return
         }
-        print("|    Task     |   n  |  acc   | ± stderr | acc_norm | ± stderr | reported |")
-        print("|-------------|-----:|-------:|---------:|---------:|---------:|----------|")
+        print("|     Task      |   n  |  acc   | ± stderr | acc_norm | ± stderr | reported |")
+        print("|---------------|-----:|-------:|---------:|---------:|---------:|----------|")
         for (t, r) in results {
-            print("| " + t.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0) + String(format: " | %4d | %.4f | %8.4f | %8.4f | %8.4f | ", r.n, r.acc, r.acc_stderr,
+            print("| " + t.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + String(format: " | %4d | %.4f | %8.4f | %8.4f | %8.4f | ", r.n, r.acc, r.acc_stderr,
                          r.acc_norm, r.acc_norm_stderr) + r.metric.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + " |")
         }
         print(String(format: "average of the reported metrics over %d tasks: %.4f  (%.1f s)", results.count, avg, seconds))
