@@ -6,7 +6,7 @@ import LLM
 import ModelIO
 
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Evaluate a model.", subcommands: [Ppl.self])
+    static let configuration = CommandConfiguration(abstract: "Evaluate a model.", subcommands: [Ppl.self, Tasks.self])
 }
 
 struct Ppl: ParsableCommand {
@@ -49,5 +49,86 @@ struct Ppl: ParsableCommand {
         if json { try Terminal.printJSON(r); return }
         print(String(format: "%@ perplexity: %.4f  (%d windows × %d tokens, %.1f tok/s, %.1f s)",
                      dataset, r.ppl, r.windows, r.seqlen, r.tokensPerSecond, r.seconds))
+    }
+}
+
+struct Tasks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Zero-shot multiple-choice tasks, scored as lm-evaluation-harness v0.4 does.",
+        discussion: """
+        Tasks: \(ZeroShotTask.names.joined(separator: ", ")) (or "all"). The average takes acc_norm for \
+        hellaswag, arc_challenge and openbookqa and acc for the others (the LLM-Pruner/Wanda tables).
+        """)
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Comma-separated task names, or all.") var tasks: String = "all"
+    @Option(help: "Evaluate only the first N documents of each task.") var limit: Int?
+    @Option(help: "Documents scored at once (each on its own share of the threads).") var batchSize: Int = 1
+    @Option(help: "Write one JSON line per scored document to this file.") var logSamples: String?
+    @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
+    @Option(help: "Longest input in tokens (longer ones are cut on the left, as lm-eval does).") var maxLength: Int = 2048
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        do { _ = try TaskEvaluation.parseTasks(tasks) } catch { throw ValidationError("\(error)") }
+        if (try? TaskEvaluation.parseTasks(tasks))?.isEmpty ?? true { throw ValidationError("--tasks names no task") }
+    }
+
+    struct Output: Encodable {
+        struct Task: Encodable { var acc, acc_stderr, acc_norm, acc_norm_stderr: Double; var n: Int; var metric: String; var seconds: Double }
+        var model: String
+        var tasks: [String: Task]
+        var average: Double
+        var seconds: Double
+    }
+
+    func run() throws {
+        if let t = options.threads { Parallelism.setThreads(t) }
+        let selected = try TaskEvaluation.parseTasks(tasks)
+        let data = DataDirectory(explicit: dataDir)
+        let docs = try selected.map { try $0.documents(data: data, limit: limit) }
+        let loaded = try ModelLoader.load(options.model)
+        var sink: FileHandle?
+        if let logSamples {
+            guard FileManager.default.createFile(atPath: logSamples, contents: nil) , let h = FileHandle(forWritingAtPath: logSamples) else {
+                throw CLIError("cannot write --log-samples file \(logSamples)")
+            }
+            sink = h
+        }
+        defer { try? sink?.close() }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let start = Date()
+        var results: [(ZeroShotTask, TaskResult)] = []
+        for (task, ds) in zip(selected, docs) {
+            Terminal.err("\(loaded.name): \(task.rawValue), \(ds.count) documents")
+            var bar = ProgressLine(label: task.rawValue, unitsPerStep: 1, unit: "doc")
+            let r = try TaskEvaluation.evaluate(task: task, documents: ds, model: loaded.model, tokenizer: loaded.tokenizer,
+                                                batchSize: batchSize, maxLength: maxLength,
+                                                progress: { bar.update(done: $0, total: $1, seconds: $2) },
+                                                sample: { s in sink?.write(try enc.encode(s) + Data("\n".utf8)) })
+            results.append((task, r))
+        }
+        let avg = TaskEvaluation.average(results.map(\.1))
+        let seconds = Date().timeIntervalSince(start)
+        if json {
+            var out = Output(model: loaded.name, tasks: [:], average: avg, seconds: seconds)
+            for (t, r) in results {
+                out.tasks[t.rawValue] = .init(acc: r.acc, acc_stderr: r.acc_stderr, acc_norm: r.acc_norm,
+                                              acc_norm_stderr: r.acc_norm_stderr, n: r.n, metric: r.metric.rawValue, seconds: r.seconds)
+            }
+            try Terminal.printJSON(out)
+            return
+        }
+        print("|     Task      |   n  |  acc   | ± stderr | acc_norm | ± stderr | reported |")
+        print("|---------------|-----:|-------:|---------:|---------:|---------:|----------|")
+        for (t, r) in results {
+            print("| " + t.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + String(format: " | %4d | %.4f | %8.4f | %8.4f | %8.4f | ", r.n, r.acc, r.acc_stderr,
+                         r.acc_norm, r.acc_norm_stderr) + r.metric.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + " |")
+        }
+        print(String(format: "average of the reported metrics over %d tasks: %.4f  (%.1f s)", results.count, avg, seconds))
     }
 }
