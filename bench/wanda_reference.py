@@ -249,45 +249,53 @@ def main():
     save_file(masks, os.path.join(args.out, "masks_layer0.safetensors"))
     save_file(weights, os.path.join(args.out, "weights_layer0.safetensors"))
 
-    ppl, losses, n_eval, t_eval = (None, [], 0, 0.0)
+    def result(ppl, losses, n_eval, t_eval):
+        return {
+            "tool": "wanda-reference",
+            "wanda_commit": "8e8fc87b4a2f9955baa7e76e64d5fce7fa8724a6",
+            "method": args.method,
+            "pattern": args.pattern,
+            "sparsity_requested": args.sparsity if args.method != "dense" else 0.0,
+            "sparsity_achieved": sparsity_ref,
+            "sparsity_achieved_excl_preexisting_zeros": newly_zero / total,
+            "prunable_params": total,
+            "zeros_before": zeros_before,
+            "zeros_after": zeros_after,
+            "preexisting_zeros_still_zero": preexisting_still_zero,
+            "newly_zeroed": newly_zero,
+            "nsamples": nsamples,
+            "seqlen": args.seqlen,
+            "calib_tokens": os.path.abspath(args.calib_tokens) if args.calib_tokens else None,
+            "seed": args.seed,
+            "prune_seconds": t_prune,
+            "load_seconds": t_load,
+            "ppl": ppl,
+            "eval_windows": n_eval,
+            "eval_seqlen": args.eval_seqlen,
+            "eval_losses": losses,
+            "eval_seconds": t_eval,
+            "torch_version": torch.__version__,
+            "transformers_version": transformers.__version__,
+            "threads": torch.get_num_threads(),
+            "peak_rss_mb_after_prune": rss_after_prune,
+            "peak_rss_mb": rss_mb(),
+            "model": os.path.basename(args.gguf),
+        }
+
+    def write(res):
+        with open(os.path.join(args.out, "result.json"), "w") as f:
+            json.dump(res, f, indent=2)
+
+    # written once before evaluation (ppl null) so a long or interrupted eval keeps the prune figures
+    write(result(None, [], 0, 0.0))
     if args.eval_windows > 0:
         ppl, losses, n_eval, t_eval = eval_wikitext2(model, tok, args.eval_seqlen, args.eval_windows,
                                                      args.data_dir, torch)
         log(f"[ref] wikitext2 ppl {ppl:.4f} over {n_eval} windows ({t_eval:.1f}s)")
-
-    res = {
-        "tool": "wanda-reference",
-        "wanda_commit": "8e8fc87b4a2f9955baa7e76e64d5fce7fa8724a6",
-        "method": args.method,
-        "pattern": args.pattern,
-        "sparsity_requested": args.sparsity if args.method != "dense" else 0.0,
-        "sparsity_achieved": sparsity_ref,
-        "sparsity_achieved_excl_preexisting_zeros": newly_zero / total,
-        "prunable_params": total,
-        "zeros_before": zeros_before,
-        "zeros_after": zeros_after,
-        "preexisting_zeros_still_zero": preexisting_still_zero,
-        "newly_zeroed": newly_zero,
-        "nsamples": nsamples,
-        "seqlen": args.seqlen,
-        "calib_tokens": os.path.abspath(args.calib_tokens) if args.calib_tokens else None,
-        "seed": args.seed,
-        "prune_seconds": t_prune,
-        "load_seconds": t_load,
-        "ppl": ppl,
-        "eval_windows": n_eval,
-        "eval_seqlen": args.eval_seqlen,
-        "eval_losses": losses,
-        "eval_seconds": t_eval,
-        "torch_version": torch.__version__,
-        "transformers_version": transformers.__version__,
-        "threads": torch.get_num_threads(),
-        "peak_rss_mb_after_prune": rss_after_prune,
-        "peak_rss_mb": rss_mb(),
-        "model": os.path.basename(args.gguf),
-    }
-    with open(os.path.join(args.out, "result.json"), "w") as f:
-        json.dump(res, f, indent=2)
+        res = result(ppl, losses, n_eval, t_eval)
+        write(res)
+    else:
+        res = result(None, [], 0, 0.0)
     print(json.dumps(res))
 
 
