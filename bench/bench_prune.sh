@@ -126,6 +126,8 @@ with safe_open(os.path.join(out, "reference", "masks_layer0.safetensors"), frame
         ref_masks[k] = f.get_tensor(k).bool()
 agree = {}
 detail = {}
+pattern = ref["pattern"]
+nm_bad = {}
 sec_path = os.path.join(out, "secateur_model", "model.safetensors")
 try:
     with safe_open(sec_path, framework="pt") as f:
@@ -139,6 +141,11 @@ try:
             if tuple(w.shape) != tuple(m.shape):
                 die(f"{k}: secateur shape {tuple(w.shape)} vs reference {tuple(m.shape)}")
             s = (w == 0)
+            if pattern != "unstructured":
+                n, mm = map(int, pattern.split(":"))
+                if s.shape[1] % mm == 0:
+                    bad = int((s.reshape(s.shape[0], -1, mm).sum(-1) < n).sum())
+                    nm_bad[name] = bad
             agree[name] = float((s == m).float().mean())
             detail[name] = {"agreement": agree[name], "zeros_secateur": int(s.sum()),
                             "zeros_reference": int(m.sum()), "numel": m.numel(),
@@ -181,8 +188,17 @@ if method in ("magnitude", "wanda"):
     check("masks", mn >= 0.999, f"min layer-0 agreement {mn*100:.4f} % (need >= 99.9 %)")
 else:
     print(f"INFO masks: min layer-0 agreement {min(agree.values())*100:.4f} % (no threshold for sparsegpt)")
+if pattern != "unstructured":
+    tot_bad = sum(nm_bad.values())
+    check("nm_pattern", tot_bad == 0, f"secateur layer-0 groups of {pattern.split(':')[1]} with fewer than {pattern.split(':')[0]} zeros: {tot_bad}")
+    if method == "magnitude":
+        print("NOTE magnitude N:M: ~15-18 % (2:4) / ~28-31 % (4:8) of groups tie at the cut; the reference's choice among "
+              "tied weights is torch.topk's (see bench/PRUNE-REFERENCE.md), so entry-wise agreement below 99.9 % can be a tie artefact")
 tol = 0.02 if method == "sparsegpt" else 0.01
-check("ppl", rel is not None and rel <= tol, f"rel diff {rel*100 if rel is not None else float('nan'):.3f} % (need <= {tol*100:.0f} %)")
+if ppl_s is None and ppl_r is None:
+    print("SKIP ppl: neither side evaluated (WINDOWS=0)")
+else:
+    check("ppl", rel is not None and rel <= tol, f"rel diff {rel*100 if rel is not None else float('nan'):.3f} % (need <= {tol*100:.0f} %)")
 check("time", ratio is not None and ratio <= 0.8, f"secateur/reference {ratio:.3f} (need <= 0.8)")
 json.dump(res, open(os.path.join(out, "compare.json"), "w"), indent=2)
 sys.exit(1 if fail else 0)
