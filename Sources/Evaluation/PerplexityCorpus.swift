@@ -62,33 +62,3 @@ public enum PerplexityCorpus {
         }
     }
 }
-
-/// Reads one string field from each line of a JSON-lines file.
-public enum JSONLines {
-    public static func objects(_ url: URL, limit: Int? = nil) throws -> [[String: Any]] {
-        let data = try Data(contentsOf: url)
-        var out: [[String: Any]] = []
-        var lineNo = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNo += 1
-            if let limit, out.count >= limit { break }
-            if line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { continue }
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                throw DatasetError.malformedLine(file: url.path, line: lineNo, why: "not a JSON object")
-            }
-            out.append(obj)
-        }
-        return out
-    }
-
-    public static func texts(_ url: URL, field: String, limit: Int? = nil) throws -> [String] {
-        var lineNo = 0
-        return try objects(url, limit: limit).map { obj in
-            lineNo += 1
-            guard let s = obj[field] as? String else {
-                throw DatasetError.malformedLine(file: url.path, line: lineNo, why: "no string field '\(field)'")
-            }
-            return s
-        }
-    }
-}

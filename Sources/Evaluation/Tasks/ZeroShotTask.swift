@@ -64,7 +64,7 @@ public enum ZeroShotTask: String, CaseIterable, Codable, Sendable {
             let labelsURL = try data.file(files[1], hint: "PIQA labels")
             let labels = try data.text(files[1], hint: "PIQA labels")
                 .split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            return try TaskJSONLines.read(url, limit: limit).enumerated().map { i, item in
+            return try JSONLines.numberedObjects(url, limit: limit).enumerated().map { i, item in
                 let (line, obj) = item
                 let f = Fields(obj, file: url.path, line: line)
                 guard i < labels.count, let label = Int(labels[i]), label == 0 || label == 1 else {
@@ -75,7 +75,7 @@ public enum ZeroShotTask: String, CaseIterable, Codable, Sendable {
             }
         default:
             let url = try data.file(files[0], hint: hint)
-            return try TaskJSONLines.read(url, limit: limit).enumerated().map { i, item in
+            return try JSONLines.numberedObjects(url, limit: limit).enumerated().map { i, item in
                 try document(i, Fields(item.1, file: url.path, line: item.0))
             }
         }
@@ -185,24 +185,3 @@ struct Fields {
     }
 }
 
-/// JSON lines with their 1-based line numbers (blank lines skipped).
-enum TaskJSONLines {
-    static func read(_ url: URL, limit: Int?) throws -> [(Int, [String: Any])] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw DatasetError.unreadable(file: url.path, reason: (error as NSError).localizedDescription)
-        }
-        var out: [(Int, [String: Any])] = []
-        var lineNo = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNo += 1
-            if let limit, out.count >= limit { break }
-            if line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { continue }
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                throw DatasetError.malformedLine(file: url.path, line: lineNo, why: "not a JSON object")
-            }
-            out.append((lineNo, obj))
-        }
-        return out
-    }
-}
