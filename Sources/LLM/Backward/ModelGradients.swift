@@ -1,0 +1,105 @@
+/// Gradients of a scalar loss with respect to every parameter of a `LlamaModel`, laid out exactly
+/// like the parameters themselves (row-major [out × in] for linear weights), so importance scores
+/// can pair `weight[i]` with `gradient[i]`.
+///
+/// It is also the accumulator for calibration statistics over several windows: `add` sums
+/// gradients (first-order Taylor), `addSquared` sums element-wise squares (the diagonal Fisher
+/// approximation of the Hessian used by LLM-Pruner's second-order Taylor score).
+public struct LinearGradient: Sendable {
+    public var weight: [Float]
+    public var bias: [Float]?
+
+    public init(like linear: Linear) {
+        weight = [Float](repeating: 0, count: linear.weight.count)
+        bias = linear.bias.map { [Float](repeating: 0, count: $0.count) }
+    }
+}
+
+public struct LayerGradients: Sendable {
+    public var inputNorm: [Float]
+    public var q: LinearGradient, k: LinearGradient, v: LinearGradient, o: LinearGradient
+    public var postAttentionNorm: [Float]
+    public var gate: LinearGradient, up: LinearGradient, down: LinearGradient
+
+    public init(like layer: DecoderLayer) {
+        inputNorm = [Float](repeating: 0, count: layer.inputNorm.count)
+        q = LinearGradient(like: layer.q); k = LinearGradient(like: layer.k)
+        v = LinearGradient(like: layer.v); o = LinearGradient(like: layer.o)
+        postAttentionNorm = [Float](repeating: 0, count: layer.postAttentionNorm.count)
+        gate = LinearGradient(like: layer.gate); up = LinearGradient(like: layer.up)
+        down = LinearGradient(like: layer.down)
+    }
+
+    public subscript(_ p: Projection) -> LinearGradient {
+        get {
+            switch p {
+            case .q: return q
+            case .k: return k
+            case .v: return v
+            case .o: return o
+            case .gate: return gate
+            case .up: return up
+            case .down: return down
+            }
+        }
+        set {
+            switch p {
+            case .q: q = newValue
+            case .k: k = newValue
+            case .v: v = newValue
+            case .o: o = newValue
+            case .gate: gate = newValue
+            case .up: up = newValue
+            case .down: down = newValue
+            }
+        }
+    }
+}
+
+public struct ModelGradients: Sendable {
+    public var embedding: [Float]
+    public var layers: [LayerGradients]
+    public var finalNorm: [Float]
+    /// nil when the head is tied to the embedding (its gradient is then added into `embedding`).
+    public var lmHead: [Float]?
+
+    /// Zero gradients shaped like `model`'s parameters.
+    public init(like model: LlamaModel) {
+        embedding = [Float](repeating: 0, count: model.embedding.count)
+        layers = model.layers.map(LayerGradients.init(like:))
+        finalNorm = [Float](repeating: 0, count: model.finalNorm.count)
+        lmHead = model.lmHead.map { [Float](repeating: 0, count: $0.count) }
+    }
+
+    /// Applies `body(into, from)` to every pair of corresponding parameter buffers.
+    mutating func combine(_ other: ModelGradients, _ body: (inout [Float], [Float]) -> Void) {
+        precondition(layers.count == other.layers.count, "gradient shapes differ")
+        body(&embedding, other.embedding)
+        body(&finalNorm, other.finalNorm)
+        if lmHead != nil, let h = other.lmHead { body(&lmHead!, h) }
+        for i in layers.indices {
+            body(&layers[i].inputNorm, other.layers[i].inputNorm)
+            body(&layers[i].postAttentionNorm, other.layers[i].postAttentionNorm)
+            for p in Projection.allCases {
+                body(&layers[i][p].weight, other.layers[i][p].weight)
+                if layers[i][p].bias != nil, let b = other.layers[i][p].bias { body(&layers[i][p].bias!, b) }
+            }
+        }
+    }
+
+    /// self += scale · other
+    public mutating func add(_ other: ModelGradients, scale: Float = 1) {
+        combine(other) { a, b in
+            precondition(a.count == b.count, "gradient shapes differ")
+            for j in a.indices { a[j] += scale * b[j] }
+        }
+    }
+
+    /// self += scale · other ⊙ other (diagonal Fisher accumulation)
+    public mutating func addSquared(_ other: ModelGradients, scale: Float = 1) {
+        combine(other) { a, b in
+            precondition(a.count == b.count, "gradient shapes differ")
+            for j in a.indices { a[j] += scale * b[j] * b[j] }
+        }
+    }
+}
