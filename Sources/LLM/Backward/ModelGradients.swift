@@ -103,3 +103,26 @@ public struct ModelGradients: Sendable {
         }
     }
 }
+
+extension ModelGradients {
+    /// nil when these gradients have exactly the shape of `model`'s parameters; otherwise
+    /// the first difference found, in words.
+    public func mismatch(with model: LlamaModel) -> String? {
+        if embedding.count != model.embedding.count { return "embedding has \(embedding.count) values, the model \(model.embedding.count)" }
+        if finalNorm.count != model.finalNorm.count { return "final norm has \(finalNorm.count) values, the model \(model.finalNorm.count)" }
+        if (lmHead == nil) != (model.lmHead == nil) { return "LM head is \(lmHead == nil ? "tied" : "untied") here, \(model.lmHead == nil ? "tied" : "untied") in the model" }
+        if let h = lmHead, h.count != model.lmHead!.count { return "LM head has \(h.count) values, the model \(model.lmHead!.count)" }
+        if layers.count != model.layers.count { return "\(layers.count) layers, the model has \(model.layers.count)" }
+        for (i, (g, l)) in zip(layers, model.layers).enumerated() {
+            if g.inputNorm.count != l.inputNorm.count || g.postAttentionNorm.count != l.postAttentionNorm.count {
+                return "layer \(i): norm sizes differ"
+            }
+            for p in Projection.allCases {
+                let gp = g[p], lp = l[p]
+                if gp.weight.count != lp.weight.count { return "layer \(i) \(p): \(gp.weight.count) weights, the model \(lp.weight.count)" }
+                if gp.bias?.count != lp.bias?.count { return "layer \(i) \(p): bias shapes differ" }
+            }
+        }
+        return nil
+    }
+}
