@@ -33,7 +33,7 @@ final class GradientTests: XCTestCase {
     }
 
     /// Our gradients under Hugging Face parameter names.
-    func named(_ g: ModelGradients) -> [String: [Float]] {
+    static func named(_ g: ModelGradients) -> [String: [Float]] {
         var out = ["model.embed_tokens.weight": g.embedding, "model.norm.weight": g.finalNorm]
         if let h = g.lmHead { out["lm_head.weight"] = h }
         let names: [(Projection, String)] = [(.q, "self_attn.q_proj"), (.k, "self_attn.k_proj"), (.v, "self_attn.v_proj"),
@@ -85,7 +85,7 @@ final class GradientTests: XCTestCase {
             let ref = try reference(name)
             let (loss, g) = try m.gradients(tokens: ref.tokens)
             XCTAssertEqual(loss, ref.loss, accuracy: 1e-5 * ref.loss, "\(name): loss")
-            assertMatches(named(g), ref.gradients, name)
+            assertMatches(Self.named(g), ref.gradients, name)
             XCTAssertEqual(g.lmHead == nil, m.lmHead == nil, "\(name): tied head ⇔ no separate head gradient")
         }
     }
@@ -103,7 +103,7 @@ final class GradientTests: XCTestCase {
             XCTAssertEqual(lb, b.loss, accuracy: 1e-5 * b.loss, "the returned loss is not scaled")
             var expected = a.gradients
             for (k, v) in b.gradients { expected[k] = zip(expected[k]!, v).map { $0 + 0.5 * $1 } }
-            assertMatches(named(g), expected, "\(name) A + 0.5·B")
+            assertMatches(Self.named(g), expected, "\(name) A + 0.5·B")
         }
     }
 
