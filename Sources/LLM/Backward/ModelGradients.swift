@@ -126,3 +126,26 @@ extension ModelGradients {
         return nil
     }
 }
+
+extension ModelGradients {
+    /// Sets every gradient to zero in place, keeping the buffers (so one accumulator can be
+    /// reused window after window, e.g. for per-window squared gradients).
+    public mutating func setZero() {
+        func clear(_ a: inout [Float]) { a.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        clear(&embedding); clear(&finalNorm)
+        if lmHead != nil { clear(&lmHead!) }
+        for i in layers.indices {
+            clear(&layers[i].inputNorm); clear(&layers[i].postAttentionNorm)
+            clear(&layers[i].q.weight); clear(&layers[i].k.weight); clear(&layers[i].v.weight)
+            clear(&layers[i].o.weight); clear(&layers[i].gate.weight); clear(&layers[i].up.weight)
+            clear(&layers[i].down.weight)
+            if layers[i].q.bias != nil { clear(&layers[i].q.bias!) }
+            if layers[i].k.bias != nil { clear(&layers[i].k.bias!) }
+            if layers[i].v.bias != nil { clear(&layers[i].v.bias!) }
+            if layers[i].o.bias != nil { clear(&layers[i].o.bias!) }
+            if layers[i].gate.bias != nil { clear(&layers[i].gate.bias!) }
+            if layers[i].up.bias != nil { clear(&layers[i].up.bias!) }
+            if layers[i].down.bias != nil { clear(&layers[i].down.bias!) }
+        }
+    }
+}
