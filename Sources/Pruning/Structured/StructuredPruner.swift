@@ -63,7 +63,7 @@ public enum StructuredPruner {
                                                                              removing: allocation.removedMLPChannels[i])
                     }
                 }
-                try checkFinite(plan, model)
+                try checkEveryBlockKeepsOne(plan, model)
             }
         case .channel:
             let keep = try timed("allocation") { try HiddenChannelBudget.solve(model: model, ratio: c.ratio, mode: c.ratioMode) }
@@ -110,7 +110,7 @@ public enum StructuredPruner {
 
     /// Every kept index list must be non-empty where the dense layer had that block (guards the
     /// budget's keep-one rule).
-    static func checkFinite(_ plan: StructuredPlan, _ model: LlamaModel) throws {
+    static func checkEveryBlockKeepsOne(_ plan: StructuredPlan, _ model: LlamaModel) throws {
         for (i, l) in model.layers.enumerated() {
             if l.kvHeads > 0 && plan.keptKVGroups[i].isEmpty || l.intermediateSize > 0 && plan.keptMLPChannels[i].isEmpty {
                 throw PruningError.numerical("layer \(i) would lose its whole attention or MLP")
