@@ -22,7 +22,7 @@ struct StructuredPruneOptions: ParsableArguments {
     @Option(name: .customLong("mlp-layers"), help: "Structured: MLP layers to prune, inclusive a-b (default as --attn-layers).")
     var mlpLayers: String?
     @Option(help: "Structured, --method taylor: first, second, mix (LLM-Pruner's param_first/param_second/param_mix) or vectorize.")
-    var taylor: String = "mix"
+    var taylor: String = "first"
     @Option(help: "Structured: how a group's tensors' scores combine: sum, mean, max or product.")
     var aggregation: String = "sum"
     @Option(name: .customLong("layer-score"), help: "Structured, --mode layer: bi (ShortGPT Block Influence) or loss (calibration loss increase).")

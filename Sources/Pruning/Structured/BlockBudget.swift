@@ -49,11 +49,12 @@ public enum BlockBudget {
         }
 
         if mode == .layer {
-            // LLM-Pruner: n_pruned = n − int(n·(1 − r)) channels of the root tensor (q, gate); for
-            // attention they are taken in whole groups of (query heads per KV head)·head_dim rows.
+            // LLM-Pruner: n_pruned = n − int(n·(1 − r)) channels of each root tensor. Under GQA its
+            // llama3.py roots attention at k_proj with head_dim-consecutive groups, so whole KV heads
+            // (and the query heads that share them) go: ⌊n_pruned / head_dim⌋ of them.
             for i in attn {
-                let l = layers[i], qOut = l.heads * l.headDim, unit = (l.heads / l.kvHeads) * l.headDim
-                groups[i] = min(l.kvHeads - 1, (qOut - Int(Double(qOut) * (1 - ratio))) / unit)
+                let l = layers[i], kOut = l.kvHeads * l.headDim
+                groups[i] = min(l.kvHeads - 1, (kOut - Int(Double(kOut) * (1 - ratio))) / l.headDim)
             }
             for i in mlp {
                 let m = layers[i].intermediateSize

@@ -35,7 +35,8 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     /// `attentionLayers` is the set of droppable layers (nil: all).
     public var attentionLayers: ClosedRange<Int>?
     public var mlpLayers: ClosedRange<Int>?
-    /// LLM-Pruner's default `--taylor param_mix`.
+    /// `--taylor param_first`: the default of LLM-Pruner's GQA script (llama3.py); its older
+    /// hf_prune.py defaults to param_mix.
     public var taylorOrder: TaylorOrder
     /// LLM-Pruner's default `--grouping_strategy sum` (for l1/l2, its "mean" ranks identically
     /// because every group of one kind has the same number of tensors).
@@ -45,7 +46,7 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
 
     public init(criterion: StructuredCriterion, mode: StructuredMode = .block, ratio: Double, ratioMode: RatioMode = .model,
                 attentionLayers: ClosedRange<Int>? = nil, mlpLayers: ClosedRange<Int>? = nil,
-                taylorOrder: TaylorOrder = .mix, aggregation: GroupAggregation = .sum,
+                taylorOrder: TaylorOrder = .first, aggregation: GroupAggregation = .sum,
                 layerScore: LayerScore = .blockInfluence, seed: UInt64 = 0) {
         self.criterion = criterion; self.mode = mode; self.ratio = ratio; self.ratioMode = ratioMode
         self.attentionLayers = attentionLayers; self.mlpLayers = mlpLayers

@@ -167,7 +167,7 @@ final class StructuredGroupConsistencyTests: XCTestCase {
         let dense = try model("llama-gqa-untied")
         let c = StructuredPruneConfiguration(criterion: .l2, ratio: 0.5, ratioMode: .layer, attentionLayers: 0...1, mlpLayers: 0...1)
         let p = try StructuredPruner.prune(dense, configuration: c)
-        // q: 32 rows, int(32·0.5) = 16 kept → 16 rows = one KV group (2 query heads × 8); MLP 40 − int(20) = 20.
+        // k: 16 rows, int(16·0.5) = 8 kept → 8 removed = one KV head (head_dim 8) with its 2 query heads; MLP 40 − int(20) = 20.
         XCTAssertEqual(p.report.kvHeads, [1, 1]); XCTAssertEqual(p.report.heads, [2, 2])
         XCTAssertEqual(p.report.intermediateSizes, [20, 20])
     }

@@ -57,8 +57,8 @@ final class StructuredSmolLM2Tests: XCTestCase {
         let ch = try StructuredPruner.prune(m, configuration: StructuredPruneConfiguration(criterion: .l1, mode: .channel, ratio: 0.3))
         XCTAssertEqual(ch.report.ratioActual, 0.3, accuracy: 0.005)
         XCTAssertEqual(ch.model.hiddenSize, 403)   // P is linear in d (no biases): round(576 · 0.7)
-        // LLM-Pruner's per-layer meaning: q keeps int(576·0.7) = 403 rows → 173 removed < 192 (one
-        // KV group of 3 heads) → no attention removed; MLP keeps int(1536·0.7) = 1075.
+        // LLM-Pruner's per-layer meaning (llama3.py, k_proj root): k keeps int(192·0.7) = 134 rows →
+        // 58 removed < 64 (one KV head) → no attention removed; MLP keeps int(1536·0.7) = 1075.
         let lay = try StructuredPruner.prune(m, configuration: StructuredPruneConfiguration(
             criterion: .l2, ratio: 0.3, ratioMode: .layer, attentionLayers: 4...27, mlpLayers: 4...27))
         XCTAssertEqual(lay.report.kvHeads[4], 3)
