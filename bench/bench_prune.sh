@@ -21,6 +21,8 @@
 #                  reference/ (result.json, masks_layer0.safetensors), logs, compare.json
 #   SKIP_REF=1     reuse $BENCH_OUT/reference/result.json instead of running the reference
 #   SKIP_SECATEUR=1  reuse $BENCH_OUT/secateur.json and $BENCH_OUT/secateur_model/
+#   ONE_PASS=0     skip the second Secateur run with --order one-pass (default: run it for wanda and sparsegpt
+#                  and check its time <= 0.5 x the reference's; its perplexity is reported beside the reference order's)
 #   STANDIN=1      no secateur: run the reference a second time and present it through the
 #                  secateur interface (tests this script's comparison logic)
 #
@@ -91,6 +93,13 @@ EOF
       --calib-tokens "$CALIB" --nsamples "$NSAMPLES" --seqlen "$SEQLEN" --eval wikitext2 --windows "$WINDOWS" \
       --output "$SEC_DIR" --json > "$BENCH_OUT/secateur.json" 2> "$BENCH_OUT/secateur.log" \
       || { echo "bench_prune: secateur prune failed (see $BENCH_OUT/secateur.log)" >&2; exit 2; }
+    if [[ "${ONE_PASS:-1}" == 1 && "$METHOD" != magnitude ]]; then
+      echo "bench_prune: running secateur prune --order one-pass" >&2
+      "$SECATEUR_BIN" prune --model "$MODEL" --method "$METHOD" --sparsity "$SPARSITY" --pattern "$PATTERN" \
+        --calib-tokens "$CALIB" --nsamples "$NSAMPLES" --seqlen "$SEQLEN" --eval wikitext2 --windows "$WINDOWS" \
+        --order one-pass --json > "$BENCH_OUT/secateur_onepass.json" 2> "$BENCH_OUT/secateur_onepass.log" \
+        || { echo "bench_prune: secateur prune --order one-pass failed (see $BENCH_OUT/secateur_onepass.log)" >&2; exit 2; }
+    fi
   fi
 fi
 
@@ -200,6 +209,18 @@ if ppl_s is None and ppl_r is None:
 else:
     check("ppl", rel is not None and rel <= tol, f"rel diff {rel*100 if rel is not None else float('nan'):.3f} % (need <= {tol*100:.0f} %)")
 check("time", ratio is not None and ratio <= 0.8, f"secateur/reference {ratio:.3f} (need <= 0.8)")
+one = os.path.join(out, "secateur_onepass.json")
+if os.path.exists(one):
+    op = json.loads(open(one).read().strip().splitlines()[-1])
+    r1 = op["seconds"] / ref["prune_seconds"] if ref["prune_seconds"] else None
+    res.update({"seconds_onepass": op["seconds"], "time_ratio_onepass": r1, "ppl_onepass": op.get("ppl_pruned"),
+                "peak_rss_mb_onepass": op.get("peak_rss_mb")})
+    print(f"one-pass order: ppl {op.get('ppl_pruned')} (reference order {ppl_s}), prune seconds {op['seconds']:.2f}, "
+          f"ratio to the reference code {r1:.3f}, peak RSS {op.get('peak_rss_mb')} MB")
+    check("time_onepass", r1 is not None and r1 <= 0.5, f"secateur one-pass/reference {r1:.3f} (need <= 0.5)")
+print(f"peak RSS MB: secateur {sec.get('peak_rss_mb')} (model + calibration activations + eval), "
+      f"reference {ref.get('peak_rss_mb_after_prune')} after prune")
+res["peak_rss_mb_secateur"] = sec.get("peak_rss_mb"); res["peak_rss_mb_reference"] = ref.get("peak_rss_mb_after_prune")
 json.dump(res, open(os.path.join(out, "compare.json"), "w"), indent=2)
 sys.exit(1 if fail else 0)
 EOF

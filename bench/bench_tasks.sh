@@ -13,6 +13,7 @@
 #   BATCH_SIZE    lm-eval batch size              (default 1)
 #   PYTHON        python interpreter              (default python3)
 #   BENCH_OUT     output folder                   (default: a new temp folder)
+#   LM_EVAL_CACHE lm-eval request cache path: an interrupted reference run resumes (its time is then not comparable)
 #   SKIP_REF=1    reuse $BENCH_OUT/lm_eval.json and lm_eval_samples.jsonl
 #   SECATEUR_DATA data folder for both tools      (default /work/shared/data)
 #
@@ -36,7 +37,7 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average; nproc $(n
 
 if [ "${SKIP_REF:-0}" != 1 ]; then
   OMP_NUM_THREADS="$THREADS" "$PYTHON" "$SCRIPT_DIR/tasks_reference.py" --out "$BENCH_OUT" --tasks "$TASKS" \
-      --limit "$LIMIT" --threads "$THREADS" --batch-size "$BATCH_SIZE" > "$BENCH_OUT/lm_eval.log" 2>&1 \
+      --limit "$LIMIT" --threads "$THREADS" --batch-size "$BATCH_SIZE" ${LM_EVAL_CACHE:+--cache "$LM_EVAL_CACHE"} > "$BENCH_OUT/lm_eval.log" 2>&1 \
     || { echo "lm-eval failed; see $BENCH_OUT/lm_eval.log" >&2; exit 2; }
 fi
 start=$(date +%s.%N)

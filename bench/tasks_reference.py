@@ -27,6 +27,8 @@ def main():
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", default="1")
+    ap.add_argument("--cache", default=None,
+                    help="lm-eval request cache (sqlite) so an interrupted run resumes; timings of a resumed run are meaningless")
     ap.add_argument("--data", default=os.environ.get("SECATEUR_DATA", "/work/shared/data"))
     ap.add_argument("--gguf", default=os.path.expanduser(
         "~/.cache/secateur/models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -48,7 +50,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     tm = L.task_manager(args.data, os.path.join(args.out, "lm_eval_tasks"))
     t0 = time.time()
-    res = lm_eval.simple_evaluate(model=lm, tasks=tasks, task_manager=tm, limit=args.limit, num_fewshot=0,
+    res = lm_eval.simple_evaluate(model=lm, tasks=tasks, task_manager=tm, limit=args.limit, num_fewshot=0, use_cache=args.cache,
                                   log_samples=True)
     seconds = time.time() - t0
 

@@ -29,6 +29,20 @@ public enum Calibration {
         return windows
     }
 
+    /// The sampling of the reference `get_wikitext2`/`get_ptb` loaders: the whole training text is
+    /// one token stream and each window starts at a random position in it.
+    public static func sample(stream: [Int32], nsamples: Int, seqlen: Int, seed: UInt64) throws -> [[Int32]] {
+        guard nsamples > 0, seqlen > 1 else { throw PruningError.invalidSetting("nsamples and seqlen must be positive") }
+        guard stream.count > seqlen else {
+            throw PruningError.invalidSetting("calibration text has \(stream.count) tokens, not more than --seqlen \(seqlen)")
+        }
+        var rng = SeededRNG(seed: seed)
+        return (0..<nsamples).map { _ in
+            let start = Int(rng.next() % UInt64(stream.count - seqlen))
+            return Array(stream[start..<(start + seqlen)])
+        }
+    }
+
     /// Windows from a file of little-endian int32 token ids (N × seqlen, no header), e.g. written
     /// by bench/make_calib_tokens.py with the reference code's own sampler.
     public static func fromTokenFile(_ path: String, seqlen: Int, nsamples: Int?, vocabSize: Int) throws -> [[Int32]] {

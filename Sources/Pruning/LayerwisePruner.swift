@@ -30,6 +30,8 @@ public struct PruneReport: Codable, Sendable {
     public var permutationKeptScoreGain: Double?
     /// Sparsity given to each layer by the allocation (OWL).
     public var layerSparsity: [String: Double]?
+    /// Peak resident memory of the process when pruning finished (includes the loaded model).
+    public var peakResidentMegabytes: Double?
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -85,6 +87,19 @@ public final class LayerwisePruner {
             try timed("prune") {
                 for i in layerRange { try pruneLayer(i, statistics: LayerStatistics()) ; progress?(i - layerRange.lowerBound + 1, layerRange.count) }
             }
+        } else if c.order == .onePass {
+            var inputs = try timed("embed") { try calibration.map { try model.embed($0) } }
+            let last = layerRange.upperBound
+            for i in 0...last {
+                if layerRange.contains(i) {
+                    try timed("one_pass") { try pruneLayerOnePass(i, inputs: &inputs, needOutput: i < last) }
+                    progress?(i - layerRange.lowerBound + 1, layerRange.count)
+                } else {
+                    try timed("propagate") {
+                        for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
+                    }
+                }
+            }
         } else {
             var inputs = try timed("embed") { try calibration.map { try model.embed($0) } }
             let last = layerRange.upperBound
@@ -112,21 +127,73 @@ public final class LayerwisePruner {
         let hessians = configuration.method == .sparsegpt
         let observer: LinearInputObserver = { site, x, rows, cols in
             guard sites.contains(site) else { return }
-            if hessians {
-                let acc = stats.hessians[site] ?? HessianAccumulator(cols: cols)
-                stats.hessians[site] = acc
-                acc.add(x, rows: rows)
-            } else {
-                let acc = stats.norms[site] ?? ActivationNorms(columns: cols)
-                stats.norms[site] = acc
-                acc.add(x, rows: rows)
-            }
+            stats.add(site, x, rows: rows, cols: cols, hessian: hessians)
         }
         for s in inputs.indices {
             var h = inputs[s]
             try model.runLayers(i..<(i + 1), hidden: &h, observer: observer)
         }
         return stats
+    }
+
+    /// Activations kept between the stages of a one-pass layer, at most this many bytes; above it
+    /// the MLP activations are recomputed for the layer's output instead of stored.
+    static let onePassActivationBudget = 2 << 30
+
+    /// One-pass order: the layer is run stage by stage over every window (`LlamaModel`'s staged
+    /// API); after each stage the projections reading that site are pruned, so the next site's
+    /// statistics already see them pruned. `inputs` become the pruned layer's outputs.
+    func pruneLayerOnePass(_ i: Int, inputs: inout [[Float]], needOutput: Bool) throws {
+        let hessians = configuration.method == .sparsegpt
+        func prune(at site: LinearInputSite, _ stats: LayerStatistics) throws {
+            let ps = configuration.matrices.filter { $0.inputSite == site }
+            if !ps.isEmpty { try pruneLayer(i, statistics: stats, only: ps) }
+        }
+        func wants(_ site: LinearInputSite) -> Bool { configuration.matrices.contains { $0.inputSite == site } }
+        func observe(_ site: LinearInputSite, _ x: [Float], window s: Int, into stats: LayerStatistics) {
+            let rows = inputs[s].count / model.hiddenSize
+            guard rows > 0, !x.isEmpty else { return }
+            x.withUnsafeBufferPointer { stats.add(site, $0.baseAddress!, rows: rows, cols: x.count / rows, hessian: hessians) }
+        }
+
+        if wants(.attentionInput) {
+            let stats = LayerStatistics()
+            for s in inputs.indices { observe(.attentionInput, model.attentionInput(layer: i, hidden: inputs[s]), window: s, into: stats) }
+            try prune(at: .attentionInput, stats)
+        }
+        var heads = inputs.map { model.attentionHeads(layer: i, hidden: $0) }
+        if wants(.attentionOutput) {
+            let stats = LayerStatistics()
+            for s in heads.indices { observe(.attentionOutput, heads[s], window: s, into: stats) }
+            try prune(at: .attentionOutput, stats)
+        }
+        for s in inputs.indices {
+            model.addAttentionOutput(layer: i, heads: heads[s], hidden: &inputs[s])
+            heads[s] = []
+        }
+        if wants(.mlpInput) {
+            let stats = LayerStatistics()
+            for s in inputs.indices { observe(.mlpInput, model.mlpInput(layer: i, hidden: inputs[s]), window: s, into: stats) }
+            try prune(at: .mlpInput, stats)
+        }
+        let width = model.layers[i].intermediateSize
+        let store = needOutput && inputs.reduce(0) { $0 + $1.count } / model.hiddenSize * width * 4 <= Self.onePassActivationBudget
+        var kept: [[Float]] = []
+        if wants(.mlpHidden) {
+            let stats = LayerStatistics()
+            for s in inputs.indices {
+                let a = model.mlpActivations(layer: i, hidden: inputs[s])
+                observe(.mlpHidden, a, window: s, into: stats)
+                if store { kept.append(a) }
+            }
+            try prune(at: .mlpHidden, stats)
+        }
+        guard needOutput else { return }
+        for s in inputs.indices {
+            let a = kept.isEmpty ? model.mlpActivations(layer: i, hidden: inputs[s]) : kept[s]
+            if !kept.isEmpty { kept[s] = [] }
+            model.addMLPOutput(layer: i, activations: a, hidden: &inputs[s])
+        }
     }
 
     func scores(for p: Projection, layer i: Int, statistics: LayerStatistics) throws -> [Float] {
@@ -150,8 +217,8 @@ public final class LayerwisePruner {
         }
     }
 
-    func pruneLayer(_ i: Int, statistics: LayerStatistics) throws {
-        for p in configuration.matrices {
+    func pruneLayer(_ i: Int, statistics: LayerStatistics, only: [Projection]? = nil) throws {
+        for p in only ?? configuration.matrices {
             var lin = model.layers[i][p]
             if configuration.method == .sparsegpt {
                 // SparseGPT (Frantar & Alistarh 2023): mask and weight update from the Hessian.
@@ -269,14 +336,15 @@ public final class LayerwisePruner {
         }
         let total = model.parameterCount
         let nonzero = total - model.zeroParameterCount
-        return PruneReport(configuration: configuration, order: "reference", nsamples: calibration.count,
+        return PruneReport(configuration: configuration, order: configuration.order.rawValue, nsamples: calibration.count,
                            seqlen: calibration.first?.count ?? 0, layers: layers, prunableWeights: prunable,
                            prunableZeros: zeros, sparsityAchieved: Double(zeros) / Double(max(1, prunable)),
                            paramsTotal: total, paramsNonzero: nonzero,
                            modelSparsity: Double(total - nonzero) / Double(max(1, total)),
                            secondsByPhase: phases, seconds: seconds,
                            permutationKeptScoreGain: keptScoreGain.isEmpty ? nil : keptScoreGain.reduce(0, +) / Double(keptScoreGain.count),
-                           layerSparsity: layerSparsity.isEmpty ? nil : Dictionary(uniqueKeysWithValues: layerSparsity.map { (String($0.key), $0.value) }))
+                           layerSparsity: layerSparsity.isEmpty ? nil : Dictionary(uniqueKeysWithValues: layerSparsity.map { (String($0.key), $0.value) }),
+                           peakResidentMegabytes: ProcessMemory.peakResidentBytes().map { Double($0) / 1_048_576 })
     }
 }
 
@@ -284,6 +352,19 @@ public final class LayerwisePruner {
 final class LayerStatistics {
     var norms: [LinearInputSite: ActivationNorms] = [:]
     var hessians: [LinearInputSite: HessianAccumulator] = [:]
+
+    /// Adds a rows × cols input of `site`: its Hessian 2XᵀX (SparseGPT) or column norms (Wanda, RIA).
+    func add(_ site: LinearInputSite, _ x: UnsafePointer<Float>, rows: Int, cols: Int, hessian: Bool) {
+        if hessian {
+            let acc = hessians[site] ?? HessianAccumulator(cols: cols)
+            hessians[site] = acc
+            acc.add(x, rows: rows)
+        } else {
+            let acc = norms[site] ?? ActivationNorms(columns: cols)
+            norms[site] = acc
+            acc.add(x, rows: rows)
+        }
+    }
 }
 
 extension LlamaModel {

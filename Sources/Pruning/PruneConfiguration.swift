@@ -5,6 +5,16 @@ public enum ComparisonGroup: String, CaseIterable, Codable, Sendable {
     case row, layer, global
 }
 
+/// When each projection's calibration statistics are taken (DESIGN.md §5).
+public enum PruneOrder: String, CaseIterable, Codable, Sendable {
+    /// Wanda/SparseGPT reference code: a layer's statistics all come from its dense forward; a second
+    /// forward with the pruned weights feeds the next layer.
+    case reference
+    /// SparseGPT's true-sequential: each projection's statistics come after the projections before
+    /// it in the layer are pruned; one forward per layer.
+    case onePass = "one-pass"
+}
+
 /// Settings of a post-training (unstructured / N:M) pruning run.
 public struct PruneConfiguration: Codable, Sendable {
     public var method: PruneMethod
@@ -25,6 +35,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var owlM: Double = 5
     /// OWL's λ: layer sparsities spread over [s − λ, s + λ].
     public var owlLambda: Double = 0.08
+    /// Reference order or one-pass.
+    public var order: PruneOrder = .reference
 
     public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
                 group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
@@ -73,6 +85,9 @@ public struct PruneConfiguration: Codable, Sendable {
         if permute {
             guard case .nOfM = sparsityPattern else { throw PruningError.invalidSetting("--permute applies to N:M patterns") }
             guard method != .sparsegpt else { throw PruningError.invalidSetting("--permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
+        }
+        if order == .onePass && (group == .global || !method.needsCalibration) {
+            throw PruningError.invalidSetting("--order one-pass concerns calibration statistics; \(method.rawValue) with --group \(group.rawValue) uses none")
         }
         if group != .row, case .nOfM = sparsityPattern {
             throw PruningError.invalidSetting("N:M patterns compare within each group of M weights; --group does not apply")

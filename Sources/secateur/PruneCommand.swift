@@ -28,7 +28,8 @@ struct Prune: ParsableCommand {
     @Option(help: "Calibration windows.") var nsamples: Int = 128
     @Option(help: "Calibration window length in tokens.") var seqlen: Int = 2048
     @Option(help: "Seed for calibration sampling and random pruning.") var seed: UInt64 = 0
-    @Option(help: "Calibration text: c4 (train shard).") var calib: String = "c4"
+    @Option(help: "Calibration text: c4 (train shard) or wikitext2 (needs wikitext2/wiki.train.raw in the data folder).") var calib: String = "c4"
+    @Option(help: "reference (each layer's statistics from its dense forward, then a pruned forward, as the Wanda/SparseGPT code) or one-pass (each projection's statistics after the projections before it are pruned; one forward per layer).") var order: String = "reference"
     @Option(name: .customLong("calib-tokens"), help: "Read calibration windows from a file of int32 token ids (N × seqlen) instead.") var calibTokens: String?
     @Option(help: "Write the pruned model to this directory.") var output: String?
     @Option(help: "Evaluate perplexity before and after on this dataset (wikitext2, ptb).") var eval: String?
@@ -47,6 +48,7 @@ struct Prune: ParsableCommand {
         if seqlen < 2 { throw ValidationError("--seqlen must be at least 2") }
         if windows < 1 { throw ValidationError("--windows must be at least 1") }
         if calib != "c4" && calib != "wikitext2" { throw ValidationError("--calib must be c4 or wikitext2") }
+        if PruneOrder(rawValue: order) == nil { throw ValidationError("unknown --order '\(order)'; use reference or one-pass") }
     }
 
     func run() throws {
@@ -62,6 +64,7 @@ struct Prune: ParsableCommand {
         config.allocation = allocation
         config.owlM = owlM
         config.owlLambda = owlLambda
+        config.order = PruneOrder(rawValue: order)!
         let loaded = try ModelLoader.load(options.model)
         try config.validate(layerCount: loaded.model.layers.count)
         let data = DataDirectory(explicit: dataDir)
@@ -87,8 +90,11 @@ struct Prune: ParsableCommand {
                 let docs = try JSONLines.texts(f, field: "text")
                 calibration = try Calibration.sample(documents: docs, tokenizer: loaded.tokenizer, nsamples: nsamples, seqlen: seqlen, seed: seed)
             } else {
-                _ = try data.file("wikitext2/wiki.train.raw", hint: "WikiText-2 train split for calibration; the test split is not used for calibration")
-                throw ValidationError("wikitext2 calibration is not supported yet; use --calib c4")
+                // Never the test split: calibrating on the evaluation text would flatter the result.
+                let f = try data.file("wikitext2/wiki.train.raw", hint: "WikiText-2 train split for calibration (the test split is not used for calibration)")
+                let rows = try String(contentsOf: f, encoding: .utf8).components(separatedBy: "\n")
+                calibration = try Calibration.sample(stream: loaded.tokenizer.encode(rows.joined(separator: " ")),
+                                                     nsamples: nsamples, seqlen: seqlen, seed: seed)
             }
             Terminal.err("calibration: \(calibration.count) windows × \(seqlen) tokens (\(String(format: "%.1f", Date().timeIntervalSince(calibStart))) s)")
         }
@@ -119,7 +125,8 @@ struct Prune: ParsableCommand {
                                    model_sparsity: report.modelSparsity, params_total: report.paramsTotal,
                                    params_nonzero: report.paramsNonzero, nsamples: report.nsamples, seqlen: report.seqlen,
                                    seconds: report.seconds, ppl_dense: pplDense, ppl_pruned: pplPruned,
-                                   eval_dataset: eval, eval_windows: eval == nil ? nil : windows, output: output)
+                                   eval_dataset: eval, eval_windows: eval == nil ? nil : windows, output: output,
+                                   order: config.order.rawValue, peak_rss_mb: report.peakResidentMegabytes)
         if json { try Terminal.printJSON(summary); return }
         print(String(format: "%@ %@ %.1f%%: achieved %.4f over the pruned matrices (%.4f of all parameters), %.1f s",
                      m.rawValue, config.pattern, config.sparsity * 100, report.sparsityAchieved, report.modelSparsity, report.seconds))
@@ -146,4 +153,6 @@ struct PruneSummary: Encodable {
     var eval_dataset: String?
     var eval_windows: Int?
     var output: String?
+    var order: String
+    var peak_rss_mb: Double?
 }

@@ -28,6 +28,9 @@ struct Secateur: ParsableCommand {
         } catch let e as ExitCode {
             exit(withError: e)
         } catch {
+            // Help, version and dump-help requests come back from `run()` as ArgumentParser's own
+            // (internal) error types; only its `exit` knows how to print them.
+            if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { exit(withError: error) }
             exit(withError: RuntimeFailure(error))
         }
     }

@@ -33,9 +33,12 @@ struct StructuredPruneOptions: ParsableArguments {
     var calibSeqlen: Int = 64
 }
 
-/// Gradient statistics for `--method taylor`. nil until the backward pass lands; then e.g.
-/// `{ m, w in try TaylorStatistics.collect(model: m, windows: w, withFisher: true) { try $0.gradients(tokens: $1).gradients } }`.
-let structuredTaylorProvider: TaylorStatisticsProvider? = nil
+/// Gradient statistics for `--method taylor`: one backward pass per calibration window (the
+/// gradient of that window's mean next-token loss), averaged, plus Σ g²/N for the second-order
+/// term, as LLM-Pruner does.
+let structuredTaylorProvider: TaylorStatisticsProvider? = { model, windows in
+    try TaylorStatistics.collect(model: model, windows: windows, withFisher: true) { m, w in try m.gradients(tokens: w).gradients }
+}
 
 struct StructuredPruneSummary: Encodable {
     var model: String

@@ -271,6 +271,16 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("\"architecture\":\"llama\""), r.stdout)
     }
 
+    func testHelpIsPrintedNotReportedAsAnError() throws {
+        for args in [["--help"], ["prune", "--help"], ["eval", "ppl", "--help"], ["help", "prune"]] {
+            let r = try runCLI(args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            XCTAssertNil(r.errorLine, "\(args)")
+            XCTAssertTrue(r.stdout.contains("USAGE: secateur"), "\(args): \(r.stdout)")
+        }
+        XCTAssertTrue(try runCLI(["prune", "--help"]).stdout.contains("--order"))
+    }
+
     // MARK: - Harness
 
     private var tmp: TempDir!

@@ -54,10 +54,25 @@ final class StructuredPruneCLITests: XCTestCase {
         XCTAssertEqual(ij["params"] as? Int, after)
     }
 
+    func testTaylorRunsOnTheBackwardPass() throws {
+        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
+        // 2 windows × 16 tokens inside the tiny vocabulary (48), as little-endian int32.
+        var ids = [Int32](); for w in 0..<2 { for t in 0..<16 { ids.append(Int32((w * 11 + t * 7) % 48).littleEndian) } }
+        let file = tmp.write(ids.withUnsafeBytes { Data($0) }, "calib.i32")
+        for order in ["first", "second", "mix", "vectorize"] {
+            let r = try run(["prune", "--model", src.path, "--structured", "--method", "taylor", "--taylor", order, "--ratio", "0.3",
+                             "--attn-layers", "0-1", "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+            XCTAssertEqual(j["method"] as? String, "taylor")
+            XCTAssertEqual(try XCTUnwrap(j["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
+        }
+    }
+
     func testStructuredErrorsAreOneClearLine() throws {
         let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
         let cases: [([String], String)] = [
-            (["--method", "taylor", "--ratio", "0.3"], "backward pass"),
+            (["--method", "taylor", "--ratio", "0.3", "--calib-tokens", "/nonexistent.i32"], "/nonexistent.i32"),
             (["--method", "l1", "--ratio", "0.9", "--attn-layers", "0-1", "--mlp-layers", "0-1"], "at most 61.91 %"),
             (["--method", "l1", "--ratio", "0.3", "--attn-layers", "0-5"], "outside the model's layers"),
         ]

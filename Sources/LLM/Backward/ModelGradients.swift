@@ -103,3 +103,49 @@ public struct ModelGradients: Sendable {
         }
     }
 }
+
+extension ModelGradients {
+    /// nil when these gradients have exactly the shape of `model`'s parameters; otherwise
+    /// the first difference found, in words.
+    public func mismatch(with model: LlamaModel) -> String? {
+        if embedding.count != model.embedding.count { return "embedding has \(embedding.count) values, the model \(model.embedding.count)" }
+        if finalNorm.count != model.finalNorm.count { return "final norm has \(finalNorm.count) values, the model \(model.finalNorm.count)" }
+        if (lmHead == nil) != (model.lmHead == nil) { return "LM head is \(lmHead == nil ? "tied" : "untied") here, \(model.lmHead == nil ? "tied" : "untied") in the model" }
+        if let h = lmHead, h.count != model.lmHead!.count { return "LM head has \(h.count) values, the model \(model.lmHead!.count)" }
+        if layers.count != model.layers.count { return "\(layers.count) layers, the model has \(model.layers.count)" }
+        for (i, (g, l)) in zip(layers, model.layers).enumerated() {
+            if g.inputNorm.count != l.inputNorm.count || g.postAttentionNorm.count != l.postAttentionNorm.count {
+                return "layer \(i): norm sizes differ"
+            }
+            for p in Projection.allCases {
+                let gp = g[p], lp = l[p]
+                if gp.weight.count != lp.weight.count { return "layer \(i) \(p): \(gp.weight.count) weights, the model \(lp.weight.count)" }
+                if gp.bias?.count != lp.bias?.count { return "layer \(i) \(p): bias shapes differ" }
+            }
+        }
+        return nil
+    }
+}
+
+extension ModelGradients {
+    /// Sets every gradient to zero in place, keeping the buffers (so one accumulator can be
+    /// reused window after window, e.g. for per-window squared gradients).
+    public mutating func setZero() {
+        func clear(_ a: inout [Float]) { a.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        clear(&embedding); clear(&finalNorm)
+        if lmHead != nil { clear(&lmHead!) }
+        for i in layers.indices {
+            clear(&layers[i].inputNorm); clear(&layers[i].postAttentionNorm)
+            clear(&layers[i].q.weight); clear(&layers[i].k.weight); clear(&layers[i].v.weight)
+            clear(&layers[i].o.weight); clear(&layers[i].gate.weight); clear(&layers[i].up.weight)
+            clear(&layers[i].down.weight)
+            if layers[i].q.bias != nil { clear(&layers[i].q.bias!) }
+            if layers[i].k.bias != nil { clear(&layers[i].k.bias!) }
+            if layers[i].v.bias != nil { clear(&layers[i].v.bias!) }
+            if layers[i].o.bias != nil { clear(&layers[i].o.bias!) }
+            if layers[i].gate.bias != nil { clear(&layers[i].gate.bias!) }
+            if layers[i].up.bias != nil { clear(&layers[i].up.bias!) }
+            if layers[i].down.bias != nil { clear(&layers[i].down.bias!) }
+        }
+    }
+}

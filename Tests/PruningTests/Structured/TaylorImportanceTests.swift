@@ -147,4 +147,22 @@ final class TaylorImportanceTests: XCTestCase {
         XCTAssertEqual(r.report.taylorOrder, "first")
         XCTAssertEqual(r.report.ratioActual, 0.05, accuracy: 0.005)
     }
+
+    func testTaylorPruningWithTheRealBackwardPass() throws {
+        let m = try tinyModel()
+        let windows: [[Int32]] = [(0..<16).map { Int32($0 * 7 % 48) }, (0..<16).map { Int32(($0 * 5 + 3) % 48) }]
+        let provider: TaylorStatisticsProvider = { model, w in
+            try TaylorStatistics.collect(model: model, windows: w, withFisher: true) { try $0.gradients(tokens: $1).gradients }
+        }
+        let stats = try provider(m, windows)
+        // Mean of the two windows' gradients.
+        let g0 = try m.gradients(tokens: windows[0]).gradients, g1 = try m.gradients(tokens: windows[1]).gradients
+        XCTAssertEqual(stats.gradient.layers[0].q.weight[5], (g0.layers[0].q.weight[5] + g1.layers[0].q.weight[5]) / 2, accuracy: 1e-6)
+        for order in TaylorOrder.allCases {
+            let c = StructuredPruneConfiguration(criterion: .taylor, ratio: 0.3, attentionLayers: 0...1, mlpLayers: 0...1, taylorOrder: order)
+            let r = try StructuredPruner.prune(m, configuration: c, calibration: windows, taylor: provider)
+            XCTAssertEqual(r.report.ratioActual, 0.3, accuracy: 0.005, "\(order)")
+            XCTAssertEqual(r.report.calibrationWindows, 2)
+        }
+    }
 }

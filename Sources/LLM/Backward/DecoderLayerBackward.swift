@@ -1,0 +1,97 @@
+import Compute
+
+/// Scratch for the backward pass of one layer at a time, sized for the widest layer and
+/// reused across layers.
+final class BackwardScratch {
+    let normed: UnsafeMutablePointer<Float>          // rows × hidden: recomputed RMSNorm output
+    let normedGradient: UnsafeMutablePointer<Float>  // rows × hidden
+    let product: UnsafeMutablePointer<Float>         // rows × intermediate: silu(gate)·up
+    let gateGradient: UnsafeMutablePointer<Float>    // rows × intermediate
+    let upGradient: UnsafeMutablePointer<Float>      // rows × intermediate
+    let attentionGradient: UnsafeMutablePointer<Float> // rows × qWidth
+    let queryGradient: UnsafeMutablePointer<Float>   // rows × qWidth
+    let keyGradient: UnsafeMutablePointer<Float>     // rows × kvWidth
+    let valueGradient: UnsafeMutablePointer<Float>   // rows × kvWidth
+
+    init(rows: Int, hidden: Int, maxQWidth: Int, maxKVWidth: Int, maxIntermediate: Int) {
+        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(1, n)) }
+        normed = buffer(rows * hidden); normedGradient = buffer(rows * hidden)
+        product = buffer(rows * maxIntermediate); gateGradient = buffer(rows * maxIntermediate)
+        upGradient = buffer(rows * maxIntermediate)
+        attentionGradient = buffer(rows * maxQWidth); queryGradient = buffer(rows * maxQWidth)
+        keyGradient = buffer(rows * maxKVWidth); valueGradient = buffer(rows * maxKVWidth)
+    }
+
+    deinit {
+        [normed, normedGradient, product, gateGradient, upGradient, attentionGradient,
+         queryGradient, keyGradient, valueGradient].forEach { $0.deallocate() }
+    }
+}
+
+extension DecoderLayer {
+    /// Backward of the block (see `DecoderLayer`), in reverse order of the forward:
+    ///   y = h + W_down·(silu(W_gate·n₂) ⊙ W_up·n₂),  n₂ = RMSNorm(h)
+    ///   h = x + W_o·Attention(RoPE(W_q·n₁), RoPE(W_k·n₁), W_v·n₁),  n₁ = RMSNorm(x)
+    /// `hiddenGradient` holds ∂L/∂y on entry and ∂L/∂x on return (the residual connections
+    /// pass it straight through; each branch adds its own share). Parameter gradients are
+    /// added into `g`.
+    func backward(hiddenGradient dH: UnsafeMutablePointer<Float>, activations a: DecoderLayerActivations,
+                  hiddenSize: Int, rope: RotaryEmbedding, angles: RotaryAngles, eps: Float,
+                  scratch s: BackwardScratch, into g: inout LayerGradients) {
+        let rows = a.rows, inter = intermediateSize, qWidth = heads * headDim
+
+        // MLP branch: ∂L/∂y reaches h directly and through the branch.
+        if inter > 0 {
+            postAttentionNorm.withUnsafeBufferPointer { w in
+                rmsNorm(a.mid, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps, into: s.normed)
+            }
+            s.product.update(from: a.gate, count: rows * inter)
+            swiGLUInPlace(gate: s.product, up: a.up, count: rows * inter)
+            down.backward(outputGradient: dH, input: s.product, rows: rows,
+                          inputGradient: s.gateGradient, accumulateInput: false, into: &g.down)
+            swiGLUBackward(gate: a.gate, up: a.up, gradient: s.gateGradient, upGradient: s.upGradient,
+                           count: rows * inter)
+            gate.backward(outputGradient: s.gateGradient, input: s.normed, rows: rows,
+                          inputGradient: s.normedGradient, accumulateInput: false, into: &g.gate)
+            up.backward(outputGradient: s.upGradient, input: s.normed, rows: rows,
+                        inputGradient: s.normedGradient, accumulateInput: true, into: &g.up)
+            postAttentionNorm.withUnsafeBufferPointer { w in
+                g.postAttentionNorm.withUnsafeMutableBufferPointer { gw in
+                    rmsNormBackward(a.mid, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps,
+                                    outputGradient: s.normedGradient, addingInputGradientTo: dH,
+                                    addingWeightGradientTo: gw.baseAddress!)
+                }
+            }
+        }
+
+        // Attention branch: dH now holds ∂L/∂h.
+        if heads > 0 {
+            o.backward(outputGradient: dH, input: a.attention, rows: rows,
+                       inputGradient: s.attentionGradient, accumulateInput: false, into: &g.o)
+            causalAttentionBackward(q: a.query, keys: a.keys, values: a.values,
+                                    outputGradient: s.attentionGradient, rows: rows,
+                                    qStride: qWidth, kvStride: kvWidth,
+                                    heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                    queryGradient: s.queryGradient, keyGradient: s.keyGradient,
+                                    valueGradient: s.valueGradient)
+            rope.applyTransposed(s.queryGradient, rows: rows, heads: heads, rowStride: qWidth, angles: angles)
+            rope.applyTransposed(s.keyGradient, rows: rows, heads: kvHeads, rowStride: kvWidth, angles: angles)
+            inputNorm.withUnsafeBufferPointer { w in
+                rmsNorm(a.input, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps, into: s.normed)
+            }
+            q.backward(outputGradient: s.queryGradient, input: s.normed, rows: rows,
+                       inputGradient: s.normedGradient, accumulateInput: false, into: &g.q)
+            k.backward(outputGradient: s.keyGradient, input: s.normed, rows: rows,
+                       inputGradient: s.normedGradient, accumulateInput: true, into: &g.k)
+            v.backward(outputGradient: s.valueGradient, input: s.normed, rows: rows,
+                       inputGradient: s.normedGradient, accumulateInput: true, into: &g.v)
+            inputNorm.withUnsafeBufferPointer { w in
+                g.inputNorm.withUnsafeMutableBufferPointer { gw in
+                    rmsNormBackward(a.input, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps,
+                                    outputGradient: s.normedGradient, addingInputGradientTo: dH,
+                                    addingWeightGradientTo: gw.baseAddress!)
+                }
+            }
+        }
+    }
+}
