@@ -36,8 +36,10 @@ struct Prune: ParsableCommand {
     @Option(help: "Perplexity windows for --eval.") var windows: Int = 16
     @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
     @Flag(help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup(title: "Structured pruning") var structuredOptions: StructuredPruneOptions
 
     func validate() throws {
+        if structuredOptions.structured { return try validateStructured() }
         guard PruneMethod(rawValue: method) != nil else {
             throw ValidationError("unknown method '\(method)'; use magnitude, wanda, sparsegpt, ria or random")
         }
@@ -50,6 +52,7 @@ struct Prune: ParsableCommand {
     }
 
     func run() throws {
+        if structuredOptions.structured { return try runStructured() }
         if let t = options.threads { Parallelism.setThreads(t) }
         let m = PruneMethod(rawValue: method)!
         var config = PruneConfiguration(

@@ -1,0 +1,120 @@
+import Foundation
+import LLM
+
+/// The structured pruning pipeline: score groups, solve how many to remove, remove them, and
+/// build the smaller model. The dense model is left untouched.
+public enum StructuredPruner {
+    public struct Result {
+        public let model: LlamaModel
+        public let plan: StructuredPlan
+        public var report: StructuredPruneReport
+    }
+
+    /// - calibration: windows for Taylor gradients (block/channel with `.taylor`) and for layer
+    ///   scores (layer mode); unused otherwise.
+    /// - taylor: supplies gradient statistics; required for `.taylor`, which otherwise fails with
+    ///   `StructuredPruningError.gradientsUnavailable`.
+    public static func prune(_ model: LlamaModel, configuration c: StructuredPruneConfiguration,
+                             calibration: [[Int32]] = [], calibrationSource: String? = nil,
+                             taylor: TaylorStatisticsProvider? = nil) throws -> Result {
+        let start = Date()
+        let n = model.layers.count
+        try c.validate(layerCount: n)
+        var seconds: [String: Double] = [:]
+        func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+            let t = Date(); defer { seconds[phase, default: 0] += Date().timeIntervalSince(t) }
+            return try body()
+        }
+
+        var plan = StructuredPlan(kvHeads: model.layers.map(\.kvHeads), intermediateSizes: model.layers.map(\.intermediateSize))
+        var attnRange: ClosedRange<Int>?, mlpRange: ClosedRange<Int>?
+        var perLayerRatio: Double?
+        var dropped: [Int] = []
+        let usesGradients = c.criterion == .taylor && c.mode != .layer
+
+        var statistics: TaylorStatistics?
+        if usesGradients {
+            guard let taylor else { throw StructuredPruningError.gradientsUnavailable }
+            guard !calibration.isEmpty else { throw StructuredPruningError.invalidSetting("Taylor importance needs calibration windows") }
+            statistics = try timed("gradients") { try taylor(model, calibration) }
+        }
+
+        switch c.mode {
+        case .block:
+            let def = StructuredPruneConfiguration.defaultBlockLayers(layerCount: n)
+            attnRange = c.attentionLayers ?? def
+            mlpRange = c.mlpLayers ?? def
+            let scope = "attention in layers \(attnRange!.lowerBound)-\(attnRange!.upperBound) and MLP in layers \(mlpRange!.lowerBound)-\(mlpRange!.upperBound)"
+            let allocation = try timed("allocation") {
+                try BlockBudget.solve(model: model, attentionLayers: Array(attnRange!), mlpLayers: Array(mlpRange!),
+                                      ratio: c.ratio, mode: c.ratioMode, scope: scope)
+            }
+            perLayerRatio = allocation.perLayerRatio
+            let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
+                                                 statistics: statistics, seed: c.seed)
+            try timed("scoring") {
+                for i in 0..<n {
+                    if allocation.removedKVGroups[i] > 0 {
+                        plan.keptKVGroups[i] = StructuredPlan.keepHighest(importance.attentionGroupScores(model, layer: i),
+                                                                          removing: allocation.removedKVGroups[i])
+                    }
+                    if allocation.removedMLPChannels[i] > 0 {
+                        plan.keptMLPChannels[i] = StructuredPlan.keepHighest(importance.mlpChannelScores(model, layer: i),
+                                                                             removing: allocation.removedMLPChannels[i])
+                    }
+                }
+                try checkEveryBlockKeepsOne(plan, model)
+            }
+        case .channel:
+            let keep = try timed("allocation") { try HiddenChannelBudget.solve(model: model, ratio: c.ratio, mode: c.ratioMode) }
+            let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
+                                                 statistics: statistics, seed: c.seed)
+            let scores = timed("scoring") { importance.hiddenChannelScores(model) }
+            guard scores.allSatisfy({ !$0.isNaN }) else { throw PruningError.numerical("hidden channel scores contain NaN") }
+            plan.keptHiddenChannels = StructuredPlan.keepHighest(scores, removing: model.hiddenSize - keep)
+        case .layer:
+            let candidates = Array(c.attentionLayers ?? 0...(n - 1))
+            attnRange = candidates.first.map { $0...candidates.last! }
+            let scores: [Double] = try timed("scoring") {
+                switch c.layerScore {
+                case .blockInfluence: return try BlockInfluence.scores(model: model, windows: calibration)
+                case .loss: return try LayerRemovalLoss.scores(model: model, windows: calibration)
+                }
+            }
+            dropped = try timed("allocation") {
+                try LayerDropBudget.solve(model: model, candidates: candidates, scores: scores, ratio: c.ratio, mode: c.ratioMode)
+            }
+            plan.keptLayers = (0..<n).filter { !dropped.contains($0) }
+        }
+
+        let pruned = timed("shrink") { StructuralShrink.apply(plan, to: model) }
+        let before = model.parameterCount, after = pruned.parameterCount
+        func range(_ r: ClosedRange<Int>?) -> String? { r.map { "\($0.lowerBound)-\($0.upperBound)" } }
+        let report = StructuredPruneReport(
+            method: c.mode == .layer ? c.layerScore.rawValue : c.criterion.rawValue, mode: c.mode.rawValue,
+            ratioMode: c.ratioMode.rawValue, ratioRequested: c.ratio,
+            ratioActual: 1 - Double(after) / Double(before), paramsBefore: before, paramsAfter: after,
+            weightBytesBefore: before * MemoryLayout<Float>.size, weightBytesAfter: after * MemoryLayout<Float>.size,
+            attentionLayers: c.mode == .channel ? nil : range(attnRange), mlpLayers: range(mlpRange), perLayerRatio: perLayerRatio,
+            hiddenSizeBefore: model.hiddenSize, hiddenSizeAfter: pruned.hiddenSize, droppedLayers: dropped,
+            heads: pruned.layers.map(\.heads), kvHeads: pruned.layers.map(\.kvHeads),
+            intermediateSizes: pruned.layers.map(\.intermediateSize),
+            taylorOrder: usesGradients ? c.taylorOrder.rawValue : nil, aggregation: c.aggregation.rawValue,
+            layerScore: c.mode == .layer ? c.layerScore.rawValue : nil, seed: c.seed,
+            calibrationWindows: (usesGradients || c.mode == .layer) ? calibration.count : 0,
+            calibrationSeqlen: (usesGradients || c.mode == .layer) ? (calibration.first?.count ?? 0) : 0,
+            calibrationSource: (usesGradients || c.mode == .layer) ? calibrationSource : nil,
+            secondsByPhase: seconds, seconds: Date().timeIntervalSince(start))
+        return Result(model: pruned, plan: plan, report: report)
+    }
+
+    /// Every kept index list must be non-empty where the dense layer had that block (guards the
+    /// budget's keep-one rule).
+    static func checkEveryBlockKeepsOne(_ plan: StructuredPlan, _ model: LlamaModel) throws {
+        for (i, l) in model.layers.enumerated() {
+            if l.kvHeads > 0 && plan.keptKVGroups[i].isEmpty || l.intermediateSize > 0 && plan.keptMLPChannels[i].isEmpty {
+                throw PruningError.numerical("layer \(i) would lose its whole attention or MLP")
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import XCTest
+
+/// `secateur prune --structured` end to end on a tiny model: the JSON summary, pruning.json,
+/// the saved directory reloading with the smaller per-layer sizes, and clean errors.
+final class StructuredPruneCLITests: XCTestCase {
+    var tmp: TempDir!
+
+    override func setUpWithError() throws {
+        tmp = try TempDir()
+        guard CLIBinary.url != nil else { throw XCTSkip("secateur binary not built") }
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = CLIBinary.url
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SECATEUR_HOME"] = tmp.url.appendingPathComponent("home").path
+        p.environment = env
+        let out = tmp.url.appendingPathComponent("out-\(UUID().uuidString)"), err = tmp.url.appendingPathComponent("err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        try p.run()
+        p.waitUntilExit()
+        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+    }
+
+    func testStructuredPruneWritesASmallerModelThatReloads() throws {
+        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
+        let out = tmp.url.appendingPathComponent("pruned")
+        let r = try run(["prune", "--model", src.path, "--structured", "--method", "l2", "--ratio", "0.3",
+                         "--attn-layers", "0-1", "--mlp-layers", "0-1", "--output", out.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        for key in ["method", "ratio_requested", "ratio_actual", "params_before", "params_after", "seconds"] {
+            XCTAssertNotNil(j[key], "missing \(key)")
+        }
+        XCTAssertEqual(j["method"] as? String, "l2")
+        let before = try XCTUnwrap(j["params_before"] as? Int), after = try XCTUnwrap(j["params_after"] as? Int)
+        XCTAssertEqual(before, 17056)   // 2·48·32 + 32 + 2·(64 + 1024 + 512 + 512 + 1024 + 3·1280)
+        XCTAssertEqual(try XCTUnwrap(j["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
+        XCTAssertEqual(1 - Double(after) / Double(before), try XCTUnwrap(j["ratio_actual"] as? Double), accuracy: 1e-12)
+
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("pruning.json"))) as? [String: Any])
+        XCTAssertEqual(report["params_after"] as? Int, after)
+        XCTAssertNotNil(report["kv_heads"] as? [Int]); XCTAssertNotNil(report["seconds_by_phase"])
+
+        let info = try run(["info", "--model", out.path, "--json"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let ij = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(ij["params"] as? Int, after)
+    }
+
+    func testTaylorRunsOnTheBackwardPass() throws {
+        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
+        // 2 windows × 16 tokens inside the tiny vocabulary (48), as little-endian int32.
+        var ids = [Int32](); for w in 0..<2 { for t in 0..<16 { ids.append(Int32((w * 11 + t * 7) % 48).littleEndian) } }
+        let file = tmp.write(ids.withUnsafeBytes { Data($0) }, "calib.i32")
+        for order in ["first", "second", "mix", "vectorize"] {
+            let r = try run(["prune", "--model", src.path, "--structured", "--method", "taylor", "--taylor", order, "--ratio", "0.3",
+                             "--attn-layers", "0-1", "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+            XCTAssertEqual(j["method"] as? String, "taylor")
+            XCTAssertEqual(try XCTUnwrap(j["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
+        }
+    }
+
+    func testStructuredErrorsAreOneClearLine() throws {
+        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
+        let cases: [([String], String)] = [
+            (["--method", "taylor", "--ratio", "0.3", "--calib-tokens", "/nonexistent.i32"], "/nonexistent.i32"),
+            (["--method", "l1", "--ratio", "0.9", "--attn-layers", "0-1", "--mlp-layers", "0-1"], "at most 61.91 %"),
+            (["--method", "l1", "--ratio", "0.3", "--attn-layers", "0-5"], "outside the model's layers"),
+        ]
+        for (args, mention) in cases {
+            let r = try run(["prune", "--model", src.path, "--structured"] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.hasPrefix("Error: ") && r.stderr.contains(mention), "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stdout.isEmpty)
+        }
+    }
+}
