@@ -41,7 +41,8 @@ MODELS=(wanda50 wanda24 wanda70)
 prune wanda50 --method wanda --sparsity 0.5
 prune wanda24 --method wanda --sparsity 0.5 --pattern 2:4
 prune wanda70 --method wanda --sparsity 0.7
-if "$SECATEUR_BIN" prune --structured --model /nonexistent 2>&1 | grep -qi "unknown option"; then
+probe="$("$SECATEUR_BIN" prune --structured --model /nonexistent 2>&1 || true)"
+if grep -qi "unknown option" <<< "$probe"; then
   echo "bench_efficiency: this secateur has no 'prune --structured'; structured 30 % skipped" >&2
 else
   prune struct30 --structured --method taylor --ratio 0.3 --layers 4-25
@@ -72,7 +73,7 @@ names = {"dense": "dense", "dense_as_csr": "dense held as CSR (control)", "wanda
 print(f"prompt {d1['prompt_length']} tokens, decode {d1['decode_tokens']} tokens, {d1['repetitions']} repetitions, "
       f"{d1['threads']} threads; dense baseline = faster of two dense runs "
       f"(decode {d1['decode_tokens_per_second']:.2f} / {d2['decode_tokens_per_second']:.2f} tok/s)")
-print(f"| model | storage | params left | GMACs/token (non-zero) | weights MB | peak RSS MB | prefill tok/s | ratio | decode tok/s (min–max) | ratio | J/token ({d1['energy_source']}) |")
+print(f"| model | storage | params left | GMACs/token (non-zero) | weights MB | RSS MB (peak) | prefill tok/s | ratio | decode tok/s (min–max) | ratio | J/token ({d1['energy_source']}) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 rows = {}
 for n in ["dense", "dense_as_csr"] + models:
@@ -83,7 +84,7 @@ for n in ["dense", "dense_as_csr"] + models:
     storage = ", ".join(f"{k} {v}" for k, v in sorted(r["storage"].items()))
     print(f"| {names[n]} | {storage} | {r['params_nonzero'] / 1e6:.1f} M / {r['params_total'] / 1e6:.1f} M "
           f"({100 * r['params_nonzero'] / d1['params_total']:.0f} %) | {r['macs_per_token'] / 1e9:.3f} ({r['macs_per_token_nonzero'] / 1e9:.3f}) "
-          f"| {r['weights_bytes'] / 1e6:.0f} | {r['peak_rss_bytes'] / 1e6:.0f} | {r['prefill_tokens_per_second']:.1f} | {pr:.2f}× "
+          f"| {r['weights_bytes'] / 1e6:.0f} | {(r.get('rss_bytes') or 0) / 1e6:.0f} ({r['peak_rss_bytes'] / 1e6:.0f}) | {r['prefill_tokens_per_second']:.1f} | {pr:.2f}× "
           f"| {r['decode_tokens_per_second']:.2f} ({r['decode_tokens_per_second_min']:.2f}–{r['decode_tokens_per_second_max']:.2f}) "
           f"| {dr:.2f}× | {r['energy_joules_per_token']:.3f} |")
 targets = [("wanda24", "decode", 1.3), ("wanda70", "decode", 1.5), ("struct30", "decode", 1.25), ("struct30", "prefill", 1.25)]

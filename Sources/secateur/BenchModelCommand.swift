@@ -65,7 +65,7 @@ struct BenchModel: ParsableCommand {
             "weights              \(mb(r.weightsBytes)) as run (\(r.sparseFormat): \(r.storage.keys.sorted().map { "\($0) \(r.storage[$0]!)" }.joined(separator: ", ")))",
             "  by format          f32 \(mb(b.denseF32)), f16 \(mb(b.denseF16)), CSR \(mb(b.csr)), N:M \(b.packedNM.map(mb) ?? "n/a (not N:M)")",
             "KV cache             \(mb(r.kvCacheBytes)) for \(r.kvCacheContext) positions",
-            "peak RSS             \(mb(r.peakRSSBytes))",
+            "resident memory      peak \(mb(r.peakRSSBytes)) (loading included), \(r.rssBytes.map(mb) ?? "n/a") after the run",
             "prefill (\(r.promptLength) tokens) " + rate(r.prefillTokensPerSecond, r.prefillTokensPerSecondMin, r.prefillTokensPerSecondMax),
             "decode (batch 1)     " + rate(r.decodeTokensPerSecond, r.decodeTokensPerSecondMin, r.decodeTokensPerSecondMax),
             String(format: "energy               %.3f J per decoded token, %.4f J per prefill token (%@%@)",

@@ -32,6 +32,7 @@ public struct EfficiencyReport: Codable, Sendable {
     public var kvCacheBytes: Int
     public var kvCacheContext: Int
     public var peakRSSBytes: Int
+    public var rssBytes: Int?
     public var promptLength: Int
     public var decodeTokens: Int
     public var repetitions: Int
@@ -56,7 +57,7 @@ public struct EfficiencyReport: Codable, Sendable {
         case macsConvention = "macs_convention"
         case weightsBytes = "weights_bytes", weightsBytesByFormat = "weights_bytes_by_format"
         case sparseFormat = "sparse_format", storage
-        case kvCacheBytes = "kv_cache_bytes", kvCacheContext = "kv_cache_context", peakRSSBytes = "peak_rss_bytes"
+        case kvCacheBytes = "kv_cache_bytes", kvCacheContext = "kv_cache_context", peakRSSBytes = "peak_rss_bytes", rssBytes = "rss_bytes"
         case promptLength = "prompt_length", decodeTokens = "decode_tokens", repetitions
         case prefillTokensPerSecond = "prefill_tokens_per_second"
         case prefillTokensPerSecondMin = "prefill_tokens_per_second_min"
@@ -137,7 +138,7 @@ public enum EfficiencyBenchmark {
             weightsBytes: current, weightsBytesByFormat: bytes,
             sparseFormat: s.sparseFormat.rawValue, storage: summary.matrices,
             kvCacheBytes: KVCacheBytes.of(model, context: context), kvCacheContext: context,
-            peakRSSBytes: PeakResidentMemory.bytes(),
+            peakRSSBytes: PeakResidentMemory.bytes(), rssBytes: PeakResidentMemory.currentBytes(),
             promptLength: s.promptLength, decodeTokens: s.decodeTokens, repetitions: s.repetitions,
             prefillTokensPerSecond: prefill.median, prefillTokensPerSecondMin: prefill.min, prefillTokensPerSecondMax: prefill.max,
             decodeTokensPerSecond: decode.median, decodeTokensPerSecondMin: decode.min, decodeTokensPerSecondMax: decode.max,

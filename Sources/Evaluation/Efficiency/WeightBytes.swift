@@ -19,6 +19,13 @@ public struct WeightBytes: Codable, Sendable, Equatable {
         case denseF32 = "dense_f32", denseF16 = "dense_f16", csr, packedNM = "packed_nm", current
     }
 
+    /// packed_nm is written as null (not left out) when the model is not N:M.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(denseF32, forKey: .denseF32); try c.encode(denseF16, forKey: .denseF16)
+        try c.encode(csr, forKey: .csr); try c.encode(packedNM, forKey: .packedNM); try c.encode(current, forKey: .current)
+    }
+
     public init(model: LlamaModel) {
         let f32 = MemoryLayout<Float>.size
         var other = model.embedding.count + model.finalNorm.count + (model.lmHead?.count ?? 0)
