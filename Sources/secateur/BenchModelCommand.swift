@@ -57,7 +57,8 @@ struct BenchModel: ParsableCommand {
                    100 * Double(r.paramsNonzero) / Double(max(1, r.paramsTotal))),
         ]
         for m in r.paramsPerModule {
-            lines.append(String(format: "  %-20@ %11d total %11d non-zero", m.name as NSString, m.total, m.nonzero))
+            lines.append("  " + m.name.padding(toLength: 19, withPad: " ", startingAt: 0)
+                         + String(format: "%11d total %11d non-zero", m.total, m.nonzero))
         }
         lines += [
             String(format: "MACs per token       %.3f G (non-zero %.3f G), sequence of %d: %.2f G",
@@ -66,7 +67,7 @@ struct BenchModel: ParsableCommand {
             "  by format          f32 \(mb(b.denseF32)), f16 \(mb(b.denseF16)), CSR \(mb(b.csr)), N:M \(b.packedNM.map(mb) ?? "n/a (not N:M)")",
             "KV cache             \(mb(r.kvCacheBytes)) for \(r.kvCacheContext) positions",
             "resident memory      peak \(mb(r.peakRSSBytes)) (loading included), \(r.rssBytes.map(mb) ?? "n/a") after the run",
-            "prefill (\(r.promptLength) tokens) " + rate(r.prefillTokensPerSecond, r.prefillTokensPerSecondMin, r.prefillTokensPerSecondMax),
+            "prefill (\(r.promptLength) tokens)".padding(toLength: 21, withPad: " ", startingAt: 0) + rate(r.prefillTokensPerSecond, r.prefillTokensPerSecondMin, r.prefillTokensPerSecondMax),
             "decode (batch 1)     " + rate(r.decodeTokensPerSecond, r.decodeTokensPerSecondMin, r.decodeTokensPerSecondMax),
             String(format: "energy               %.3f J per decoded token, %.4f J per prefill token (%@%@)",
                    r.energyJoulesPerToken, r.prefillEnergyJoulesPerToken, r.energySource as NSString,
