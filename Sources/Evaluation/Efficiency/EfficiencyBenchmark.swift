@@ -93,8 +93,9 @@ public enum EfficiencyBenchmark {
         let params = ParameterCounts(model: model)
         let macs = MACCount(model: model, sequenceLength: s.promptLength)
         let bytes = WeightBytes(model: model)
-        progress("converting decoder matrices to \(s.sparseFormat.rawValue)")
+        // No progress line before the conversion: if it fails, its error is all a user sees.
         let summary = try model.useSparseFormat(s.sparseFormat)
+        progress("decoder matrices: \(summary.description)")
         let current = WeightBytes(model: model).current
 
         var rng = SeededRNG(seed: s.seed)
