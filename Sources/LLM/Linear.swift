@@ -7,6 +7,8 @@ public struct Linear: Sendable {
     public var bias: [Float]?
     public private(set) var outFeatures: Int
     public private(set) var inFeatures: Int
+    /// How W is held for inference (`LinearStorage`); `.dense` means `weight` holds it.
+    public internal(set) var storage: LinearStorage = .dense
 
     public init(weight: [Float], outFeatures: Int, inFeatures: Int, bias: [Float]? = nil) {
         precondition(weight.count == outFeatures * inFeatures)
@@ -14,13 +16,18 @@ public struct Linear: Sendable {
         self.outFeatures = outFeatures; self.inFeatures = inFeatures
     }
 
-    public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+    public var parameterCount: Int { outFeatures * inFeatures + (bias?.count ?? 0) }
 
     /// y[rows × out] = x[rows × in]·Wᵀ (+ y when accumulate) (+ b).
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        weight.withUnsafeBufferPointer { w in
-            BLAS.linear(x, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, outFeatures: outFeatures,
-                        into: y, accumulate: accumulate)
+        switch storage {
+        case .dense:
+            weight.withUnsafeBufferPointer { w in
+                BLAS.linear(x, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, outFeatures: outFeatures,
+                            into: y, accumulate: accumulate)
+            }
+        case .csr(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
+        case .nm(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
         }
         if let bias {
             let n = outFeatures

@@ -2,7 +2,9 @@ import ArgumentParser
 import Compute
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure this machine.", subcommands: [BenchGEMM.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a model (params, MACs, memory, speed, energy) or this machine.",
+        subcommands: [BenchModel.self, BenchGEMM.self, BenchSparse.self], defaultSubcommand: BenchModel.self)
 }
 
 struct BenchGEMM: ParsableCommand {
@@ -25,5 +27,33 @@ struct BenchGEMM: ParsableCommand {
         } else {
             print(String(format: "sgemm %d×%d×%d on %d threads: %.1f GFLOP/s", m, n, k, Parallelism.threads, g))
         }
+    }
+}
+
+struct BenchSparse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sparse",
+        abstract: "Time one linear-layer product in dense, CSR and packed 2:4 storage, weights streamed from memory.")
+
+    @Option(help: "Output features.") var rows: Int = 1536
+    @Option(help: "Input features.") var columns: Int = 576
+    @Option(help: "Non-zero fraction of the CSR matrix.") var density: Double = 0.3
+    @Option(help: "Input rows (1 = decode, more = prefill).") var tokens: Int = 1
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        guard rows >= 1, columns >= 4, columns % 4 == 0, tokens >= 1, density > 0, density <= 1 else {
+            throw ValidationError("need rows ≥ 1, columns a multiple of 4, tokens ≥ 1, density in (0, 1]")
+        }
+    }
+
+    func run() throws {
+        if let t = threads { Parallelism.setThreads(t) }
+        let r = try SparseThroughput.measure(rows: rows, columns: columns, density: density, tokens: tokens)
+        if json { try Terminal.printJSON(r); return }
+        print(String(format: "%d×%d, %d token(s): dense %.1f µs, CSR (density %.2f) %.1f µs (%.2f×), 2:4 %.1f µs (%.2f×)",
+                     rows, columns, tokens, r.denseMicroseconds, density, r.csrMicroseconds,
+                     r.denseMicroseconds / r.csrMicroseconds, r.nmMicroseconds, r.denseMicroseconds / r.nmMicroseconds))
     }
 }

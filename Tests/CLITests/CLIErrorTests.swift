@@ -281,6 +281,23 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertTrue(try runCLI(["prune", "--help"]).stdout.contains("--order"))
     }
 
+    /// 14. `bench model`: a bad --sparse-format, nm on a model that is not N:M (clear errors),
+    /// and a short run whose --json carries the documented keys.
+    func testBenchModel() throws {
+        let dir = try tmp.modelDir("bench", from: "llama-gqa-tied", tokenizer: true)
+        let quick = ["--prompt-length", "8", "--decode-tokens", "2", "--repetitions", "1"]
+        assertCleanFailure(try runCLI(["bench", "--model", dir.path, "--sparse-format", "coo"]), "bad format",
+                           mentions: ["--sparse-format", "coo"], usageAllowed: true)
+        assertCleanFailure(try runCLI(["bench", "model", "--model", dir.path, "--sparse-format", "nm"] + quick),
+                           "nm on a dense model", mentions: ["not N:M sparse"])
+        let r = try runCLI(["bench", "--model", dir.path, "--sparse-format", "csr", "--json"] + quick)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for key in ["params_total", "params_nonzero", "macs_per_token", "weights_bytes", "prefill_tokens_per_second",
+                    "decode_tokens_per_second", "energy_joules_per_token", "energy_source"] {
+            XCTAssertTrue(r.stdout.contains("\"\(key)\":"), "\(key) in \(r.stdout)")
+        }
+    }
+
     // MARK: - Harness
 
     private var tmp: TempDir!

@@ -1,0 +1,63 @@
+import Compute
+import LLM
+
+/// Bytes of a model's weights in each storage format. Only the decoder-block linear layers
+/// change format; the embedding / LM head and the norms stay dense (float32, or float16 in
+/// the f16 column). A bias stays dense float32 in the sparse formats.
+public struct WeightBytes: Codable, Sendable, Equatable {
+    public var denseF32: Int
+    public var denseF16: Int
+    /// Every decoder matrix in CSR (float32 values, UInt16 columns, Int32 row starts).
+    public var csr: Int
+    /// Every decoder matrix packed N:M (float32 values + 1-byte offsets); nil when some
+    /// matrix has no N:M pattern (`PackedNMMatrix.detectPattern`).
+    public var packedNM: Int?
+    /// As the model is held now (its current `LinearStorage`s).
+    public var current: Int
+
+    enum CodingKeys: String, CodingKey {
+        case denseF32 = "dense_f32", denseF16 = "dense_f16", csr, packedNM = "packed_nm", current
+    }
+
+    /// packed_nm is written as null (not left out) when the model is not N:M.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(denseF32, forKey: .denseF32); try c.encode(denseF16, forKey: .denseF16)
+        try c.encode(csr, forKey: .csr); try c.encode(packedNM, forKey: .packedNM); try c.encode(current, forKey: .current)
+    }
+
+    public init(model: LlamaModel) {
+        let f32 = MemoryLayout<Float>.size
+        var other = model.embedding.count + model.finalNorm.count + (model.lmHead?.count ?? 0)
+        var matrices = 0, csr = 0, current = 0
+        var nm: Int? = 0
+        for l in model.layers {
+            other += l.inputNorm.count + l.postAttentionNorm.count
+            for p in Projection.allCases {
+                let lin = l[p]
+                let biasCount = lin.bias?.count ?? 0
+                other += biasCount
+                matrices += lin.outFeatures * lin.inFeatures
+                current += lin.weightBytes
+                csr += CSRMatrix.bytes(nonzeros: lin.nonzeroWeightCount, rows: lin.outFeatures)
+                if nm != nil {
+                    let w = lin.denseWeight
+                    let pattern = w.withUnsafeBufferPointer {
+                        PackedNMMatrix.detectPattern(dense: $0.baseAddress!, rows: lin.outFeatures, columns: lin.inFeatures)
+                    }
+                    if let pattern {
+                        nm! += PackedNMMatrix.bytes(rows: lin.outFeatures, columns: lin.inFeatures,
+                                                    keep: pattern.keep, group: pattern.group)
+                    } else {
+                        nm = nil
+                    }
+                }
+            }
+        }
+        denseF32 = (matrices + other) * f32
+        denseF16 = (matrices + other) * 2
+        self.csr = csr + other * f32
+        packedNM = nm.map { $0 + other * f32 }
+        self.current = current + other * f32
+    }
+}
