@@ -45,7 +45,7 @@ probe="$("$SECATEUR_BIN" prune --structured --model /nonexistent 2>&1 || true)"
 if grep -qi "unknown option" <<< "$probe"; then
   echo "bench_efficiency: this secateur has no 'prune --structured'; structured 30 % skipped" >&2
 else
-  prune struct30 --structured --method taylor --ratio 0.3 --layers 4-25
+  prune struct30 --structured --method taylor --ratio 0.3 --attn-layers 4-27 --mlp-layers 4-27
   MODELS+=(struct30)
 fi
 
