@@ -148,6 +148,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--save-all-masks", action="store_true",
+                    help="also write DIR/masks_all.safetensors (every layer's uint8 zero mask) to locate divergence")
     ap.add_argument("--wanda-dir", default="/tmp/wanda")
     ap.add_argument("--gguf", default=DEFAULT_GGUF)
     ap.add_argument("--data-dir", default=os.environ.get("SECATEUR_DATA", "/work/shared/data"))
@@ -248,6 +250,9 @@ def main():
         weights[k] = w.detach().clone().contiguous()
     save_file(masks, os.path.join(args.out, "masks_layer0.safetensors"))
     save_file(weights, os.path.join(args.out, "weights_layer0.safetensors"))
+    if args.save_all_masks:
+        save_file({k: (m.weight.data == 0).to(torch.uint8).contiguous() for k, m in lin.items()},
+                  os.path.join(args.out, "masks_all.safetensors"))
 
     def result(ppl, losses, n_eval, t_eval):
         return {
