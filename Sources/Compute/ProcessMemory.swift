@@ -21,14 +21,15 @@ public enum ProcessMemory {
         #endif
     }
 
-    /// Current resident set size in bytes (VmRSS), nil where /proc is absent.
+    /// Current resident set size in bytes (VmRSS), nil where /proc is absent. The peak includes
+    /// loading (mapped file pages plus the float32 arrays built from them); this is what stays.
     public static func residentBytes() -> Int? { statusField("VmRSS").map { $0 * 1024 } }
 
     /// A "Name:   1234 kB" field of /proc/self/status, in kB.
     static func statusField(_ name: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            return Int(line.dropFirst(name.count + 1).split(separator: " ").first ?? "")
+            return Int(line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
         }
         return nil
     }

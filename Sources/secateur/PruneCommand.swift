@@ -70,15 +70,8 @@ struct Prune: ParsableCommand {
         let data = DataDirectory(explicit: dataDir)
 
         // Evaluation windows first, so a missing dataset fails before minutes of pruning.
-        var evalWindows: [[Int32]] = []
-        var pplDense: Double?
-        if let ds = eval {
-            let text = try PerplexityCorpus.text(dataset: ds, protocol: .wanda, data: data)
-            evalWindows = try Perplexity.windows(tokens: loaded.tokenizer.encode(text), seqlen: 2048, limit: windows, dataset: ds)
-            var bar = ProgressLine(label: "dense ppl windows", unitsPerStep: 2048)
-            pplDense = try Perplexity.evaluate(model: loaded.model, modelName: loaded.name, dataset: ds, protocol: .wanda,
-                                               windows: evalWindows) { bar.update(done: $0, total: $1, seconds: $2) }.ppl
-        }
+        let evaluation = try eval.map { try PruneEvaluation(dataset: $0, limit: windows, loaded: loaded, data: data) }
+        let pplDense = try evaluation?.perplexity(of: loaded.model, label: "dense")
 
         var calibration: [[Int32]] = []
         let calibStart = Date()
@@ -107,12 +100,7 @@ struct Prune: ParsableCommand {
         var report = try pruner.run(calibration: calibration)
         report.secondsByPhase["calibration_sampling"] = pruneStart.timeIntervalSince(calibStart)
 
-        var pplPruned: Double?
-        if let ds = eval {
-            var bar = ProgressLine(label: "pruned ppl windows", unitsPerStep: 2048)
-            pplPruned = try Perplexity.evaluate(model: loaded.model, modelName: loaded.name, dataset: ds, protocol: .wanda,
-                                                windows: evalWindows) { bar.update(done: $0, total: $1, seconds: $2) }.ppl
-        }
+        let pplPruned = try evaluation?.perplexity(of: loaded.model, label: "pruned")
         if let out = output {
             try ModelWriter.save(loaded.model, source: loaded.location, to: out)
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -111,15 +111,8 @@ extension Prune {
         try config.validate(layerCount: loaded.model.layers.count)
         let data = DataDirectory(explicit: dataDir)
 
-        var evalWindows: [[Int32]] = []
-        var pplDense: Double?
-        if let ds = eval {
-            let text = try PerplexityCorpus.text(dataset: ds, protocol: .wanda, data: data)
-            evalWindows = try Perplexity.windows(tokens: loaded.tokenizer.encode(text), seqlen: 2048, limit: windows, dataset: ds)
-            var bar = ProgressLine(label: "dense ppl windows", unitsPerStep: 2048)
-            pplDense = try Perplexity.evaluate(model: loaded.model, modelName: loaded.name, dataset: ds, protocol: .wanda,
-                                               windows: evalWindows) { bar.update(done: $0, total: $1, seconds: $2) }.ppl
-        }
+        let evaluation = try eval.map { try PruneEvaluation(dataset: $0, limit: windows, loaded: loaded, data: data) }
+        let pplDense = try evaluation?.perplexity(of: loaded.model, label: "dense")
 
         // Calibration: LLM-Pruner uses 10 BookCorpus sequences of 64 tokens; BookCorpus is not in
         // the data folder, so the windows come from the C4 train shard (or --calib-tokens).
@@ -144,12 +137,7 @@ extension Prune {
         Terminal.err(String(format: "removed %.2f %% of %d parameters (requested %.2f %%), %.1f s",
                             r.ratioActual * 100, r.paramsBefore, r.ratioRequested * 100, r.seconds))
 
-        var pplPruned: Double?
-        if let ds = eval {
-            var bar = ProgressLine(label: "pruned ppl windows", unitsPerStep: 2048)
-            pplPruned = try Perplexity.evaluate(model: result.model, modelName: loaded.name, dataset: ds, protocol: .wanda,
-                                                windows: evalWindows) { bar.update(done: $0, total: $1, seconds: $2) }.ppl
-        }
+        let pplPruned = try evaluation?.perplexity(of: result.model, label: "pruned")
         if let out = output {
             try ModelWriter.save(result.model, source: loaded.location, to: out)
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -139,7 +139,7 @@ public enum EfficiencyBenchmark {
             weightsBytes: current, weightsBytesByFormat: bytes,
             sparseFormat: s.sparseFormat.rawValue, storage: summary.matrices,
             kvCacheBytes: KVCacheBytes.of(model, context: context), kvCacheContext: context,
-            peakRSSBytes: PeakResidentMemory.bytes(), rssBytes: PeakResidentMemory.currentBytes(),
+            peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0, rssBytes: ProcessMemory.residentBytes(),
             promptLength: s.promptLength, decodeTokens: s.decodeTokens, repetitions: s.repetitions,
             prefillTokensPerSecond: prefill.median, prefillTokensPerSecondMin: prefill.min, prefillTokensPerSecondMax: prefill.max,
             decodeTokensPerSecond: decode.median, decodeTokensPerSecondMin: decode.min, decodeTokensPerSecondMax: decode.max,
