@@ -150,6 +150,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--save-all-masks", action="store_true",
                     help="also write DIR/masks_all.safetensors (every layer's uint8 zero mask) to locate divergence")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                    help="arithmetic of the calibration forwards and scores (float64: the same algorithm with less "
+                         "rounding, to measure how far rounding alone moves the result); evaluation is always float32")
     ap.add_argument("--wanda-dir", default="/tmp/wanda")
     ap.add_argument("--gguf", default=DEFAULT_GGUF)
     ap.add_argument("--data-dir", default=os.environ.get("SECATEUR_DATA", "/work/shared/data"))
@@ -177,6 +180,8 @@ def main():
     model_dir, model_file = os.path.split(os.path.abspath(args.gguf))
     t0 = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(model_dir, gguf_file=model_file, dtype=torch.float32)
+    if args.dtype == "float64":
+        model = model.double()
     model.eval()
     tok = AutoTokenizer.from_pretrained(model_dir, gguf_file=model_file)
     t_load = time.perf_counter() - t0
@@ -231,6 +236,8 @@ def main():
         t_prune = 0.0
         sparsity_ref = zeros_before / total
     rss_after_prune = rss_mb()
+    if args.dtype == "float64":
+        model = torch.nn.Module.float(model)   # (PreTrainedModel.float refuses GGUF-loaded models) float32 weights hold the float64 pruned values exactly (they came from float32)
 
     zeros_after = 0
     newly_zero = 0
@@ -285,6 +292,7 @@ def main():
             "peak_rss_mb_after_prune": rss_after_prune,
             "peak_rss_mb": rss_mb(),
             "model": os.path.basename(args.gguf),
+            "dtype": args.dtype,
         }
 
     def write(res):

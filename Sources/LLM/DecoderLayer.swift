@@ -65,10 +65,14 @@ extension DecoderLayer {
     /// Runs the block in place on hidden [rows × hiddenSize] at positions
     /// startPosition..<startPosition+rows. Keys/values go to `kv` (a cache's layer buffers,
     /// holding startPosition earlier rows) or to scratch when there is no cache.
+    /// `segments` (no cache): the rows are several sequences packed together (see `AttentionSegment`).
+    /// `stopAfter`: return right after the observer has seen that site (calibration passes that only
+    /// need statistics skip the rest of the block; `hidden` is then left partly updated).
     func forward(hidden: UnsafeMutablePointer<Float>, rows: Int, hiddenSize: Int, startPosition: Int,
                  kv: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?,
                  rope: RotaryEmbedding, eps: Float, scratch s: ForwardScratch,
-                 observer: LinearInputObserver? = nil) {
+                 observer: LinearInputObserver? = nil, stopAfter: LinearInputSite? = nil,
+                 segments: [AttentionSegment]? = nil) {
         let qWidth = heads * headDim
         let keys = kv?.keys ?? s.keys, values = kv?.values ?? s.values
         let kvBase = kv == nil ? 0 : startPosition
@@ -80,16 +84,31 @@ extension DecoderLayer {
         }
         if heads > 0 {
             observer?(.attentionInput, s.normed, rows, hiddenSize)
+            if stopAfter == .attentionInput { return }
             q.apply(s.normed, rows: rows, into: s.query)
             k.apply(s.normed, rows: rows, into: newKeys)
             v.apply(s.normed, rows: rows, into: newValues)
-            rope.apply(s.query, rows: rows, heads: heads, rowStride: qWidth, startPosition: startPosition)
-            rope.apply(newKeys, rows: rows, heads: kvHeads, rowStride: kvWidth, startPosition: startPosition)
-            causalAttention(q: s.query, qRows: rows, qStride: qWidth, startPosition: kvBase,
-                            keys: keys, values: values, kvStride: kvWidth,
-                            heads: heads, kvHeads: kvHeads, headDim: headDim,
-                            out: s.attention, outStride: qWidth)
+            if let segments {
+                // Packed sequences: each segment's rows sit at positions after its prefix.
+                for seg in segments where seg.count > 0 {
+                    rope.apply(s.query + seg.start * qWidth, rows: seg.count, heads: heads, rowStride: qWidth,
+                               startPosition: seg.prefixCount)
+                    rope.apply(newKeys + seg.start * kvWidth, rows: seg.count, heads: kvHeads, rowStride: kvWidth,
+                               startPosition: seg.prefixCount)
+                }
+                segmentedCausalAttention(q: s.query, qStride: qWidth, keys: keys, values: values, kvStride: kvWidth,
+                                         heads: heads, kvHeads: kvHeads, headDim: headDim, segments: segments,
+                                         out: s.attention, outStride: qWidth)
+            } else {
+                rope.apply(s.query, rows: rows, heads: heads, rowStride: qWidth, startPosition: startPosition)
+                rope.apply(newKeys, rows: rows, heads: kvHeads, rowStride: kvWidth, startPosition: startPosition)
+                causalAttention(q: s.query, qRows: rows, qStride: qWidth, startPosition: kvBase,
+                                keys: keys, values: values, kvStride: kvWidth,
+                                heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                out: s.attention, outStride: qWidth)
+            }
             observer?(.attentionOutput, s.attention, rows, qWidth)
+            if stopAfter == .attentionOutput { return }
             o.apply(s.attention, rows: rows, into: hidden, accumulate: true)   // residual fused into GEMM
         }
 
@@ -99,10 +118,12 @@ extension DecoderLayer {
         }
         if intermediateSize > 0 {
             observer?(.mlpInput, s.normed, rows, hiddenSize)
+            if stopAfter == .mlpInput { return }
             gate.apply(s.normed, rows: rows, into: s.gate)
             up.apply(s.normed, rows: rows, into: s.up)
             swiGLUInPlace(gate: s.gate, up: s.up, count: rows * intermediateSize)
             observer?(.mlpHidden, s.gate, rows, intermediateSize)
+            if stopAfter == .mlpHidden { return }
             down.apply(s.gate, rows: rows, into: hidden, accumulate: true)
         }
     }

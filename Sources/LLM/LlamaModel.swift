@@ -124,8 +124,10 @@ public final class LlamaModel {
 
     /// Runs layers `range` in place over hidden [rows × hidden] (rows = hidden.count / hiddenSize).
     /// With a cache the rows continue the cached sequence and their keys/values are appended.
+    /// `stopAfter` (statistics passes, one layer, no cache): each layer returns once the observer has
+    /// seen that site, so `hidden` is not the layer's output.
     public func runLayers(_ range: Range<Int>, hidden: inout [Float], cache: KVCache? = nil,
-                          observer: LinearInputObserver? = nil) throws {
+                          observer: LinearInputObserver? = nil, stopAfter: LinearInputSite? = nil) throws {
         let rows = hidden.count / hiddenSize
         let start = cache?.length ?? 0
         if let cache, start + rows > cache.capacity {
@@ -137,10 +139,25 @@ public final class LlamaModel {
                 let kv = cache.map { (keys: $0.keys[i], values: $0.values[i]) }
                 layers[i].forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize,
                                   startPosition: start, kv: kv, rope: rope, eps: config.rmsNormEps, scratch: scratch,
-                                  observer: observer)
+                                  observer: observer, stopAfter: stopAfter)
             }
         }
         if let cache, range.upperBound == layers.count { cache.length = start + rows }
+    }
+
+    /// Runs every layer in place over hidden [rows × hidden] holding several sequences packed
+    /// together (`segments` must cover the rows; a prefix must be a whole earlier segment that has no
+    /// prefix itself): one GEMM per projection for all of them, attention within each sequence.
+    public func runLayers(packed hidden: inout [Float], segments: [AttentionSegment]) {
+        let rows = hidden.count / hiddenSize
+        precondition(segments.reduce(0) { $0 + $1.count } == rows, "segments must cover the \(rows) rows")
+        let scratch = makeScratch(rows: rows)
+        hidden.withUnsafeMutableBufferPointer { hb in
+            for layer in layers {
+                layer.forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize, startPosition: 0, kv: nil,
+                              rope: rope, eps: config.rmsNormEps, scratch: scratch, segments: segments)
+            }
+        }
     }
 
     /// Final RMSNorm of hidden [rows × hidden].

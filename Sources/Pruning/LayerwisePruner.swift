@@ -129,9 +129,12 @@ public final class LayerwisePruner {
             guard sites.contains(site) else { return }
             stats.add(site, x, rows: rows, cols: cols, hessian: hessians)
         }
+        // The dense layer output is not needed, only its linear inputs: stop after the last site read
+        // (for all seven projections that skips down_proj, an eighth of the two passes' GEMM work).
+        let last = sites.max { $0.rawValue < $1.rawValue }
         for s in inputs.indices {
             var h = inputs[s]
-            try model.runLayers(i..<(i + 1), hidden: &h, observer: observer)
+            try model.runLayers(i..<(i + 1), hidden: &h, observer: observer, stopAfter: last)
         }
         return stats
     }
@@ -270,14 +273,13 @@ public final class LayerwisePruner {
             if layerRange.contains(i) {
                 let stats = LayerStatistics()
                 let sites = Set(configuration.matrices.map(\.inputSite))
+                let last = sites.max { $0.rawValue < $1.rawValue }
                 for s in inputs.indices {
                     var h = inputs[s]
-                    try model.runLayers(i..<(i + 1), hidden: &h) { site, x, rows, cols in
+                    try model.runLayers(i..<(i + 1), hidden: &h, observer: { site, x, rows, cols in
                         guard sites.contains(site) else { return }
-                        let acc = stats.norms[site] ?? ActivationNorms(columns: cols)
-                        stats.norms[site] = acc
-                        acc.add(x, rows: rows)
-                    }
+                        stats.add(site, x, rows: rows, cols: cols, hessian: false)
+                    }, stopAfter: last)
                 }
                 var all: [Float] = []
                 for p in configuration.matrices {

@@ -63,7 +63,8 @@ struct Tasks: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @Option(help: "Comma-separated task names, or all.") var tasks: String = "all"
     @Option(help: "Evaluate only the first N documents of each task.") var limit: Int?
-    @Option(help: "Documents scored at once (each on its own share of the threads).") var batchSize: Int = 1
+    @Option(help: "Documents scored per batch (their tokens packed into forwards of at most --max-rows rows).") var batchSize: Int = 32
+    @Option(help: "Token rows per packed forward.") var maxRows: Int = 4096
     @Option(help: "Write one JSON line per scored document to this file.") var logSamples: String?
     @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
     @Option(help: "Longest input in tokens (longer ones are cut on the left, as lm-eval does).") var maxLength: Int = 2048
@@ -72,6 +73,7 @@ struct Tasks: ParsableCommand {
     func validate() throws {
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if maxRows < 1 { throw ValidationError("--max-rows must be at least 1") }
         if maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         do { _ = try TaskEvaluation.parseTasks(tasks) } catch { throw ValidationError("\(error)") }
         if (try? TaskEvaluation.parseTasks(tasks))?.isEmpty ?? true { throw ValidationError("--tasks names no task") }
@@ -107,7 +109,7 @@ struct Tasks: ParsableCommand {
             Terminal.err("\(loaded.name): \(task.rawValue), \(ds.count) documents")
             var bar = ProgressLine(label: task.rawValue, unitsPerStep: 1, unit: "doc")
             let r = try TaskEvaluation.evaluate(task: task, documents: ds, model: loaded.model, tokenizer: loaded.tokenizer,
-                                                batchSize: batchSize, maxLength: maxLength,
+                                                batchSize: batchSize, maxLength: maxLength, rowsPerForward: maxRows,
                                                 progress: { bar.update(done: $0, total: $1, seconds: $2) },
                                                 sample: { s in sink?.write(try enc.encode(s) + Data("\n".utf8)) })
             results.append((task, r))

@@ -3,7 +3,7 @@ import Evaluation
 import LLM
 import ModelIO
 
-/// The shared-context scorer (KV cache + truncate) against a plain full forward pass per request.
+/// The packed shared-context scorer against a plain full forward pass per request.
 final class TaskScoringTests: XCTestCase {
     static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/tiny")
@@ -50,6 +50,32 @@ final class TaskScoringTests: XCTestCase {
         let last = try model.lastLogits(ctx)
         let best = Int32(last.firstIndex(of: last.max()!)!)
         XCTAssertTrue(try scorer.score(tokens: [(ctx, [best])])[0].isGreedy)
+    }
+
+    /// Documents packed together (one forward, or split by a small row budget) score as each alone.
+    func testPackedDocumentsEqualFullForward() throws {
+        let model = try LlamaModel(checkpoint: try HFCheckpoint(directory: Self.tiny.appendingPathComponent("llama-gqa-tied").path))
+        let v = Int32(model.vocabSize)
+        let ctx: [Int32] = (0..<11).map { ($0 * 7 + 3) % v }
+        let docs: [[(context: [Int32], continuation: [Int32])]] = [
+            [(ctx, [5]), (ctx, [9, 2]), (ctx, [1, 1, 4, 8])],
+            [(ctx + [4, 6], [2, 3, 5]), (ctx + [7], [2, 3, 5])],
+            [([1], [2, 3]), ([3], [2])],
+            [(Array(ctx.reversed()), [6]), (Array(ctx.reversed()), [7])],
+        ]
+        for budget in [4096, 20, 1] {
+            let scorer = LoglikelihoodScorer(model: model, tokenizer: nil, maxLength: 64, rowsPerForward: budget)
+            let got = try scorer.score(tokenDocuments: docs)
+            XCTAssertEqual(got.count, docs.count)
+            for (g, pairs) in zip(got, docs) {
+                XCTAssertEqual(g.count, pairs.count)
+                for (s, p) in zip(g, pairs) {
+                    let (ll, greedy) = try reference(model, context: p.context, continuation: p.continuation)
+                    XCTAssertEqual(s.loglikelihood, ll, accuracy: 1e-3 * max(1, abs(ll)), "budget \(budget)")
+                    XCTAssertEqual(s.isGreedy, greedy)
+                }
+            }
+        }
     }
 
     func testLeftTruncationAsLMEval() throws {

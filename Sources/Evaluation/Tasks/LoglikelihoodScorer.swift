@@ -22,9 +22,10 @@ public enum TaskScoringError: Error, CustomStringConvertible {
     }
 }
 
-/// Scores multiple-choice documents as lm-eval's HFLM does, but runs each document's shared
-/// token prefix (the context) once: the KV cache holds it, and each choice's remaining tokens
-/// are run from it after `truncate`. Token handling follows HFLM `_encode_pair`: trailing
+/// Scores multiple-choice documents as lm-eval's HFLM does, with less work: each document's shared
+/// token prefix (its context) runs once and every choice attends to it, and many documents' tokens
+/// are packed into one forward (`LlamaModel.runLayers(packed:)`), so each projection is one large
+/// GEMM however short the choices are. Token handling follows HFLM `_encode_pair`: trailing
 /// whitespace of the context moves onto the continuation; whole = encode(context + continuation),
 /// context = encode(context), continuation tokens = whole[len(context tokens)...], each encoded
 /// with the tokenizer's default special tokens (HFLM v0.4.13 with `add_bos_token` unset calls
@@ -34,11 +35,12 @@ public final class LoglikelihoodScorer {
     public let model: LlamaModel
     public let tokenizer: Tokenizer?
     public let maxLength: Int
-    let cache: KVCache
+    /// Packed rows per forward (more documents wait for the next forward); a longer document runs alone.
+    public let rowsPerForward: Int
 
-    public init(model: LlamaModel, tokenizer: Tokenizer?, maxLength: Int = 2048) {
+    public init(model: LlamaModel, tokenizer: Tokenizer?, maxLength: Int = 2048, rowsPerForward: Int = 4096) {
         self.model = model; self.tokenizer = tokenizer; self.maxLength = maxLength
-        cache = model.makeCache(capacity: maxLength)
+        self.rowsPerForward = max(1, rowsPerForward)
     }
 
     /// Context and continuation token ids exactly as HFLM `_encode_pair` forms them.
@@ -55,77 +57,140 @@ public final class LoglikelihoodScorer {
         return (ctxEnc, Array(whole[min(ctxEnc.count, whole.count)...]))
     }
 
-    /// Model inputs for one request: (input tokens, number of them that are context,
-    /// continuation targets). input = (ctx + cont)[-(maxLength+1):][:-1].
-    func prepare(_ ctx: [Int32], _ cont: [Int32]) throws -> (input: [Int32], contextCount: Int, targets: [Int32]) {
+    /// Model inputs for one request: input = (ctx + cont)[-(maxLength+1):][:-1] and the continuation
+    /// tokens that remain (the last `targets.count` tokens; target t is predicted at input position
+    /// input.count − targets.count + t).
+    func prepare(_ ctx: [Int32], _ cont: [Int32]) throws -> (input: [Int32], targets: [Int32]) {
         guard !cont.isEmpty else { throw TaskScoringError.emptyContinuation(context: "", continuation: "") }
         guard !ctx.isEmpty else { throw TaskScoringError.emptyContext }
         let all = Array((ctx + cont).suffix(maxLength + 1))
         let input = Array(all.dropLast())
-        return (input, input.count - cont.count + 1, Array(cont.suffix(min(cont.count, input.count))))
+        return (input, Array(cont.suffix(min(cont.count, input.count))))
     }
 
-    /// Scores every request of a document. Requests share their longest common token prefix
-    /// (up to the shortest context), which runs once.
+    /// Scores every request of one document.
     public func score(_ requests: [TaskRequest]) throws -> [ContinuationScore] {
-        let pairs = requests.map { encodePair(context: $0.context, continuation: $0.continuation) }
-        for (r, p) in zip(requests, pairs) where p.continuation.isEmpty {
-            throw TaskScoringError.emptyContinuation(context: r.context, continuation: r.continuation)
+        try score(documents: [requests])[0]
+    }
+
+    /// Scores several documents' requests (one array per document), packing them into forwards.
+    public func score(documents: [[TaskRequest]]) throws -> [[ContinuationScore]] {
+        let tokenized = try documents.map { requests in
+            try requests.map { r in
+                let p = encodePair(context: r.context, continuation: r.continuation)
+                if p.continuation.isEmpty { throw TaskScoringError.emptyContinuation(context: r.context, continuation: r.continuation) }
+                return p
+            }
         }
-        return try score(tokens: pairs)
+        return try score(tokenDocuments: tokenized)
     }
 
     /// Scores (context ids, continuation ids) pairs that make up one document.
     public func score(tokens pairs: [(context: [Int32], continuation: [Int32])]) throws -> [ContinuationScore] {
+        try score(tokenDocuments: [pairs])[0]
+    }
+
+    /// One document laid out in a packed batch: its token rows and, per request, the packed row
+    /// that predicts each target.
+    struct PackedDocument {
+        var tokens: [Int32] = []
+        var segments: [AttentionSegment] = []     // starts relative to this document
+        var predictingRows: [[Int]] = []          // per request, relative to this document
+        var targets: [[Int32]] = []
+    }
+
+    /// The document's requests share their longest common input prefix (up to the shortest context),
+    /// which becomes one segment; each request's remaining input is a segment continuing it.
+    func layout(_ pairs: [(context: [Int32], continuation: [Int32])]) throws -> PackedDocument {
         let prepared = try pairs.map { try prepare($0.context, $0.continuation) }
         let inputs = prepared.map(\.input)
-        var shared = prepared.map { $0.contextCount }.min()!
-        for inp in inputs.dropFirst() {
+        var shared = max(0, prepared.map { $0.input.count - $0.targets.count + 1 }.min() ?? 0)
+        for inp in inputs {
             var k = 0
             while k < shared && k < inp.count && inp[k] == inputs[0][k] { k += 1 }
             shared = k
         }
-        let d = model.hiddenSize
-        cache.reset()
-        var prefixLast: [Float] = []
+        var d = PackedDocument()
         if shared > 0 {
-            var h = try model.embed(Array(inputs[0][..<shared]))
-            try model.runLayers(0..<model.layers.count, hidden: &h, cache: cache)
-            prefixLast = Array(h[((shared - 1) * d)...])
+            d.tokens = Array(inputs[0][..<shared])
+            d.segments.append(AttentionSegment(start: 0, count: shared))
         }
-        var out: [ContinuationScore] = []
         for p in prepared {
-            cache.truncate(to: shared)
-            // Hidden rows for positions shared-1 ..< input.count (the first only when shared > 0).
-            var rows = prefixLast
+            let start = d.tokens.count
             if p.input.count > shared {
-                var h = try model.embed(Array(p.input[shared...]))
-                try model.runLayers(0..<model.layers.count, hidden: &h, cache: cache)
-                rows += h
+                d.tokens += p.input[shared...]
+                d.segments.append(AttentionSegment(start: start, count: p.input.count - shared, prefixStart: 0, prefixCount: shared))
             }
-            let first = shared > 0 ? shared - 1 : 0          // position of rows[0]
-            let from = (p.contextCount - 1 - first) * d         // row predicting the first target
-            let needed = Array(rows[from..<(from + p.targets.count * d)])
-            out.append(Self.continuationScore(logits: model.headLogits(normed: model.finalNormed(needed)),
-                                              vocab: model.vocabSize, targets: p.targets))
+            let first = p.input.count - p.targets.count
+            d.predictingRows.append((0..<p.targets.count).map { t in
+                let pos = first + t
+                return pos < shared ? pos : start + pos - shared
+            })
+            d.targets.append(p.targets)
+        }
+        return d
+    }
+
+    /// Scores documents given as token pairs, in packed forwards of at most `rowsPerForward` rows.
+    public func score(tokenDocuments: [[(context: [Int32], continuation: [Int32])]]) throws -> [[ContinuationScore]] {
+        let docs = try tokenDocuments.map(layout)
+        var out: [[ContinuationScore]] = []
+        var k = 0
+        while k < docs.count {
+            var end = k + 1, rows = docs[k].tokens.count
+            while end < docs.count && rows + docs[end].tokens.count <= rowsPerForward { rows += docs[end].tokens.count; end += 1 }
+            out += try scorePacked(Array(docs[k..<end]))
+            k = end
         }
         return out
     }
 
+    func scorePacked(_ docs: [PackedDocument]) throws -> [[ContinuationScore]] {
+        var tokens: [Int32] = [], segments: [AttentionSegment] = [], offsets: [Int] = []
+        for doc in docs {
+            let o = tokens.count
+            offsets.append(o)
+            tokens += doc.tokens
+            segments += doc.segments.map {
+                AttentionSegment(start: $0.start + o, count: $0.count, prefixStart: $0.prefixStart + o, prefixCount: $0.prefixCount)
+            }
+        }
+        var hidden = try model.embed(tokens)
+        model.runLayers(packed: &hidden, segments: segments)
+        let d = model.hiddenSize
+        // The head runs only on the rows that predict a target, one document at a time (vocab-wide rows).
+        return zip(docs, offsets).map { doc, o in
+            let rows = doc.predictingRows.flatMap { $0 }
+            var needed = [Float](repeating: 0, count: rows.count * d)
+            for (i, r) in rows.enumerated() {
+                for j in 0..<d { needed[i * d + j] = hidden[(o + r) * d + j] }
+            }
+            let logits = model.headLogits(normed: model.finalNormed(needed))
+            var scores: [ContinuationScore] = []
+            var row = 0
+            logits.withUnsafeBufferPointer { lb in
+                for targets in doc.targets {
+                    scores.append(Self.continuationScore(logits: lb.baseAddress! + row * model.vocabSize, vocab: model.vocabSize,
+                                                         targets: targets))
+                    row += targets.count
+                }
+            }
+            return scores
+        }
+    }
+
     /// Σ log-softmax(logits[r])[targets[r]] and whether every target is its row's argmax
     /// (the first maximum, as torch.argmax on CPU).
-    static func continuationScore(logits: [Float], vocab: Int, targets: [Int32]) -> ContinuationScore {
+    static func continuationScore(logits: UnsafePointer<Float>, vocab: Int, targets: [Int32]) -> ContinuationScore {
         var ll = 0.0
         var greedy = true
-        logits.withUnsafeBufferPointer { lb in
-            for (r, t) in targets.enumerated() {
-                let row = lb.baseAddress! + r * vocab
-                ll += Double(row[Int(t)]) - Double(logSumExp(row, count: vocab))
-                var best = 0
-                var bestV = row[0]
-                for j in 1..<vocab where row[j] > bestV { bestV = row[j]; best = j }
-                if best != Int(t) { greedy = false }
-            }
+        for (r, t) in targets.enumerated() {
+            let row = logits + r * vocab
+            ll += Double(row[Int(t)]) - Double(logSumExp(row, count: vocab))
+            var best = 0
+            var bestV = row[0]
+            for j in 1..<vocab where row[j] > bestV { bestV = row[j]; best = j }
+            if best != Int(t) { greedy = false }
         }
         return ContinuationScore(loglikelihood: ll, isGreedy: greedy)
     }

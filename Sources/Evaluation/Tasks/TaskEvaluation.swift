@@ -57,43 +57,22 @@ public enum TaskMetrics {
 }
 
 public enum TaskEvaluation {
-    /// Scores `docs` and aggregates them. `progress(done, total, seconds)` after each document
-    /// (or batch); `sample` receives each scored document in order. With `batchSize` > 1 that many
-    /// documents are scored at once, each with its own KV cache and an equal share of the threads.
+    /// Scores `docs` and aggregates them. `progress(done, total, seconds)` after each batch of
+    /// `batchSize` documents (packed into forwards of at most `rowsPerForward` token rows);
+    /// `sample` receives each scored document in order.
     public static func evaluate(task: ZeroShotTask, documents docs: [TaskDocument], model: LlamaModel, tokenizer: Tokenizer,
-                                batchSize: Int = 1, maxLength: Int = 2048,
+                                batchSize: Int = 32, maxLength: Int = 2048, rowsPerForward: Int = 4096,
                                 progress: (Int, Int, Double) -> Void = { _, _, _ in },
                                 sample: (TaskSample) throws -> Void = { _ in }) throws -> TaskResult {
         let start = Date()
         let b = max(1, min(batchSize, docs.count))
-        let scorers = (0..<b).map { _ in LoglikelihoodScorer(model: model, tokenizer: tokenizer, maxLength: maxLength) }
-        let savedThreads = Parallelism.threads
-        if b > 1 {
-            Parallelism.setThreads(max(1, savedThreads / b))
-            // Grow the shared rotary table once, before workers read it concurrently.
-            if let hd = model.layers.first?.headDim {
-                var dummy = [Float](repeating: 0, count: hd)
-                dummy.withUnsafeMutableBufferPointer { model.rope.apply($0.baseAddress!, rows: 1, heads: 1, rowStride: hd, startPosition: maxLength) }
-            }
-        }
-        defer { Parallelism.setThreads(savedThreads) }
+        let scorer = LoglikelihoodScorer(model: model, tokenizer: tokenizer, maxLength: maxLength, rowsPerForward: rowsPerForward)
         var accs: [Double] = [], norms: [Double] = []
         var k = 0
         while k < docs.count {
             let chunk = Array(docs[k..<min(k + b, docs.count)])
-            var results = [Result<[ContinuationScore], Error>](repeating: .success([]), count: chunk.count)
-            if chunk.count == 1 {
-                results[0] = Result { try scorers[0].score(chunk[0].requests) }
-            } else {
-                results.withUnsafeMutableBufferPointer { rb in
-                    let base = rb.baseAddress!
-                    DispatchQueue.concurrentPerform(iterations: chunk.count) { i in
-                        base[i] = Result { try scorers[i].score(chunk[i].requests) }
-                    }
-                }
-            }
-            for (doc, result) in zip(chunk, results) {
-                let scores = try result.get()
+            let results = try scorer.score(documents: chunk.map(\.requests))
+            for (doc, scores) in zip(chunk, results) {
                 let ll = scores.map(\.loglikelihood)
                 let (p, pn) = TaskMetrics.predictions(loglikelihoods: ll, choices: doc.choices)
                 let a = p == doc.gold ? 1.0 : 0.0, an = pn == doc.gold ? 1.0 : 0.0
