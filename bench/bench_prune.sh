@@ -23,6 +23,9 @@
 #   SKIP_SECATEUR=1  reuse $BENCH_OUT/secateur.json and $BENCH_OUT/secateur_model/
 #   ONE_PASS=0     skip the second Secateur run with --order one-pass (default: run it for wanda and sparsegpt
 #                  and check its time <= 0.5 x the reference's; its perplexity is reported beside the reference order's)
+#   REF_FLOAT64=1  also run the reference with its calibration forwards and scores in float64
+#                  (wanda_reference.py --dtype float64, every layer's masks saved): shows how much of a
+#                  difference is the reference's own float32 rounding (N:M choices cascade through layers)
 #   STANDIN=1      no secateur: run the reference a second time and present it through the
 #                  secateur interface (tests this script's comparison logic)
 #
@@ -60,10 +63,11 @@ if [[ ! -s "$CALIB" ]]; then
     --gguf "$REF_GGUF" --out "$CALIB" > "$CALIB.json" || { echo "bench_prune: make_calib_tokens failed" >&2; exit 2; }
 fi
 
-run_reference() {  # $1 = output dir
+run_reference() {  # $1 = output dir, then extra wanda_reference.py arguments
+  local dir="$1"; shift
   "$PYTHON" "$SCRIPT_DIR/wanda_reference.py" --method "$METHOD" --sparsity "$SPARSITY" --pattern "$PATTERN" \
     --calib-tokens "$CALIB" --nsamples "$NSAMPLES" --seqlen "$SEQLEN" --eval-windows "$WINDOWS" \
-    --threads "$THREADS" --wanda-dir "$WANDA_DIR" --gguf "$REF_GGUF" --out "$1" > "$1.json" 2> "$1.log"
+    --threads "$THREADS" --wanda-dir "$WANDA_DIR" --gguf "$REF_GGUF" --out "$dir" "$@" > "$dir.json" 2> "$dir.log"
 }
 
 # --- Secateur ----------------------------------------------------------------------------------
@@ -107,6 +111,11 @@ fi
 if [[ "${SKIP_REF:-0}" != 1 ]]; then
   echo "bench_prune: running the reference (wanda_reference.py)" >&2
   run_reference "$BENCH_OUT/reference" || { echo "bench_prune: reference failed (see $BENCH_OUT/reference.log)" >&2; exit 2; }
+  if [[ "${REF_FLOAT64:-0}" == 1 ]]; then
+    echo "bench_prune: running the reference in float64" >&2
+    run_reference "$BENCH_OUT/reference_f64" --dtype float64 --save-all-masks \
+      || { echo "bench_prune: float64 reference failed (see $BENCH_OUT/reference_f64.log)" >&2; exit 2; }
+  fi
 fi
 
 # --- compare -----------------------------------------------------------------------------------
@@ -218,6 +227,22 @@ if os.path.exists(one):
     print(f"one-pass order: ppl {op.get('ppl_pruned')} (reference order {ppl_s}), prune seconds {op['seconds']:.2f}, "
           f"ratio to the reference code {r1:.3f}, peak RSS {op.get('peak_rss_mb')} MB")
     check("time_onepass", r1 is not None and r1 <= 0.5, f"secateur one-pass/reference {r1:.3f} (need <= 0.5)")
+f64 = os.path.join(out, "reference_f64", "result.json")
+if os.path.exists(f64):
+    r64 = json.load(open(f64))
+    # Every layer's masks: Secateur's model against the float64 reference.
+    diff = total = 0
+    with safe_open(os.path.join(out, "reference_f64", "masks_all.safetensors"), framework="pt") as fm, \
+         safe_open(sec_path, framework="pt") as fs:
+        for k in fm.keys():
+            m, s = fm.get_tensor(k).bool(), fs.get_tensor(k) == 0
+            diff += int((m != s).sum()); total += m.numel()
+    rel64 = abs(ppl_s - r64["ppl"]) / r64["ppl"] if (ppl_s is not None and r64.get("ppl")) else None
+    res.update({"ppl_reference_f64": r64["ppl"], "masks_all_layers_differing_vs_f64": diff, "prunable_vs_f64": total})
+    print(f"reference in float64: ppl {r64['ppl']} (float32 reference {ppl_r}); Secateur's masks differ from it in "
+          f"{diff} of {total} prunable weights (all layers)")
+    check("ppl_float64", rel64 is not None and rel64 <= tol,
+          f"Secateur vs float64 reference rel diff {rel64*100 if rel64 is not None else float('nan'):.4f} % (need <= {tol*100:.0f} %)")
 print(f"peak RSS MB: secateur {sec.get('peak_rss_mb')} (model + calibration activations + eval), "
       f"reference {ref.get('peak_rss_mb_after_prune')} after prune")
 res["peak_rss_mb_secateur"] = sec.get("peak_rss_mb"); res["peak_rss_mb_reference"] = ref.get("peak_rss_mb_after_prune")
