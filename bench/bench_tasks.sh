@@ -10,7 +10,7 @@
 #   TASKS         comma-separated tasks           (default all eight)
 #   LIMIT         documents per task              (default 200)
 #   THREADS       threads for both tools          (default 2)
-#   BATCH_SIZE    lm-eval batch size              (default 1)
+#   BATCH_SIZE    lm-eval batch size              (default 8)
 #   PYTHON        python interpreter              (default python3)
 #   BENCH_OUT     output folder                   (default: a new temp folder)
 #   LM_EVAL_CACHE lm-eval request cache path: an interrupted reference run resumes (its time is then not comparable)
@@ -27,7 +27,7 @@ MODEL="${MODEL:-smollm2-135m}"
 TASKS="${TASKS:-boolq,hellaswag,winogrande,arc_easy,arc_challenge,openbookqa,piqa,rte}"
 LIMIT="${LIMIT:-200}"
 THREADS="${THREADS:-2}"
-BATCH_SIZE="${BATCH_SIZE:-1}"
+BATCH_SIZE="${BATCH_SIZE:-8}"
 PYTHON="${PYTHON:-python3}"
 export SECATEUR_DATA="${SECATEUR_DATA:-/work/shared/data}"
 BENCH_OUT="${BENCH_OUT:-$(mktemp -d /tmp/bench_tasks.XXXXXX)}"
