@@ -60,11 +60,22 @@ public enum MaskSelection {
         scores.withUnsafeBufferPointer { s in
             mask.withUnsafeMutableBufferPointer { mb in
                 let mp = mb.baseAddress!
+                // Same order as `lowest` (score bits, then position), but one small key buffer per row
+                // and an insertion sort per group: no allocation per group of m.
                 parallelRows(rows) { r in
-                    var g = 0
-                    while g < cols {
-                        for j in lowest(s.baseAddress! + r * cols + g, count: m, k: n) { mp[r * cols + g + j] = true }
-                        g += m
+                    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: m) { keys in
+                        let row = s.baseAddress! + r * cols
+                        var g = 0
+                        while g < cols {
+                            for j in 0..<m {
+                                let key = UInt64(orderedBits(row[g + j])) << 32 | UInt64(j)
+                                var i = j
+                                while i > 0 && keys[i - 1] > key { keys[i] = keys[i - 1]; i -= 1 }
+                                keys[i] = key
+                            }
+                            for t in 0..<n { mp[r * cols + g + Int(keys[t] & 0xFFFF_FFFF)] = true }
+                            g += m
+                        }
                     }
                 }
             }

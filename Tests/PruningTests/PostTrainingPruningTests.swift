@@ -1,4 +1,5 @@
 import XCTest
+import Compute
 @testable import Pruning
 import LLM
 import ModelIO
@@ -62,6 +63,21 @@ final class PostTrainingPruningTests: XCTestCase {
                     XCTAssertEqual(w[g..<(g + mm)].filter { $0 == 0 }.count, n, "\(n):\(mm) \(p)")
                 }
             } }
+        }
+    }
+
+    /// The N:M selection prunes, in every group, the n lowest scores, ties going to the earlier position
+    /// (checked against a plain sort of (score, position) pairs, on scores with many ties).
+    func testNMMaskPrunesTheLowestScoresOfEachGroup() throws {
+        var rng = SeededRNG(seed: 11)
+        for (n, mm) in [(2, 4), (4, 8), (1, 4), (3, 16)] {
+            let rows = 5, cols = mm * 7
+            let scores = (0..<(rows * cols)).map { _ in Float(Int(rng.nextFloat() * 4)) * 0.5 - 0.5 }   // 4 values: ties
+            let mask = try MaskSelection.nOfM(scores: scores, rows: rows, cols: cols, n: n, m: mm)
+            for g in stride(from: 0, to: scores.count, by: mm) {
+                let order = (g..<(g + mm)).sorted { (scores[$0], $0) < (scores[$1], $1) }
+                XCTAssertEqual(Set((g..<(g + mm)).filter { mask[$0] }), Set(order.prefix(n)), "\(n):\(mm) group at \(g)")
+            }
         }
     }
 
