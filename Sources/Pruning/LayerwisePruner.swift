@@ -62,16 +62,20 @@ public final class LayerwisePruner {
     /// Kept-score ratios (permuted / plain) of every matrix pruned with --permute.
     public private(set) var keptScoreGain: [Double] = []
 
+    /// Seconds spent per phase in the current run (pruning.json's secondsByPhase).
+    private var phases: [String: Double] = [:]
+
+    private func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let t = Date(); defer { phases[name, default: 0] += Date().timeIntervalSince(t) }
+        return try body()
+    }
+
     private var layerRange: ClosedRange<Int> { configuration.layers ?? 0...(model.layers.count - 1) }
 
     public func run(calibration: [[Int32]]) throws -> PruneReport {
         let c = configuration
         let start = Date()
-        var phases: [String: Double] = [:]
-        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-            let t = Date(); defer { phases[name, default: 0] += Date().timeIntervalSince(t) }
-            return try body()
-        }
+        phases = [:]
         if (c.method.needsCalibration || c.allocation == "owl") && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
         }
@@ -92,7 +96,7 @@ public final class LayerwisePruner {
             let last = layerRange.upperBound
             for i in 0...last {
                 if layerRange.contains(i) {
-                    try timed("one_pass") { try pruneLayerOnePass(i, inputs: &inputs, needOutput: i < last) }
+                    try pruneLayerOnePass(i, inputs: &inputs, needOutput: i < last)
                     progress?(i - layerRange.lowerBound + 1, layerRange.count)
                 } else {
                     try timed("propagate") {
@@ -150,33 +154,41 @@ public final class LayerwisePruner {
         let hessians = configuration.method == .sparsegpt
         func prune(at site: LinearInputSite, _ stats: LayerStatistics) throws {
             let ps = configuration.matrices.filter { $0.inputSite == site }
-            if !ps.isEmpty { try pruneLayer(i, statistics: stats, only: ps) }
+            if !ps.isEmpty { try timed("prune") { try pruneLayer(i, statistics: stats, only: ps) } }
         }
         func wants(_ site: LinearInputSite) -> Bool { configuration.matrices.contains { $0.inputSite == site } }
         func observe(_ site: LinearInputSite, _ x: [Float], window s: Int, into stats: LayerStatistics) {
             let rows = inputs[s].count / model.hiddenSize
             guard rows > 0, !x.isEmpty else { return }
-            x.withUnsafeBufferPointer { stats.add(site, $0.baseAddress!, rows: rows, cols: x.count / rows, hessian: hessians) }
+            timed("statistics") {
+                x.withUnsafeBufferPointer { stats.add(site, $0.baseAddress!, rows: rows, cols: x.count / rows, hessian: hessians) }
+            }
         }
 
         if wants(.attentionInput) {
             let stats = LayerStatistics()
-            for s in inputs.indices { observe(.attentionInput, model.attentionInput(layer: i, hidden: inputs[s]), window: s, into: stats) }
+            for s in inputs.indices {
+                observe(.attentionInput, timed("forward") { model.attentionInput(layer: i, hidden: inputs[s]) }, window: s, into: stats)
+            }
             try prune(at: .attentionInput, stats)
         }
-        var heads = inputs.map { model.attentionHeads(layer: i, hidden: $0) }
+        var heads = timed("forward") { inputs.map { model.attentionHeads(layer: i, hidden: $0) } }
         if wants(.attentionOutput) {
             let stats = LayerStatistics()
             for s in heads.indices { observe(.attentionOutput, heads[s], window: s, into: stats) }
             try prune(at: .attentionOutput, stats)
         }
-        for s in inputs.indices {
-            model.addAttentionOutput(layer: i, heads: heads[s], hidden: &inputs[s])
-            heads[s] = []
+        timed("forward") {
+            for s in inputs.indices {
+                model.addAttentionOutput(layer: i, heads: heads[s], hidden: &inputs[s])
+                heads[s] = []
+            }
         }
         if wants(.mlpInput) {
             let stats = LayerStatistics()
-            for s in inputs.indices { observe(.mlpInput, model.mlpInput(layer: i, hidden: inputs[s]), window: s, into: stats) }
+            for s in inputs.indices {
+                observe(.mlpInput, timed("forward") { model.mlpInput(layer: i, hidden: inputs[s]) }, window: s, into: stats)
+            }
             try prune(at: .mlpInput, stats)
         }
         let width = model.layers[i].intermediateSize
@@ -185,17 +197,19 @@ public final class LayerwisePruner {
         if wants(.mlpHidden) {
             let stats = LayerStatistics()
             for s in inputs.indices {
-                let a = model.mlpActivations(layer: i, hidden: inputs[s])
+                let a = timed("forward") { model.mlpActivations(layer: i, hidden: inputs[s]) }
                 observe(.mlpHidden, a, window: s, into: stats)
                 if store { kept.append(a) }
             }
             try prune(at: .mlpHidden, stats)
         }
         guard needOutput else { return }
-        for s in inputs.indices {
-            let a = kept.isEmpty ? model.mlpActivations(layer: i, hidden: inputs[s]) : kept[s]
-            if !kept.isEmpty { kept[s] = [] }
-            model.addMLPOutput(layer: i, activations: a, hidden: &inputs[s])
+        timed("forward") {
+            for s in inputs.indices {
+                let a = kept.isEmpty ? model.mlpActivations(layer: i, hidden: inputs[s]) : kept[s]
+                if !kept.isEmpty { kept[s] = [] }
+                model.addMLPOutput(layer: i, activations: a, hidden: &inputs[s])
+            }
         }
     }
 
