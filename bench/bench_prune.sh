@@ -23,6 +23,9 @@
 #   SKIP_SECATEUR=1  reuse $BENCH_OUT/secateur.json and $BENCH_OUT/secateur_model/
 #   ONE_PASS=0     skip the second Secateur run with --order one-pass (default: run it for wanda and sparsegpt
 #                  and check its time <= 0.5 x the reference's; its perplexity is reported beside the reference order's)
+#   TIES           secateur --ties for N:M (default torch for magnitude — the dequantized checkpoint ties in
+#                  15–30 % of groups, and torch.topk's choice among equal values decides the masks —
+#                  position otherwise; Wanda/SparseGPT scores practically never tie)
 #   REF_FLOAT64=1  also run the reference with its calibration forwards and scores in float64
 #                  (wanda_reference.py --dtype float64, every layer's masks saved): shows how much of a
 #                  difference is the reference's own float32 rounding (N:M choices cascade through layers)
@@ -71,6 +74,11 @@ run_reference() {  # $1 = output dir, then extra wanda_reference.py arguments
 }
 
 # --- Secateur ----------------------------------------------------------------------------------
+TIES_ARGS=()
+if [[ "$PATTERN" != unstructured ]]; then
+  TIES="${TIES:-$([[ "$METHOD" == magnitude ]] && echo torch || echo position)}"
+  TIES_ARGS=(--ties "$TIES")
+fi
 SEC_DIR="$BENCH_OUT/secateur_model"
 if [[ "${SKIP_SECATEUR:-0}" != 1 ]]; then
   if [[ "${STANDIN:-0}" == 1 ]]; then
@@ -95,13 +103,13 @@ EOF
     echo "bench_prune: running secateur prune" >&2
     "$SECATEUR_BIN" prune --model "$MODEL" --method "$METHOD" --sparsity "$SPARSITY" --pattern "$PATTERN" \
       --calib-tokens "$CALIB" --nsamples "$NSAMPLES" --seqlen "$SEQLEN" --eval wikitext2 --windows "$WINDOWS" \
-      --output "$SEC_DIR" --json > "$BENCH_OUT/secateur.json" 2> "$BENCH_OUT/secateur.log" \
+      "${TIES_ARGS[@]}" --output "$SEC_DIR" --json > "$BENCH_OUT/secateur.json" 2> "$BENCH_OUT/secateur.log" \
       || { echo "bench_prune: secateur prune failed (see $BENCH_OUT/secateur.log)" >&2; exit 2; }
     if [[ "${ONE_PASS:-1}" == 1 && "$METHOD" != magnitude ]]; then
       echo "bench_prune: running secateur prune --order one-pass" >&2
       "$SECATEUR_BIN" prune --model "$MODEL" --method "$METHOD" --sparsity "$SPARSITY" --pattern "$PATTERN" \
         --calib-tokens "$CALIB" --nsamples "$NSAMPLES" --seqlen "$SEQLEN" --eval wikitext2 --windows "$WINDOWS" \
-        --order one-pass --json > "$BENCH_OUT/secateur_onepass.json" 2> "$BENCH_OUT/secateur_onepass.log" \
+        "${TIES_ARGS[@]}" --order one-pass --json > "$BENCH_OUT/secateur_onepass.json" 2> "$BENCH_OUT/secateur_onepass.log" \
         || { echo "bench_prune: secateur prune --order one-pass failed (see $BENCH_OUT/secateur_onepass.log)" >&2; exit 2; }
     fi
   fi

@@ -259,7 +259,7 @@ public final class LayerwisePruner {
                 keptScoreGain.append(kept / max(plain, 1e-30))
                 mask = ChannelPermutation.mask(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: perm)
             case .nOfM(let n, let m):
-                mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m)
+                mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, ties: configuration.ties)
             case .unstructured:
                 let sp = sparsity(for: p, layer: i)
                 mask = configuration.group == .row

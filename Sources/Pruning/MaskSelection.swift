@@ -52,9 +52,31 @@ public enum MaskSelection {
     }
 
     /// N:M mask: in every group of m consecutive inputs of a row, the n lowest are pruned.
-    public static func nOfM(scores: [Float], rows: Int, cols: Int, n: Int, m: Int) throws -> [Bool] {
+    public static func nOfM(scores: [Float], rows: Int, cols: Int, n: Int, m: Int, ties: TieBreak = .position) throws -> [Bool] {
         guard cols % m == 0 else {
             throw PruningError.invalidSetting("\(n):\(m) needs the input width (\(cols)) to be a multiple of \(m)")
+        }
+        if ties == .torch {
+            guard m <= TorchTopKOrder.maxGroup else {
+                throw PruningError.invalidSetting("--ties torch is implemented for groups of up to \(TorchTopKOrder.maxGroup) (got \(n):\(m))")
+            }
+            var mask = [Bool](repeating: false, count: rows * cols)
+            scores.withUnsafeBufferPointer { s in
+                mask.withUnsafeMutableBufferPointer { mb in
+                    let mp = mb.baseAddress!
+                    parallelRows(rows) { r in
+                        withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { chosen in
+                            var g = 0
+                            while g < cols {
+                                TorchTopKOrder.lowest(s.baseAddress! + r * cols + g, m: m, n: n, into: chosen.baseAddress!)
+                                for t in 0..<n { mp[r * cols + g + chosen[t]] = true }
+                                g += m
+                            }
+                        }
+                    }
+                }
+            }
+            return mask
         }
         var mask = [Bool](repeating: false, count: rows * cols)
         scores.withUnsafeBufferPointer { s in

@@ -29,6 +29,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var seed: UInt64
     /// RIA's channel permutation before choosing N:M groups.
     public var permute: Bool = false
+    /// Which of several equal scores in an N:M group is pruned.
+    public var ties: TieBreak = .position
     /// Layer-wise allocation: "uniform", or "owl" (outlier-weighted, Yin et al. 2024).
     public var allocation: String = "uniform"
     /// OWL's outlier threshold M (a score is an outlier above M × the layer's mean score).

@@ -24,6 +24,7 @@ struct Prune: ParsableCommand {
     @Option(help: "Layer-wise sparsity: uniform, or owl (outlier-weighted; overall sparsity stays --sparsity).") var allocation: String = "uniform"
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold M.") var owlM: Double = 5
     @Option(name: .customLong("owl-lambda"), help: "OWL λ: layer sparsities within sparsity ± λ.") var owlLambda: Double = 0.08
+    @Option(help: "N:M only: which of equal scores is pruned: position (earlier first) or torch (as torch.topk on CPU, to reproduce the reference code's masks).") var ties: String = "position"
     @Flag(help: "N:M only: RIA's channel permutation (heuristic allocation + Hungarian refinement) before choosing groups.") var permute = false
     @Option(help: "Calibration windows.") var nsamples: Int = 128
     @Option(help: "Calibration window length in tokens.") var seqlen: Int = 2048
@@ -61,6 +62,8 @@ struct Prune: ParsableCommand {
             matrices: try PruneConfiguration.parseMatrices(matrices), layers: try layers.map(PruneConfiguration.parseLayers),
             alpha: alpha, seed: seed)
         config.permute = permute
+        guard let tieBreak = TieBreak(rawValue: ties) else { throw ValidationError("--ties must be position or torch") }
+        config.ties = tieBreak
         config.allocation = allocation
         config.owlM = owlM
         config.owlLambda = owlLambda
