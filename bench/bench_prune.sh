@@ -219,7 +219,8 @@ if pattern != "unstructured":
     check("nm_pattern", tot_bad == 0, f"secateur layer-0 groups of {pattern.split(':')[1]} with fewer than {pattern.split(':')[0]} zeros: {tot_bad}")
     if method == "magnitude":
         print("NOTE magnitude N:M: ~15-18 % (2:4) / ~28-31 % (4:8) of groups tie at the cut; the reference's choice among "
-              "tied weights is torch.topk's (see bench/PRUNE-REFERENCE.md), so entry-wise agreement below 99.9 % can be a tie artefact")
+              "tied weights is torch.topk's, which secateur reproduces with --ties torch (TIES=torch, the default here); "
+              "with TIES=position entry-wise agreement falls to ~93-95 %")
 tol = 0.02 if method == "sparsegpt" else 0.01
 if ppl_s is None and ppl_r is None:
     print("SKIP ppl: neither side evaluated (WINDOWS=0)")
