@@ -14,6 +14,20 @@ public enum MaskSelection {
         return (0..<k).map { Int(keys[$0] & 0xFFFF_FFFF) }
     }
 
+    /// The n lowest of m scores in `lowest`'s order (score bits, then position), by insertion sort
+    /// of (bits, position) keys into a caller's buffer of m.
+    @inline(__always)
+    static func lowestByPosition(_ v: UnsafePointer<Float>, m: Int, n: Int, keys: UnsafeMutablePointer<UInt64>,
+                                 into out: UnsafeMutablePointer<Int>) {
+        for j in 0..<m {
+            let key = UInt64(orderedBits(v[j])) << 32 | UInt64(j)
+            var i = j
+            while i > 0 && keys[i - 1] > key { keys[i] = keys[i - 1]; i -= 1 }
+            keys[i] = key
+        }
+        for t in 0..<n { out[t] = Int(keys[t] & 0xFFFF_FFFF) }
+    }
+
     /// Float bits mapped so that unsigned integer order equals numeric order (−0 < +0 aside).
     @inline(__always)
     static func orderedBits(_ f: Float) -> UInt32 {
@@ -56,47 +70,28 @@ public enum MaskSelection {
         guard cols % m == 0 else {
             throw PruningError.invalidSetting("\(n):\(m) needs the input width (\(cols)) to be a multiple of \(m)")
         }
-        if ties == .torch {
-            guard m <= TorchTopKOrder.maxGroup else {
-                throw PruningError.invalidSetting("--ties torch is implemented for groups of up to \(TorchTopKOrder.maxGroup) (got \(n):\(m))")
-            }
-            var mask = [Bool](repeating: false, count: rows * cols)
-            scores.withUnsafeBufferPointer { s in
-                mask.withUnsafeMutableBufferPointer { mb in
-                    let mp = mb.baseAddress!
-                    parallelRows(rows) { r in
-                        withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { chosen in
-                            var g = 0
-                            while g < cols {
-                                TorchTopKOrder.lowest(s.baseAddress! + r * cols + g, m: m, n: n, into: chosen.baseAddress!)
-                                for t in 0..<n { mp[r * cols + g + chosen[t]] = true }
-                                g += m
-                            }
-                        }
-                    }
-                }
-            }
-            return mask
+        if ties == .torch && m > TorchTopKOrder.maxGroup {
+            throw PruningError.invalidSetting("--ties torch is implemented for groups of up to \(TorchTopKOrder.maxGroup) (got \(n):\(m))")
         }
         var mask = [Bool](repeating: false, count: rows * cols)
         scores.withUnsafeBufferPointer { s in
             mask.withUnsafeMutableBufferPointer { mb in
                 let mp = mb.baseAddress!
-                // Same order as `lowest` (score bits, then position), but one small key buffer per row
-                // and an insertion sort per group: no allocation per group of m.
+                // Small per-row buffers: no allocation per group of m.
                 parallelRows(rows) { r in
                     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: m) { keys in
-                        let row = s.baseAddress! + r * cols
-                        var g = 0
-                        while g < cols {
-                            for j in 0..<m {
-                                let key = UInt64(orderedBits(row[g + j])) << 32 | UInt64(j)
-                                var i = j
-                                while i > 0 && keys[i - 1] > key { keys[i] = keys[i - 1]; i -= 1 }
-                                keys[i] = key
+                        withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { chosen in
+                            let row = s.baseAddress! + r * cols
+                            var g = 0
+                            while g < cols {
+                                if ties == .torch {
+                                    TorchTopKOrder.lowest(row + g, m: m, n: n, into: chosen.baseAddress!)
+                                } else {
+                                    lowestByPosition(row + g, m: m, n: n, keys: keys.baseAddress!, into: chosen.baseAddress!)
+                                }
+                                for t in 0..<n { mp[r * cols + g + chosen[t]] = true }
+                                g += m
                             }
-                            for t in 0..<n { mp[r * cols + g + Int(keys[t] & 0xFFFF_FFFF)] = true }
-                            g += m
                         }
                     }
                 }
