@@ -39,7 +39,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimized),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Compute"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Compute", "LLM"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "ModelIO", "Compute"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "LLM", "ModelIO", "Compute"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LLM", "ModelIO", "Compute"]),

@@ -12,7 +12,7 @@ public struct PerplexityResult: Codable, Sendable {
     public var nllPerWindow: [Double]
     public var seconds: Double
     public var tokensPerSecond: Double
-    /// Forward FLOPs per token at this window length (LlamaModel.forwardFLOPs convention).
+    /// Forward FLOPs per token at this window length (LanguageModel.forwardFLOPs convention).
     public var flopsPerToken: Double
     public var gflopsPerSecond: Double
 
@@ -40,9 +40,9 @@ public enum Perplexity {
     }
 
     /// Mean next-token NLL of one window (seqlen − 1 predictions).
-    public static func windowNLL(model: LlamaModel, window: [Int32]) throws -> Double {
+    public static func windowNLL(model: LanguageModel, window: [Int32]) throws -> Double {
         var hidden = try model.embed(window)
-        try model.runLayers(0..<model.layers.count, hidden: &hidden)
+        try model.runLayers(0..<model.layerCount, hidden: &hidden)
         var targets = Array(window.dropFirst())
         targets.append(-1)
         let nll = model.nextTokenNLL(hidden: hidden, targets: targets)
@@ -52,14 +52,14 @@ public enum Perplexity {
     }
 
     /// Evaluates all windows; `progress(done, total, seconds)` is called after each.
-    public static func evaluate(model: LlamaModel, modelName: String, dataset: String, protocol proto: PerplexityProtocol,
+    public static func evaluate(model: LanguageModel, modelName: String, dataset: String, protocol proto: PerplexityProtocol,
                                 windows: [[Int32]], progress: ((Int, Int, Double) -> Void)? = nil) throws -> PerplexityResult {
         let start = Date()
         var nlls: [Double] = []
         for (i, w) in windows.enumerated() {
             let nll = try windowNLL(model: model, window: w)
             guard nll.isFinite else {
-                throw LLMError.invalidConfig("window \(i) produced a non-finite loss (NaN/Inf in weights or activations)")
+                throw PerplexityError.nonFiniteLoss(window: i)
             }
             nlls.append(nll)
             progress?(i + 1, windows.count, Date().timeIntervalSince(start))

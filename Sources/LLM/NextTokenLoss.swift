@@ -1,6 +1,6 @@
 import Compute
 
-extension LlamaModel {
+extension LanguageModel {
     /// Next-token negative log-likelihood −log p(targets[r] | positions ≤ r) for each row of
     /// final hidden states [rows × hidden] (before the final norm). A target < 0 is skipped (NaN).
     ///
@@ -8,8 +8,8 @@ extension LlamaModel {
     /// materialised (2048 × 49152 floats would be 400 MB); each chunk's log-sum-exp is taken
     /// while it is still in cache.
     public func nextTokenNLL(hidden: [Float], targets: [Int32], chunkRows: Int = 128) -> [Float] {
-        let d = hiddenSize, v = vocabSize
-        let rows = hidden.count / d
+        let d = headInputSize, v = vocabSize
+        let rows = hidden.count / hiddenSize
         precondition(targets.count == rows, "one target per row")
         let normed = finalNormed(hidden)
         var nll = [Float](repeating: .nan, count: rows)

@@ -37,12 +37,12 @@ public struct Sampler {
     }
 }
 
-extension LlamaModel {
+extension LanguageModel {
     /// Continues `prompt` by up to `maxTokens` tokens with a KV cache, stopping at `stop`.
     /// `onToken` sees each new token as it is produced.
     public func generate(prompt: [Int32], maxTokens: Int, sampler: inout Sampler, stop: Set<Int32> = [],
                          onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
-        guard !prompt.isEmpty else { throw LLMError.invalidConfig("empty prompt") }
+        guard !prompt.isEmpty else { throw LLMError.emptyPrompt }
         let cache = makeCache(capacity: prompt.count + maxTokens)
         var logits = try lastLogits(prompt, cache: cache)
         var out: [Int32] = []

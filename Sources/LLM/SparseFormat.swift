@@ -1,6 +1,6 @@
 import Compute
 
-/// Which storage `LlamaModel.useSparseFormat` gives the linear layers of the decoder blocks
+/// Which storage `LanguageModel.useSparseFormat` gives the linear layers of the decoder blocks
 /// (the embedding / LM head stays dense: it is not pruned).
 public enum SparseFormat: String, CaseIterable, Sendable {
     /// Per matrix, the format with the lowest estimated decode cost (`SparseDecodeCost`).
@@ -80,23 +80,5 @@ extension Linear {
 
     private func nmPattern() -> (keep: Int, group: Int)? {
         weight.withUnsafeBufferPointer { PackedNMMatrix.detectPattern(dense: $0.baseAddress!, rows: outFeatures, columns: inFeatures) }
-    }
-}
-
-extension LlamaModel {
-    /// Holds every decoder-block linear layer in `format` for inference. Pruning and writing
-    /// need dense storage: call `useSparseFormat(.dense)` first (it restores the weights).
-    @discardableResult
-    public func useSparseFormat(_ format: SparseFormat) throws -> SparseConversionSummary {
-        var summary = SparseConversionSummary()
-        for i in layers.indices {
-            for p in Projection.allCases {
-                var l = layers[i][p]
-                try l.useSparseFormat(format, name: "model.layers.\(i).\(p.hfName)")
-                layers[i][p] = l
-                summary.matrices[l.storage.name, default: 0] += 1
-            }
-        }
-        return summary
     }
 }

@@ -34,37 +34,24 @@ public enum HFCheckpointError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A Hugging Face model directory: `config.json` plus `model.safetensors`, or shards
-/// `model-0000k-of-0000n.safetensors` listed in `model.safetensors.index.json`.
-/// Tensor names and shapes are as in the files (HF naming, [out, in]).
-public final class HFCheckpoint: CheckpointSource, @unchecked Sendable {
+/// The weights of a Hugging Face model directory: `model.safetensors`, or shards
+/// `model-0000k-of-0000n.safetensors` listed in `model.safetensors.index.json`, whatever the
+/// architecture. Tensor names and shapes are as in the files (HF naming, [out, in]).
+public final class SafetensorsDirectory: TensorSource, @unchecked Sendable {
     public let directory: String
-    public let config: ModelConfig
     public let tensorNames: [String]
     /// Shard files (paths) in name order.
     public let files: [SafetensorsFile]
     private let location: [String: SafetensorsFile]
 
-    public static let configFileName = "config.json"
-    public static let singleFileName = "model.safetensors"
-    public static let indexFileName = "model.safetensors.index.json"
-
     public init(directory: String) throws {
         self.directory = directory
         let fm = FileManager.default
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw HFCheckpointError.notADirectory(path: directory)
-        }
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
-
-        guard fm.fileExists(atPath: path(Self.configFileName)) else { throw HFCheckpointError.missingConfig(directory: directory) }
-        config = try HFConfig.load(path: path(Self.configFileName))
-
         var opened: [SafetensorsFile] = []
         var location: [String: SafetensorsFile] = [:]
-        if fm.fileExists(atPath: path(Self.indexFileName)) {
-            let indexPath = path(Self.indexFileName)
+        if fm.fileExists(atPath: path(HFCheckpoint.indexFileName)) {
+            let indexPath = path(HFCheckpoint.indexFileName)
             let weightMap: [String: String]
             do {
                 let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: indexPath)))
@@ -92,8 +79,8 @@ public final class HFCheckpoint: CheckpointSource, @unchecked Sendable {
                 guard f.tensors[tensor] != nil else { throw HFCheckpointError.tensorMissingFromShard(tensor: tensor, file: f.path) }
                 location[tensor] = f
             }
-        } else if fm.fileExists(atPath: path(Self.singleFileName)) {
-            let f = try SafetensorsFile(path: path(Self.singleFileName))
+        } else if fm.fileExists(atPath: path(HFCheckpoint.singleFileName)) {
+            let f = try SafetensorsFile(path: path(HFCheckpoint.singleFileName))
             opened = [f]
             for name in f.tensorNames { location[name] = f }
         } else {
@@ -102,9 +89,9 @@ public final class HFCheckpoint: CheckpointSource, @unchecked Sendable {
             if contents.contains(where: { $0.hasSuffix(".bin") || $0.hasSuffix(".pt") || $0.hasSuffix(".pth") }) {
                 reason = "found only PyTorch pickle weights; convert them to safetensors (model.safetensors)"
             } else if contents.contains(where: { $0.hasSuffix(".safetensors") }) {
-                reason = "found .safetensors shards but no \(Self.indexFileName) listing them"
+                reason = "found .safetensors shards but no \(HFCheckpoint.indexFileName) listing them"
             } else {
-                reason = "expected \(Self.singleFileName) or \(Self.indexFileName)"
+                reason = "expected \(HFCheckpoint.singleFileName) or \(HFCheckpoint.indexFileName)"
             }
             throw HFCheckpointError.missingWeights(directory: directory, reason: reason)
         }
@@ -127,10 +114,49 @@ public final class HFCheckpoint: CheckpointSource, @unchecked Sendable {
         return try f.loadTensor(name)
     }
 
+}
+
+/// A Llama-family Hugging Face model directory: `config.json` (parsed as `ModelConfig`) and
+/// its safetensors weights.
+public final class HFCheckpoint: CheckpointSource, @unchecked Sendable {
+    public let directory: String
+    public let config: ModelConfig
+    public let weights: SafetensorsDirectory
+    public var tensorNames: [String] { weights.tensorNames }
+    public var files: [SafetensorsFile] { weights.files }
+
+    public static let configFileName = "config.json"
+    public static let singleFileName = "model.safetensors"
+    public static let indexFileName = "model.safetensors.index.json"
+
+    public init(directory: String) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw HFCheckpointError.notADirectory(path: directory)
+        }
+        let configPath = (directory as NSString).appendingPathComponent(Self.configFileName)
+        guard fm.fileExists(atPath: configPath) else { throw HFCheckpointError.missingConfig(directory: directory) }
+        config = try HFConfig.load(path: configPath)
+        weights = try SafetensorsDirectory(directory: directory)
+    }
+
+    public func shape(of name: String) -> [Int]? { weights.shape(of: name) }
+    public func dtype(of name: String) -> SafetensorsDType? { weights.dtype(of: name) }
+    public func loadFloat32(_ name: String) throws -> [Float] { try weights.loadFloat32(name) }
+    public func loadTensor(_ name: String) throws -> Tensor { try weights.loadTensor(name) }
+
     /// Saves a model directory: config.json and a single model.safetensors (metadata
     /// `format: pt`, which transformers requires), each written atomically. Creates the
     /// directory if needed; a stale index from an earlier sharded save is removed.
     public static func save(config: ModelConfig, tensors: [(name: String, tensor: Tensor)],
+                            to directory: String, dtype: SafetensorsDType = .f32) throws {
+        try save(configJSON: hfConfigJSON(config), tensors: tensors, to: directory, dtype: dtype)
+    }
+
+    /// Writes model.safetensors and config.json (any family's config object) to `directory`.
+    public static func save(configJSON: [String: Any], tensors: [(name: String, tensor: Tensor)],
                             to directory: String, dtype: SafetensorsDType = .f32) throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -141,7 +167,7 @@ public final class HFCheckpoint: CheckpointSource, @unchecked Sendable {
         for (name, t) in tensors { try writer.add(name, t, as: dtype) }
         let dir = directory as NSString
         try writer.write(to: dir.appendingPathComponent(singleFileName))
-        try HFConfig.write(config, to: dir.appendingPathComponent(configFileName))
+        try writeFileAtomically(HFConfig.encode(json: configJSON), to: dir.appendingPathComponent(configFileName))
         let index = dir.appendingPathComponent(indexFileName)
         if FileManager.default.fileExists(atPath: index) { try? FileManager.default.removeItem(atPath: index) }
     }

@@ -205,8 +205,13 @@ public enum HFConfig {
     /// config.json bytes for `config` (indented, sorted keys; floats keep a decimal point,
     /// e.g. `"factor": 8.0`, as transformers' validation expects).
     public static func encode(_ config: ModelConfig) throws -> Data {
+        encode(json: hfConfigJSON(config))
+    }
+
+    /// config.json bytes for any config object (indented, sorted keys).
+    public static func encode(json: [String: Any]) -> Data {
         var out = ""
-        writeJSON(hfConfigJSON(config), indent: 0, into: &out)
+        writeJSON(json, indent: 0, into: &out)
         return Data((out + "\n").utf8)
     }
 

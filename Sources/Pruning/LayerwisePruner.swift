@@ -41,13 +41,17 @@ public struct PruneReport: Codable, Sendable {
 /// the next layer's inputs. Memory: the model, the calibration activations, one layer's
 /// statistics.
 public final class LayerwisePruner {
-    public let model: LlamaModel
+    public let model: LanguageModel
     public let configuration: PruneConfiguration
     /// Called after each layer with (layers done, total).
     public var progress: ((Int, Int) -> Void)?
 
-    public init(model: LlamaModel, configuration: PruneConfiguration) throws {
-        try configuration.validate(layerCount: model.layers.count)
+    public init(model: LanguageModel, configuration: PruneConfiguration) throws {
+        try configuration.validate(layerCount: model.layerCount)
+        let missing = configuration.matrices.filter { !model.projections.contains($0) }
+        if !missing.isEmpty {
+            throw PruningError.invalidSetting("this \(model.architecture) model has no \(missing.map(\.rawValue).joined(separator: ", ")) projection; it has \(model.projections.map(\.rawValue).joined(separator: ", "))")
+        }
         self.model = model
         self.configuration = configuration
     }
@@ -70,12 +74,14 @@ public final class LayerwisePruner {
         return try body()
     }
 
-    private var layerRange: ClosedRange<Int> { configuration.layers ?? 0...(model.layers.count - 1) }
+    private var layerRange: ClosedRange<Int> { configuration.layers ?? 0...(model.layerCount - 1) }
 
     public func run(calibration: [[Int32]]) throws -> PruneReport {
         let c = configuration
         let start = Date()
         phases = [:]
+        keptScoreGain = []
+        layerSparsity = [:]
         if (c.method.needsCalibration || c.allocation == "owl") && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
         }
@@ -143,78 +149,40 @@ public final class LayerwisePruner {
         return stats
     }
 
-    /// Activations kept between the stages of a one-pass layer, at most this many bytes; above it
-    /// the MLP activations are recomputed for the layer's output instead of stored.
-    static let onePassActivationBudget = 2 << 30
-
-    /// One-pass order: the layer is run stage by stage over every window (`LlamaModel`'s staged
-    /// API); after each stage the projections reading that site are pruned, so the next site's
-    /// statistics already see them pruned. `inputs` become the pruned layer's outputs.
+    /// One-pass order: the block is walked site by site over every window (`LanguageModel.runLayer`
+    /// with a cursor per window); after each site the projections reading it are pruned, so the next
+    /// site's statistics already see them pruned. `inputs` become the pruned block's outputs.
     func pruneLayerOnePass(_ i: Int, inputs: inout [[Float]], needOutput: Bool) throws {
         let hessians = configuration.method == .sparsegpt
-        func prune(at site: LinearInputSite, _ stats: LayerStatistics) throws {
+        var cursors = inputs.map { BlockCursor(hidden: $0) }
+        inputs = []
+        let sites = LinearInputSite.allCases.filter { site in configuration.matrices.contains { $0.inputSite == site } }
+        for site in sites {
+            let stats = LayerStatistics()
+            var statisticsSeconds = 0.0
+            let started = Date()
+            for s in cursors.indices {
+                model.runLayer(i, cursor: &cursors[s], to: site) { at, x, rows, cols in
+                    guard at == site else { return }
+                    let t = Date()
+                    stats.add(site, x, rows: rows, cols: cols, hessian: hessians)
+                    statisticsSeconds += Date().timeIntervalSince(t)
+                }
+            }
+            phases["statistics", default: 0] += statisticsSeconds
+            phases["forward", default: 0] += Date().timeIntervalSince(started) - statisticsSeconds
             let ps = configuration.matrices.filter { $0.inputSite == site }
-            if !ps.isEmpty { try timed("prune") { try pruneLayer(i, statistics: stats, only: ps) } }
-        }
-        func wants(_ site: LinearInputSite) -> Bool { configuration.matrices.contains { $0.inputSite == site } }
-        func observe(_ site: LinearInputSite, _ x: [Float], window s: Int, into stats: LayerStatistics) {
-            let rows = inputs[s].count / model.hiddenSize
-            guard rows > 0, !x.isEmpty else { return }
-            timed("statistics") {
-                x.withUnsafeBufferPointer { stats.add(site, $0.baseAddress!, rows: rows, cols: x.count / rows, hessian: hessians) }
-            }
-        }
-
-        if wants(.attentionInput) {
-            let stats = LayerStatistics()
-            for s in inputs.indices {
-                observe(.attentionInput, timed("forward") { model.attentionInput(layer: i, hidden: inputs[s]) }, window: s, into: stats)
-            }
-            try prune(at: .attentionInput, stats)
-        }
-        var heads = timed("forward") { inputs.map { model.attentionHeads(layer: i, hidden: $0) } }
-        if wants(.attentionOutput) {
-            let stats = LayerStatistics()
-            for s in heads.indices { observe(.attentionOutput, heads[s], window: s, into: stats) }
-            try prune(at: .attentionOutput, stats)
-        }
-        timed("forward") {
-            for s in inputs.indices {
-                model.addAttentionOutput(layer: i, heads: heads[s], hidden: &inputs[s])
-                heads[s] = []
-            }
-        }
-        if wants(.mlpInput) {
-            let stats = LayerStatistics()
-            for s in inputs.indices {
-                observe(.mlpInput, timed("forward") { model.mlpInput(layer: i, hidden: inputs[s]) }, window: s, into: stats)
-            }
-            try prune(at: .mlpInput, stats)
-        }
-        let width = model.layers[i].intermediateSize
-        let store = needOutput && inputs.reduce(0) { $0 + $1.count } / model.hiddenSize * width * 4 <= Self.onePassActivationBudget
-        var kept: [[Float]] = []
-        if wants(.mlpHidden) {
-            let stats = LayerStatistics()
-            for s in inputs.indices {
-                let a = timed("forward") { model.mlpActivations(layer: i, hidden: inputs[s]) }
-                observe(.mlpHidden, a, window: s, into: stats)
-                if store { kept.append(a) }
-            }
-            try prune(at: .mlpHidden, stats)
+            try timed("prune") { try pruneLayer(i, statistics: stats, only: ps) }
         }
         guard needOutput else { return }
         timed("forward") {
-            for s in inputs.indices {
-                let a = kept.isEmpty ? model.mlpActivations(layer: i, hidden: inputs[s]) : kept[s]
-                if !kept.isEmpty { kept[s] = [] }
-                model.addMLPOutput(layer: i, activations: a, hidden: &inputs[s])
-            }
+            for s in cursors.indices { model.runLayer(i, cursor: &cursors[s], to: nil, observer: nil) }
         }
+        inputs = cursors.map(\.hidden)
     }
 
     func scores(for p: Projection, layer i: Int, statistics: LayerStatistics) throws -> [Float] {
-        let lin = model.layers[i][p]
+        let lin = model.linear(p, layer: i)
         let c = configuration
         switch c.method {
         case .magnitude:
@@ -236,7 +204,7 @@ public final class LayerwisePruner {
 
     func pruneLayer(_ i: Int, statistics: LayerStatistics, only: [Projection]? = nil) throws {
         for p in only ?? configuration.matrices {
-            var lin = model.layers[i][p]
+            var lin = model.linear(p, layer: i)
             if configuration.method == .sparsegpt {
                 // SparseGPT (Frantar & Alistarh 2023): mask and weight update from the Hessian.
                 guard let h = statistics.hessians[p.inputSite] else {
@@ -244,7 +212,7 @@ public final class LayerwisePruner {
                 }
                 _ = try SparseGPT.prune(weight: &lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
                                         sparsity: sparsity(for: p, layer: i), pattern: configuration.sparsityPattern)
-                model.layers[i][p] = lin
+                model.setLinear(lin, p, layer: i)
                 continue
             }
             let s = try scores(for: p, layer: i, statistics: statistics)
@@ -271,9 +239,9 @@ public final class LayerwisePruner {
     }
 
     func apply(_ mask: [Bool], to p: Projection, layer i: Int) {
-        var lin = model.layers[i][p]
+        var lin = model.linear(p, layer: i)
         for j in mask.indices where mask[j] { lin.weight[j] = 0 }
-        model.layers[i][p] = lin
+        model.setLinear(lin, p, layer: i)
     }
 
     /// OWL (Yin et al. 2024, §3): layers with more outliers in their Wanda scores
@@ -297,7 +265,7 @@ public final class LayerwisePruner {
                 }
                 var all: [Float] = []
                 for p in configuration.matrices {
-                    let lin = model.layers[i][p]
+                    let lin = model.linear(p, layer: i)
                     all += ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: stats.norms[p.inputSite]!.scaler)
                 }
                 let mean = all.reduce(0.0) { $0 + Double($1) } / Double(max(1, all.count))
@@ -330,7 +298,7 @@ public final class LayerwisePruner {
         }
         let mask = MaskSelection.perMatrix(scores: all, sparsity: configuration.sparsity)
         for (i, p, offset) in spans {
-            let n = model.layers[i][p].weight.count
+            let n = model.linear(p, layer: i).weight.count
             apply(Array(mask[offset..<(offset + n)]), to: p, layer: i)
         }
     }
@@ -341,7 +309,7 @@ public final class LayerwisePruner {
         for i in layerRange {
             var m: [String: MatrixReport] = [:]
             for p in configuration.matrices {
-                let lin = model.layers[i][p]
+                let lin = model.linear(p, layer: i)
                 let z = lin.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
                 m[p.rawValue] = MatrixReport(rows: lin.outFeatures, cols: lin.inFeatures,
                                              sparsityRequested: sparsity(for: p, layer: i), zeros: z,
@@ -380,18 +348,5 @@ final class LayerStatistics {
             norms[site] = acc
             acc.add(x, rows: rows)
         }
-    }
-}
-
-extension LlamaModel {
-    /// Parameters that are exactly zero (pruned, or zero in the checkpoint).
-    public var zeroParameterCount: Int {
-        func z(_ a: [Float]) -> Int { a.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
-        var n = z(embedding) + z(finalNorm) + (lmHead.map(z) ?? 0)
-        for l in layers {
-            n += z(l.inputNorm) + z(l.postAttentionNorm)
-            for p in Projection.allCases { n += z(l[p].weight) + (l[p].bias.map(z) ?? 0) }
-        }
-        return n
     }
 }

@@ -25,7 +25,7 @@ struct Generate: ParsableCommand {
         if let t = options.threads { Parallelism.setThreads(t) }
         let loaded = try ModelLoader.load(options.model)
         let ids = loaded.tokenizer.encode(prompt)
-        let context = loaded.model.config.maxPositionEmbeddings
+        let context = loaded.model.maxPositions
         guard ids.count + maxTokens <= context else {
             throw CLIError("the prompt (\(ids.count) tokens) plus --max-tokens \(maxTokens) exceeds the context length \(context) of \(loaded.name)")
         }

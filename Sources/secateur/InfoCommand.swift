@@ -29,7 +29,7 @@ struct ModelSummary: Encodable {
     var intermediate_sizes: [Int]
     var vocab_size: Int
     var tied_embeddings: Bool
-    var rope_theta: Float
+    var rope_theta: Float?
     var params: Int
     var weights_bytes_f32: Int
     var tokenizer: String
@@ -38,11 +38,12 @@ struct ModelSummary: Encodable {
     var load_seconds: Double
 
     init(_ l: LoadedModel) {
-        let c = l.model.config
-        model = l.name; format = l.format; architecture = c.architecture; layers = c.numLayers
-        hidden_size = c.hiddenSize; heads = l.model.layers.map(\.heads); kv_heads = l.model.layers.map(\.kvHeads)
-        head_dim = c.headDim; intermediate_sizes = l.model.layers.map(\.intermediateSize)
-        vocab_size = c.vocabSize; tied_embeddings = l.model.lmHead == nil; rope_theta = c.ropeTheta
+        let m = l.model, shapes = m.blockShapes
+        model = l.name; format = l.format; architecture = m.architecture; layers = m.layerCount
+        hidden_size = m.hiddenSize; heads = shapes.map(\.heads); kv_heads = shapes.map(\.kvHeads)
+        head_dim = shapes.first?.headDim ?? 0; intermediate_sizes = shapes.map(\.intermediateSize)
+        vocab_size = m.vocabSize; tied_embeddings = !m.parameters.contains { $0.role == .head }
+        rope_theta = (m.huggingFaceConfig()["rope_theta"] as? Double).map { Float($0) }
         params = l.model.parameterCount; weights_bytes_f32 = params * 4
         tokenizer = l.format == "gguf" ? "from GGUF metadata" : "tokenizer.json"
         bos_token_id = l.tokenizer.bosTokenID.map(Int.init); eos_token_id = l.tokenizer.eosTokenID.map(Int.init)
@@ -57,7 +58,7 @@ struct ModelSummary: Encodable {
         heads          \(uniform(heads)) query, \(uniform(kv_heads)) key/value
         mlp            \(uniform(intermediate_sizes))
         vocabulary     \(vocab_size)\(tied_embeddings ? " (embeddings tied to LM head)" : "")
-        rope theta     \(rope_theta)
+        rope theta     \(rope_theta.map { "\($0)" } ?? "none (learned positions)")
         parameters     \(params) (\(String(format: "%.1f", Double(params) / 1e6)) M), \(String(format: "%.1f", Double(weights_bytes_f32) / 1_048_576)) MiB as float32
         tokenizer      \(tokenizer), bos \(bos_token_id.map(String.init) ?? "none"), eos \(eos_token_id.map(String.init) ?? "none")
         """

@@ -69,7 +69,7 @@ struct Prune: ParsableCommand {
         config.owlLambda = owlLambda
         config.order = PruneOrder(rawValue: order)!
         let loaded = try ModelLoader.load(options.model)
-        try config.validate(layerCount: loaded.model.layers.count)
+        try config.validate(layerCount: loaded.model.layerCount)
         let data = DataDirectory(explicit: dataDir)
 
         // Evaluation windows first, so a missing dataset fails before minutes of pruning.

@@ -17,7 +17,7 @@ struct PruneEvaluation {
     }
 
     /// Perplexity of `model` on the windows, with a progress line labelled `label` ("dense", "pruned").
-    func perplexity(of model: LlamaModel, label: String) throws -> Double {
+    func perplexity(of model: LanguageModel, label: String) throws -> Double {
         var bar = ProgressLine(label: "\(label) ppl windows", unitsPerStep: 2048)
         return try Perplexity.evaluate(model: model, modelName: modelName, dataset: dataset, protocol: .wanda,
                                        windows: windows) { bar.update(done: $0, total: $1, seconds: $2) }.ppl

@@ -108,7 +108,7 @@ extension Prune {
             taylorOrder: TaylorOrder(rawValue: s.taylor)!, aggregation: GroupAggregation(rawValue: s.aggregation)!,
             layerScore: LayerScore(rawValue: s.layerScore)!, seed: seed)
         let loaded = try ModelLoader.load(options.model)
-        try config.validate(layerCount: loaded.model.layers.count)
+        try config.validate(layerCount: loaded.model.layerCount)
         let data = DataDirectory(explicit: dataDir)
 
         let evaluation = try eval.map { try PruneEvaluation(dataset: $0, limit: windows, loaded: loaded, data: data) }

@@ -17,9 +17,9 @@ final class EfficiencyCountTests: XCTestCase {
         func lin(_ out: Int, _ inp: Int) -> Linear {
             Linear(weight: (0..<(out * inp)).map { ($0 % inp) % 4 < 2 ? 1 : 0 }, outFeatures: out, inFeatures: inp)
         }
-        let layers = zip(zip([4, 2], [2, 1]), [12, 8]).map { hk, inter -> DecoderLayer in
+        let layers = zip(zip([4, 2], [2, 1]), [12, 8]).map { hk, inter -> LlamaBlock in
             let (h, kv) = hk
-            return DecoderLayer(inputNorm: [Float](repeating: 1, count: d),
+            return LlamaBlock(inputNorm: [Float](repeating: 1, count: d),
                                 q: lin(h * hd, d), k: lin(kv * hd, d), v: lin(kv * hd, d), o: lin(d, h * hd),
                                 postAttentionNorm: [Float](repeating: 1, count: d),
                                 gate: lin(inter, d), up: lin(inter, d), down: lin(d, inter),

@@ -9,7 +9,7 @@ final class TaskScoringTests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent("Fixtures/tiny")
 
     /// Σ log-softmax of the continuation tokens and is_greedy from one forward over ctx + cont.
-    func reference(_ model: LlamaModel, context: [Int32], continuation: [Int32]) throws -> (Double, Bool) {
+    func reference(_ model: LanguageModel, context: [Int32], continuation: [Int32]) throws -> (Double, Bool) {
         let input = Array((context + continuation).dropLast())
         let logits = try model.logits(input)
         let v = model.vocabSize
@@ -24,7 +24,7 @@ final class TaskScoringTests: XCTestCase {
         return (ll, greedy)
     }
 
-    func check(_ model: LlamaModel, _ pairs: [(context: [Int32], continuation: [Int32])], scorer: LoglikelihoodScorer,
+    func check(_ model: LanguageModel, _ pairs: [(context: [Int32], continuation: [Int32])], scorer: LoglikelihoodScorer,
                line: UInt = #line) throws {
         let got = try scorer.score(tokens: pairs)
         XCTAssertEqual(got.count, pairs.count, line: line)

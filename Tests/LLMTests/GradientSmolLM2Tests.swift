@@ -38,7 +38,7 @@ final class GradientSmolLM2Tests: XCTestCase {
         XCTAssertEqual(Double(loss), forward, accuracy: 1e-5 * forward)
         XCTAssertNil(g.lmHead, "SmolLM2 ties its head to the embedding")
         func check(_ v: [Float], _ name: String) {
-            XCTAssertTrue(LlamaModel.allFinite(v), "\(name) has non-finite gradients")
+            XCTAssertTrue(allFinite(v), "\(name) has non-finite gradients")
             XCTAssertTrue(v.contains { $0 != 0 }, "\(name) gradient is all zero")
         }
         check(g.embedding, "embedding"); check(g.finalNorm, "final norm")

@@ -1,5 +1,6 @@
 import XCTest
 @testable import ModelIO
+@testable import LLM
 
 /// GGUF → Hugging Face view: config from metadata, names, shapes, q/k un-permutation.
 final class GGUFCheckpointTests: XCTestCase {

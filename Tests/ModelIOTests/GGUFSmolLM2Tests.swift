@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import ModelIO
+import LLM
 
 /// The real SmolLM2-135M-Instruct Q4_1 GGUF (llama arch; Q4_1, Q8_0 and F32 tensors).
 final class GGUFSmolLM2Tests: XCTestCase {

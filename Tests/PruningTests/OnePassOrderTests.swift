@@ -32,10 +32,11 @@ final class OnePassOrderTests: XCTestCase {
             var staged = fused
             for i in m.layers.indices {
                 try m.runLayers(i..<(i + 1), hidden: &fused)
-                let heads = m.attentionHeads(layer: i, hidden: staged)
-                m.addAttentionOutput(layer: i, heads: heads, hidden: &staged)
-                let act = m.mlpActivations(layer: i, hidden: staged)
-                m.addMLPOutput(layer: i, activations: act, hidden: &staged)
+                var cursor = BlockCursor(hidden: staged)
+                for stop in [LinearInputSite.attentionInput, .attentionOutput, .mlpInput, .mlpHidden, nil] {
+                    m.runLayer(i, cursor: &cursor, to: stop, observer: nil)
+                }
+                staged = cursor.hidden
                 for j in fused.indices { XCTAssertEqual(staged[j], fused[j], accuracy: 1e-5 * max(1, abs(fused[j]))) }
             }
         }
@@ -62,10 +63,9 @@ final class OnePassOrderTests: XCTestCase {
         // Layer 0 inputs do not depend on pruning; its pruned MLP activations come from the final weights.
         var sums = [Double](repeating: 0, count: pruned.layers[0].intermediateSize)
         for w in windows {
-            var h = try pruned.embed(w)
-            let heads = pruned.attentionHeads(layer: 0, hidden: h)
-            pruned.addAttentionOutput(layer: 0, heads: heads, hidden: &h)
-            let a = pruned.mlpActivations(layer: 0, hidden: h)
+            var cursor = BlockCursor(hidden: try pruned.embed(w))
+            pruned.runLayer(0, cursor: &cursor, to: .mlpHidden, observer: nil)
+            let a = cursor.site.prefix(w.count * sums.count)
             for (j, v) in a.enumerated() { sums[j % sums.count] += Double(v) * Double(v) }
         }
         let scaler = sums.map { Float($0 / Double(windows.count)) }   // Wanda's scaler_row: Σ‖X_j‖² / windows

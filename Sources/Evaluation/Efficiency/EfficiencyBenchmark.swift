@@ -81,7 +81,7 @@ public struct EfficiencyReport: Codable, Sendable {
 /// median tokens/s is reported with min and max. Energy is metered over the timed rounds,
 /// separately for prefill and decode; `energy_joules_per_token` is per decoded token.
 public enum EfficiencyBenchmark {
-    public static func run(model: LlamaModel, settings s: EfficiencySettings,
+    public static func run(model: LanguageModel, settings s: EfficiencySettings,
                            progress: (String) -> Void = { _ in }) throws -> EfficiencyReport {
         guard s.promptLength >= 1, s.decodeTokens >= 1, s.repetitions >= 1, s.warmup >= 0 else {
             throw EfficiencyError.invalidSetting("prompt length, decode tokens and repetitions must be ≥ 1, warm-up ≥ 0")

@@ -1,7 +1,7 @@
 import LLM
 
 /// Multiply-accumulates of a forward pass. Convention: 1 MAC = one multiply-add (ptflops
-/// counts the same unit; 1 MAC = 2 FLOPs, `LlamaModel.forwardFLOPs`). Counted: every
+/// counts the same unit; 1 MAC = 2 FLOPs, `LanguageModel.forwardFLOPs`). Counted: every
 /// linear layer (out × in per token, the LM head included, a bias add is not a MAC) and the
 /// two attention products QKᵀ and P·V (headDim per query–key pair per head, each).
 /// Not counted: norms, RoPE, softmax, SiLU/gating, residual adds, the embedding lookup
@@ -29,7 +29,7 @@ public struct MACCount: Codable, Sendable, Equatable {
     public var nonzeroPerSequence: Int { linearNonzeroPerToken * sequenceLength + attentionPerSequence }
     public var nonzeroPerToken: Double { Double(nonzeroPerSequence) / Double(max(1, sequenceLength)) }
 
-    public init(model: LlamaModel, sequenceLength t: Int, attentionPairs: AttentionPairs = .causal) {
+    public init(model: LanguageModel, sequenceLength t: Int, attentionPairs: AttentionPairs = .causal) {
         sequenceLength = t
         self.attentionPairs = attentionPairs
         var linear = model.vocabSize * model.hiddenSize          // LM head (tied or not)
@@ -38,12 +38,14 @@ public struct MACCount: Codable, Sendable, Equatable {
         }
         let pairs = attentionPairs == .causal ? t * (t + 1) / 2 : t * t
         var attention = 0
-        for l in model.layers {
-            for p in Projection.allCases {
-                linear += l[p].outFeatures * l[p].inFeatures
-                nonzero += l[p].nonzeroWeightCount
+        for i in 0..<model.layerCount {
+            for p in model.projections {
+                let l = model.linear(p, layer: i)
+                linear += l.outFeatures * l.inFeatures
+                nonzero += l.nonzeroWeightCount
             }
-            attention += 2 * pairs * l.heads * l.headDim
+            let s = model.blockShape(i)
+            attention += 2 * pairs * s.heads * s.headDim
         }
         linearPerToken = linear
         linearNonzeroPerToken = nonzero

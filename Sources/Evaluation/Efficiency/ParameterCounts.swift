@@ -12,25 +12,32 @@ public struct ParameterCounts: Codable, Sendable, Equatable {
     public var nonzero: Int
     public var modules: [Module]
 
-    public init(model: LlamaModel) {
+    public init(model: LanguageModel) {
         func nonzeros(_ a: [Float]) -> Int { a.reduce(0) { $1 != 0 ? $0 + 1 : $0 } }
-        var modules = [Module(name: "embed_tokens", total: model.embedding.count, nonzero: nonzeros(model.embedding))]
-        for p in Projection.allCases {
-            var m = Module(name: p.hfName, total: 0, nonzero: 0)
-            for l in model.layers {
-                let lin = l[p]
+        let registry = model.parameters
+        func module(_ name: String, _ select: (ParameterRole) -> Bool) -> Module? {
+            let ts = registry.filter { select($0.role) }
+            guard !ts.isEmpty else { return nil }
+            return Module(name: name, total: ts.reduce(0) { $0 + $1.count },
+                          nonzero: ts.reduce(0) { n, t in n + model.withParameter(t.name) { nonzeros($0) } })
+        }
+        var modules: [Module] = []
+        if let m = module("embed_tokens", { if case .tokenEmbedding = $0 { return true }; return false }) { modules.append(m) }
+        if let m = module("embed_positions", { if case .positionEmbedding = $0 { return true }; return false }) { modules.append(m) }
+        for p in model.projections {
+            // Named as inside a block ("self_attn.q_proj"); counted through the layer so sparse storage counts too.
+            let full = model.moduleName(p, layer: 0)
+            var m = Module(name: String(full[full.range(of: "layers.0.")!.upperBound...]), total: 0, nonzero: 0)
+            for i in 0..<model.layerCount {
+                let lin = model.linear(p, layer: i)
                 m.total += lin.parameterCount
                 m.nonzero += lin.nonzeroWeightCount + (lin.bias.map(nonzeros) ?? 0)
             }
             modules.append(m)
         }
-        var norms = Module(name: "norms", total: model.finalNorm.count, nonzero: nonzeros(model.finalNorm))
-        for l in model.layers {
-            norms.total += l.inputNorm.count + l.postAttentionNorm.count
-            norms.nonzero += nonzeros(l.inputNorm) + nonzeros(l.postAttentionNorm)
-        }
-        modules.append(norms)
-        if let head = model.lmHead { modules.append(Module(name: "lm_head", total: head.count, nonzero: nonzeros(head))) }
+        if let m = module("norms", { if case .norm = $0 { return true }; return false }) { modules.append(m) }
+        if let m = module("embedding_projections", { $0 == .embeddingProjection }) { modules.append(m) }
+        if let m = module("lm_head", { $0 == .head }) { modules.append(m) }
         self.modules = modules
         total = modules.reduce(0) { $0 + $1.total }
         nonzero = modules.reduce(0) { $0 + $1.nonzero }

@@ -26,15 +26,17 @@ public struct WeightBytes: Codable, Sendable, Equatable {
         try c.encode(csr, forKey: .csr); try c.encode(packedNM, forKey: .packedNM); try c.encode(current, forKey: .current)
     }
 
-    public init(model: LlamaModel) {
+    public init(model: LanguageModel) {
         let f32 = MemoryLayout<Float>.size
-        var other = model.embedding.count + model.finalNorm.count + (model.lmHead?.count ?? 0)
+        // Everything but the block matrices (their biases are counted with the matrices below).
+        var other = model.parameters.reduce(0) { n, t in
+            switch t.role { case .projection, .bias: return n; default: return n + t.count }
+        }
         var matrices = 0, csr = 0, current = 0
         var nm: Int? = 0
-        for l in model.layers {
-            other += l.inputNorm.count + l.postAttentionNorm.count
-            for p in Projection.allCases {
-                let lin = l[p]
+        for i in 0..<model.layerCount {
+            for p in model.projections {
+                let lin = model.linear(p, layer: i)
                 let biasCount = lin.bias?.count ?? 0
                 other += biasCount
                 matrices += lin.outFeatures * lin.inFeatures

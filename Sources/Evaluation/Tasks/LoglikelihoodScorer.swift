@@ -24,7 +24,7 @@ public enum TaskScoringError: Error, CustomStringConvertible {
 
 /// Scores multiple-choice documents as lm-eval's HFLM does, with less work: each document's shared
 /// token prefix (its context) runs once and every choice attends to it, and many documents' tokens
-/// are packed into one forward (`LlamaModel.runLayers(packed:)`), so each projection is one large
+/// are packed into one forward (`LanguageModel.runLayers(packed:)`), so each projection is one large
 /// GEMM however short the choices are. Token handling follows HFLM `_encode_pair`: trailing
 /// whitespace of the context moves onto the continuation; whole = encode(context + continuation),
 /// context = encode(context), continuation tokens = whole[len(context tokens)...], each encoded
@@ -32,13 +32,13 @@ public enum TaskScoringError: Error, CustomStringConvertible {
 /// `tokenizer.encode(text)`; SmolLM2 adds none); inputs longer than `maxLength + 1` tokens are cut
 /// on the left.
 public final class LoglikelihoodScorer {
-    public let model: LlamaModel
+    public let model: LanguageModel
     public let tokenizer: Tokenizer?
     public let maxLength: Int
     /// Packed rows per forward (more documents wait for the next forward); a longer document runs alone.
     public let rowsPerForward: Int
 
-    public init(model: LlamaModel, tokenizer: Tokenizer?, maxLength: Int = 2048, rowsPerForward: Int = 4096) {
+    public init(model: LanguageModel, tokenizer: Tokenizer?, maxLength: Int = 2048, rowsPerForward: Int = 4096) {
         self.model = model; self.tokenizer = tokenizer; self.maxLength = maxLength
         self.rowsPerForward = max(1, rowsPerForward)
     }

@@ -60,7 +60,7 @@ public enum TaskEvaluation {
     /// Scores `docs` and aggregates them. `progress(done, total, seconds)` after each batch of
     /// `batchSize` documents (packed into forwards of at most `rowsPerForward` token rows);
     /// `sample` receives each scored document in order.
-    public static func evaluate(task: ZeroShotTask, documents docs: [TaskDocument], model: LlamaModel, tokenizer: Tokenizer,
+    public static func evaluate(task: ZeroShotTask, documents docs: [TaskDocument], model: LanguageModel, tokenizer: Tokenizer,
                                 batchSize: Int = 32, maxLength: Int = 2048, rowsPerForward: Int = 4096,
                                 progress: (Int, Int, Double) -> Void = { _, _, _ in },
                                 sample: (TaskSample) throws -> Void = { _ in }) throws -> TaskResult {

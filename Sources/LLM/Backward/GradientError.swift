@@ -6,6 +6,8 @@ public enum GradientError: Error, CustomStringConvertible, Equatable {
     case tokenOutOfRange(position: Int, token: Int32, vocabSize: Int)
     /// The accumulator was made for a model of another shape (e.g. before structured pruning).
     case shapeMismatch(String)
+    /// The family has no backward pass yet.
+    case unsupportedArchitecture(String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum GradientError: Error, CustomStringConvertible, Equatable {
             return "token id \(t) at position \(p) is outside the vocabulary (0..<\(v)); were the windows tokenized with this model's tokenizer?"
         case .shapeMismatch(let what):
             return "gradient accumulator does not match the model: \(what); create it with ModelGradients(like: model) after the model's last change"
+        case .unsupportedArchitecture(let a):
+            return "gradients are not implemented for the \(a) architecture yet"
         }
     }
 }

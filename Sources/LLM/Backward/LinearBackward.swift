@@ -7,18 +7,13 @@ extension Linear {
     /// `inputGradient` may be nil when no one needs dX (nothing upstream has parameters).
     func backward(outputGradient dY: UnsafePointer<Float>, input x: UnsafePointer<Float>, rows: Int,
                   inputGradient dX: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
-                  into g: inout LinearGradient) {
+                  into g: LinearGradientPointers) {
         let n = outFeatures, m = inFeatures
-        g.weight.withUnsafeMutableBufferPointer { gw in
-            BLAS.linearWeightGradient(dY, rows: rows, outFeatures: n, input: x, inFeatures: m,
-                                      into: gw.baseAddress!)
-        }
-        if g.bias != nil {
-            g.bias!.withUnsafeMutableBufferPointer { gb in
-                for r in 0..<rows {
-                    let row = dY + r * n
-                    for j in 0..<n { gb[j] += row[j] }
-                }
+        BLAS.linearWeightGradient(dY, rows: rows, outFeatures: n, input: x, inFeatures: m, into: g.weight)
+        if let gb = g.bias {
+            for r in 0..<rows {
+                let row = dY + r * n
+                for j in 0..<n { gb[j] += row[j] }
             }
         }
         if let dX {
@@ -27,5 +22,17 @@ extension Linear {
                                          into: dX, accumulate: accumulateInput)
             }
         }
+    }
+}
+
+/// Where a linear layer's gradients go (slices of a `ModelGradients` buffer).
+struct LinearGradientPointers {
+    let weight: UnsafeMutablePointer<Float>
+    let bias: UnsafeMutablePointer<Float>?
+
+    /// The gradients of module `module` (e.g. "model.layers.0.self_attn.q_proj") of `linear`.
+    init(_ module: String, _ linear: Linear, _ gradient: (String) -> UnsafeMutablePointer<Float>) {
+        weight = gradient(module + ".weight")
+        bias = linear.bias == nil ? nil : gradient(module + ".bias")
     }
 }

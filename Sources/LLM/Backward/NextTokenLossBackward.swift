@@ -1,6 +1,6 @@
 import Compute
 
-extension LlamaModel {
+extension LanguageModel {
     /// Forward and backward of the LM head and the mean next-token cross-entropy
     ///   L = (1/N) Σ_{r<N} [ logsumexp(z_r) − z_r[t_{r+1}] ],  z_r = W_head·n_r,  N = T − 1
     /// (Hugging Face's `model(ids, labels=ids).loss`), scaled by `scale`:
@@ -15,7 +15,7 @@ extension LlamaModel {
     func nextTokenLossBackward(normed: UnsafePointer<Float>, tokens: [Int32], scale: Float,
                                normedGradient dN: UnsafeMutablePointer<Float>,
                                headGradient dW: UnsafeMutablePointer<Float>, chunkRows: Int = 128) -> Double {
-        let d = hiddenSize, v = vocabSize
+        let d = headInputSize, v = vocabSize
         let predicted = tokens.count - 1
         let coefficient = scale / Float(predicted)
         let chunk = min(chunkRows, predicted)

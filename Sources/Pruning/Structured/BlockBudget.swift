@@ -25,27 +25,32 @@ public struct BlockAllocation: Codable, Sendable, Equatable {
 /// the MLP layers unable to absorb the rest, the next-nearest uniform group count is tried.
 public enum BlockBudget {
     /// Parameters of one KV group (its KV head, the query heads sharing it, matching o columns, biases).
-    public static func kvGroupParameters(_ l: DecoderLayer) -> Int {
-        guard l.kvHeads > 0 else { return 0 }
-        return (l.q.parameterCount + l.k.parameterCount + l.v.parameterCount + l.o.parameterCount) / l.kvHeads
+    public static func kvGroupParameters(_ model: LanguageModel, layer i: Int) -> Int {
+        let s = model.blockShape(i)
+        guard s.kvHeads > 0 else { return 0 }
+        return model.projections.filter(\.isAttention).reduce(0) { $0 + model.linear($1, layer: i).parameterCount } / s.kvHeads
     }
 
     /// Parameters of one MLP channel (a row of gate and up, a column of down).
-    public static func mlpChannelParameters(_ l: DecoderLayer) -> Int {
-        guard l.intermediateSize > 0 else { return 0 }
-        return (l.gate.parameterCount + l.up.parameterCount + l.down.parameterCount) / l.intermediateSize
+    public static func mlpChannelParameters(_ model: LanguageModel, layer i: Int) -> Int {
+        let s = model.blockShape(i)
+        guard s.intermediateSize > 0 else { return 0 }
+        return model.projections.filter { !$0.isAttention }.reduce(0) { $0 + model.linear($1, layer: i).parameterCount }
+            / s.intermediateSize
     }
 
     public static let tolerance = 0.005
 
-    public static func solve(model: LlamaModel, attentionLayers: [Int], mlpLayers: [Int], ratio: Double,
+    public static func solve(model: LanguageModel, attentionLayers: [Int], mlpLayers: [Int], ratio: Double,
                              mode: RatioMode, scope: String) throws -> BlockAllocation {
-        let layers = model.layers, n = layers.count
+        let layers = model.blockShapes, n = layers.count
+        let groupParameters = (0..<n).map { kvGroupParameters(model, layer: $0) }
+        let channelParameters = (0..<n).map { mlpChannelParameters(model, layer: $0) }
         let attn = attentionLayers.filter { layers[$0].kvHeads > 0 }
         let mlp = mlpLayers.filter { layers[$0].intermediateSize > 0 }
         var groups = [Int](repeating: 0, count: n), channels = [Int](repeating: 0, count: n)
         func removed() -> Int {
-            (0..<n).reduce(0) { $0 + groups[$1] * kvGroupParameters(layers[$1]) + channels[$1] * mlpChannelParameters(layers[$1]) }
+            (0..<n).reduce(0) { $0 + groups[$1] * groupParameters[$1] + channels[$1] * channelParameters[$1] }
         }
 
         if mode == .layer {
@@ -65,14 +70,14 @@ public enum BlockBudget {
 
         let total = Double(model.parameterCount)
         let target = ratio * total
-        let maxGroups = attn.reduce(0) { $0 + (layers[$1].kvHeads - 1) * kvGroupParameters(layers[$1]) }
-        let maxChannels = mlp.reduce(0) { $0 + (layers[$1].intermediateSize - 1) * mlpChannelParameters(layers[$1]) }
+        let maxGroups = attn.reduce(0) { $0 + (layers[$1].kvHeads - 1) * groupParameters[$1] }
+        let maxChannels = mlp.reduce(0) { $0 + (layers[$1].intermediateSize - 1) * channelParameters[$1] }
         let maxRatio = Double(maxGroups + maxChannels) / total
         if ratio > maxRatio + tolerance {
             throw StructuredPruningError.ratioUnreachable(requested: ratio, maximum: maxRatio, scope: scope)
         }
-        let prunable = Double(attn.reduce(0) { $0 + layers[$1].kvHeads * kvGroupParameters(layers[$1]) }
-                              + mlp.reduce(0) { $0 + layers[$1].intermediateSize * mlpChannelParameters(layers[$1]) })
+        let prunable = Double(attn.reduce(0) { $0 + layers[$1].kvHeads * groupParameters[$1] }
+                              + mlp.reduce(0) { $0 + layers[$1].intermediateSize * channelParameters[$1] })
         let rho = min(1, target / max(prunable, 1))
         let kvMax = attn.map { layers[$0].kvHeads }.max() ?? 0
         var fractions = [rho]
@@ -84,7 +89,7 @@ public enum BlockBudget {
             for i in attn { groups[i] = min(layers[i].kvHeads - 1, Int((x * Double(layers[i].kvHeads)).rounded())) }
             let rest = target - Double(removed())
             if let first = mlp.first {
-                let per = Double(mlpChannelParameters(layers[first]))
+                let per = Double(channelParameters[first])
                 let capacity = mlp.reduce(0) { $0 + layers[$1].intermediateSize - 1 }
                 let c = min(capacity, max(0, Int((rest / per).rounded())))
                 distribute(c, over: mlp, sizes: mlp.map { layers[$0].intermediateSize }, into: &channels)

@@ -6,9 +6,9 @@ import LLM
 /// the first to drop.
 public enum BlockInfluence {
     /// BI of every layer, from one layer-by-layer pass over each window.
-    public static func scores(model: LlamaModel, windows: [[Int32]]) throws -> [Double] {
+    public static func scores(model: LanguageModel, windows: [[Int32]]) throws -> [Double] {
         guard !windows.isEmpty else { throw StructuredPruningError.invalidSetting("Block Influence needs calibration windows") }
-        let d = model.hiddenSize, n = model.layers.count
+        let d = model.hiddenSize, n = model.layerCount
         var sum = [Double](repeating: 0, count: n)
         var tokens = 0
         for w in windows {

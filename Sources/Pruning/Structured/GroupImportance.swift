@@ -49,9 +49,14 @@ public struct GroupImportance {
         return (0..<count).map { _ in Double(rng.nextFloat()) }
     }
 
-    func scores(_ lin: Linear, _ grad: LinearGradient?, _ fisher: LinearGradient?, alongRows: Bool) -> [Double] {
-        salience.scores(weight: lin.weight, gradient: grad?.weight, fisher: fisher?.weight,
-                        rows: lin.outFeatures, cols: lin.inFeatures, alongRows: alongRows)
+    /// Per-channel scores of a registry tensor along axis `axis` (0: rows; a vector has one axis).
+    func scores(_ model: LanguageModel, _ t: ParameterTensor, along axis: Int) -> [Double] {
+        let rows = t.shape.count == 2 ? t.shape[0] : 1, cols = t.shape.count == 2 ? t.shape[1] : t.shape[0]
+        let g = statistics?.gradient[t.name], f = statistics?.fisher?[t.name]
+        return model.withParameter(t.name) { w in
+            salience.scores(weight: w, gradient: g, fisher: f, rows: rows, cols: cols,
+                            alongRows: t.shape.count == 2 && axis == 0)
+        }
     }
 
     /// Combines per-channel score vectors of equal length across tensors.
@@ -72,13 +77,20 @@ public struct GroupImportance {
         return out
     }
 
+    /// The block weights (not biases) of layer i, in registry order.
+    func weights(_ model: LanguageModel, layer i: Int) -> [ParameterTensor] {
+        model.parameters.filter { t in
+            if case .projection(_, let l, _) = t.role { return l == i }
+            return false
+        }
+    }
+
     /// One score per KV head of layer `i` (the group: that KV head and its query heads).
-    public func attentionGroupScores(_ model: LlamaModel, layer i: Int) -> [Double] {
-        let l = model.layers[i]
+    public func attentionGroupScores(_ model: LanguageModel, layer i: Int) -> [Double] {
+        let l = model.blockShape(i)
         guard l.kvHeads > 0 else { return [] }
         if criterion == .random { return randomScores(count: l.kvHeads, kind: 1, layer: i) }
         let hd = l.headDim, perKV = l.heads / l.kvHeads
-        let g = statistics?.gradient.layers[i], f = statistics?.fisher?.layers[i]
         // Fold a query-width vector (heads × hd) onto the KV width (kvHeads × hd): the channel j of
         // KV head h collects channel j of each query head that reads it.
         func fold(_ v: [Double]) -> [Double] {
@@ -86,51 +98,49 @@ public struct GroupImportance {
             for h in 0..<l.heads { for j in 0..<hd { out[(h / perKV) * hd + j] += v[h * hd + j] } }
             return out
         }
-        let parts = [fold(scores(l.q, g?.q, f?.q, alongRows: true)),
-                     scores(l.k, g?.k, f?.k, alongRows: true),
-                     scores(l.v, g?.v, f?.v, alongRows: true),
-                     fold(scores(l.o, g?.o, f?.o, alongRows: false))]
+        var parts: [[Double]] = []
+        for t in weights(model, layer: i) {
+            if let a = t.axes.firstIndex(of: .queryChannels(layer: i)) { parts.append(fold(scores(model, t, along: a))) }
+            if let a = t.axes.firstIndex(of: .kvChannels(layer: i)) { parts.append(scores(model, t, along: a)) }
+        }
         let perChannel = aggregate(parts)
         return (0..<l.kvHeads).map { h in perChannel[(h * hd)..<((h + 1) * hd)].reduce(0, +) }
     }
 
     /// One score per MLP channel of layer `i`.
-    public func mlpChannelScores(_ model: LlamaModel, layer i: Int) -> [Double] {
-        let l = model.layers[i]
-        guard l.intermediateSize > 0 else { return [] }
-        if criterion == .random { return randomScores(count: l.intermediateSize, kind: 2, layer: i) }
-        let g = statistics?.gradient.layers[i], f = statistics?.fisher?.layers[i]
-        return aggregate([scores(l.gate, g?.gate, f?.gate, alongRows: true),
-                          scores(l.up, g?.up, f?.up, alongRows: true),
-                          scores(l.down, g?.down, f?.down, alongRows: false)])
+    public func mlpChannelScores(_ model: LanguageModel, layer i: Int) -> [Double] {
+        let width = model.blockShape(i).intermediateSize
+        guard width > 0 else { return [] }
+        if criterion == .random { return randomScores(count: width, kind: 2, layer: i) }
+        return aggregate(weights(model, layer: i).compactMap { t in
+            t.axes.firstIndex(of: .mlpChannels(layer: i)).map { scores(model, t, along: $0) }
+        })
     }
 
-    /// One score per hidden (residual-stream) channel, over every tensor that touches it.
-    public func hiddenChannelScores(_ model: LlamaModel) -> [Double] {
+    /// One score per hidden (residual-stream) channel, over every tensor that touches it (biases
+    /// aside): the embedding and an untied head, every norm, every block weight.
+    public func hiddenChannelScores(_ model: LanguageModel) -> [Double] {
         let d = model.hiddenSize
         if criterion == .random { return randomScores(count: d, kind: 3, layer: 0) }
-        let s = salience, st = statistics
-        func vector(_ w: [Float], _ g: [Float]?, _ f: [Float]?) -> [Double] {
-            s.scores(weight: w, gradient: g, fisher: f, rows: 1, cols: d, alongRows: false)
+        let touching = model.parameters.filter { t in
+            if case .bias = t.role { return false }
+            return t.axes.contains(.hidden)
         }
-        var parts: [[Double]] = []
-        parts.append(s.scores(weight: model.embedding, gradient: st?.gradient.embedding, fisher: st?.fisher?.embedding,
-                              rows: model.vocabSize, cols: d, alongRows: false))
-        if let head = model.lmHead {
-            parts.append(s.scores(weight: head, gradient: st?.gradient.lmHead, fisher: st?.fisher?.lmHead,
-                                  rows: model.vocabSize, cols: d, alongRows: false))
-        }
-        parts.append(vector(model.finalNorm, st?.gradient.finalNorm, st?.fisher?.finalNorm))
-        for (i, l) in model.layers.enumerated() {
-            let g = st?.gradient.layers[i], f = st?.fisher?.layers[i]
-            parts.append(vector(l.inputNorm, g?.inputNorm, f?.inputNorm))
-            parts.append(vector(l.postAttentionNorm, g?.postAttentionNorm, f?.postAttentionNorm))
-            for p in Projection.allCases where l[p].weight.count > 0 {
-                // o and down write the residual stream (rows); the others read it (columns).
-                parts.append(scores(l[p], g?[p], f?[p], alongRows: p == .o || p == .down))
+        // Outside the blocks first (embedding, head, final norm), then each block's norms and weights.
+        func rank(_ t: ParameterTensor) -> (Int, Int, Int) {
+            switch t.role {
+            case .tokenEmbedding: return (0, 0, 0)
+            case .head: return (0, 1, 0)
+            case .norm(nil): return (0, 2, 0)
+            case .norm(let l?): return (1, l, 0)
+            default: return (1, t.role.layer ?? Int.max, 1)
             }
         }
-        return aggregate(parts)
+        let ordered = touching.enumerated().sorted { a, b in
+            let ra = rank(a.element), rb = rank(b.element)
+            return ra != rb ? ra < rb : a.offset < b.offset
+        }.map(\.element)
+        return aggregate(ordered.map { t in scores(model, t, along: t.axes.firstIndex(of: .hidden)!) })
     }
 }
 

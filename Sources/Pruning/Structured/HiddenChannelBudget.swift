@@ -6,18 +6,18 @@ import LLM
 /// closed form (one hidden channel is about 1/d of the model, 0.17 points for d = 576).
 public enum HiddenChannelBudget {
     /// Parameters that do not scale with the hidden width (q/k/v biases).
-    static func fixedParameters(_ model: LlamaModel) -> Int {
-        model.layers.reduce(0) { s, l in s + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + ($1.bias?.count ?? 0) } }
+    static func fixedParameters(_ model: LanguageModel) -> Int {
+        model.parameters.filter { !$0.axes.contains(.hidden) }.reduce(0) { $0 + $1.count }
     }
 
     /// Parameter count of the model with `width` hidden channels.
-    public static func parameters(_ model: LlamaModel, width: Int) -> Int {
+    public static func parameters(_ model: LanguageModel, width: Int) -> Int {
         let b = fixedParameters(model)
         return b + (model.parameterCount - b) / model.hiddenSize * width
     }
 
     /// Hidden channels to keep.
-    public static func solve(model: LlamaModel, ratio: Double, mode: RatioMode) throws -> Int {
+    public static func solve(model: LanguageModel, ratio: Double, mode: RatioMode) throws -> Int {
         let d = model.hiddenSize
         if mode == .layer { return max(1, Int(Double(d) * (1 - ratio))) }
         let total = Double(model.parameterCount), b = Double(fixedParameters(model))

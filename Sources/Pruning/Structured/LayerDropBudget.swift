@@ -6,17 +6,17 @@ import LLM
 /// reachable ratios rather than silently missed.
 public enum LayerDropBudget {
     /// Dense indices of the layers to drop, ascending.
-    public static func solve(model: LlamaModel, candidates: [Int], scores: [Double], ratio: Double,
+    public static func solve(model: LanguageModel, candidates: [Int], scores: [Double], ratio: Double,
                              mode: RatioMode) throws -> [Int] {
         let order = candidates.sorted { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
         // At least one layer of the model stays.
-        let droppable = candidates.count == model.layers.count ? order.count - 1 : order.count
+        let droppable = candidates.count == model.layerCount ? order.count - 1 : order.count
         if mode == .layer {
             return Array(order.prefix(min(droppable, Int(Double(candidates.count) * ratio)))).sorted()
         }
         let total = Double(model.parameterCount)
         var cumulative = [0.0]
-        for i in order.prefix(droppable) { cumulative.append(cumulative.last! + Double(model.layers[i].parameterCount) / total) }
+        for i in order.prefix(droppable) { cumulative.append(cumulative.last! + Double(model.parameterCount(layer: i)) / total) }
         let maximum = cumulative.last!
         if ratio > maximum + BlockBudget.tolerance {
             throw StructuredPruningError.ratioUnreachable(requested: ratio, maximum: maximum, scope: "whole layers among \(candidates.count) candidates")

@@ -4,9 +4,9 @@ import LLM
 /// calibration windows when that layer alone is skipped (the residual stream passes through).
 public enum LayerRemovalLoss {
     /// loss(model without layer i) − loss(model), for every layer i.
-    public static func scores(model: LlamaModel, windows: [[Int32]]) throws -> [Double] {
+    public static func scores(model: LanguageModel, windows: [[Int32]]) throws -> [Double] {
         guard !windows.isEmpty else { throw StructuredPruningError.invalidSetting("layer loss scoring needs calibration windows") }
-        let n = model.layers.count
+        let n = model.layerCount
         func meanLoss(skipping skip: Int?) throws -> Double {
             var total = 0.0, count = 0
             for w in windows {

@@ -1,71 +1,71 @@
 import LLM
+import ModelIO
 
 /// Builds the physically smaller model a `StructuredPlan` describes: removed heads, channels and
 /// layers are gone from every tensor that holds them, so the new model has its own per-layer
-/// head, KV-head and MLP widths (and possibly a narrower residual stream).
+/// head, KV-head and MLP widths (and possibly a narrower residual stream). It walks the parameter
+/// registry: each tensor is cut along the axes its entry labels (`TensorAxis`), whatever the family.
 public enum StructuralShrink {
-    public static func apply(_ plan: StructuredPlan, to model: LlamaModel) -> LlamaModel {
+    public static func apply(_ plan: StructuredPlan, to model: LanguageModel) throws -> LanguageModel {
         let d = model.hiddenSize
         let hidden = plan.keptHiddenChannels ?? Array(0..<d)
-        let narrow = hidden.count != d
+        let shapes = model.blockShapes
 
-        /// Columns `cols` of a row-major [rows × inFeatures] matrix.
-        func columns(_ w: [Float], rows: Int, inFeatures: Int, _ cols: [Int]) -> [Float] {
-            var out = [Float](); out.reserveCapacity(rows * cols.count)
-            for r in 0..<rows { let base = r * inFeatures; for c in cols { out.append(w[base + c]) } }
-            return out
+        /// The query rows of the kept KV groups of block i (each group: its query heads' head_dim rows).
+        func queryRows(_ i: Int) -> [Int] {
+            let s = shapes[i], perKV = s.kvHeads == 0 ? 0 : s.heads / s.kvHeads, hd = s.headDim
+            return plan.keptKVGroups[i].flatMap { g in Array((g * perKV * hd)..<((g + 1) * perKV * hd)) }
         }
-        /// Rows `rows` of a row-major matrix with `inFeatures` columns.
-        func rows(_ w: [Float], inFeatures: Int, _ rows: [Int]) -> [Float] {
-            var out = [Float](); out.reserveCapacity(rows.count * inFeatures)
-            for r in rows { out.append(contentsOf: w[(r * inFeatures)..<((r + 1) * inFeatures)]) }
-            return out
+        func kvRows(_ i: Int) -> [Int] {
+            let hd = shapes[i].headDim
+            return plan.keptKVGroups[i].flatMap { g in Array((g * hd)..<((g + 1) * hd)) }
         }
-        func vector(_ v: [Float], _ idx: [Int]) -> [Float] { idx.map { v[$0] } }
-        /// A linear layer keeping output rows `outIdx` and input columns `inIdx`.
-        func cut(_ lin: Linear, out outIdx: [Int]?, in inIdx: [Int]?) -> Linear {
-            var w = lin.weight, outF = lin.outFeatures, inF = lin.inFeatures
-            var b = lin.bias
-            if let o = outIdx, o.count != outF {
-                w = rows(w, inFeatures: inF, o); outF = o.count; b = b.map { vector($0, o) }
+        /// Kept indices along one axis of a tensor of the source model.
+        func kept(_ axis: TensorAxis, size: Int) -> [Int]? {
+            switch axis {
+            case .hidden: return hidden.count == size ? nil : hidden
+            case .queryChannels(let i): return queryRows(i)
+            case .kvChannels(let i): return kvRows(i)
+            case .mlpChannels(let i): return plan.keptMLPChannels[i]
+            default: return nil
             }
-            if let i = inIdx, i.count != inF {
-                w = columns(w, rows: outF, inFeatures: inF, i); inF = i.count
-            }
-            return Linear(weight: w, outFeatures: outF, inFeatures: inF, bias: b)
         }
 
-        var layers: [DecoderLayer] = []
-        for i in plan.keptLayers {
-            let l = model.layers[i]
-            let hd = l.headDim, perKV = l.kvHeads == 0 ? 0 : l.heads / l.kvHeads
-            let kv = plan.keptKVGroups[i]
-            let qRows = kv.flatMap { g in ((g * perKV * hd)..<((g + 1) * perKV * hd)).map { $0 } }
-            let kvRows = kv.flatMap { g in ((g * hd)..<((g + 1) * hd)).map { $0 } }
-            let mlp = plan.keptMLPChannels[i]
-            let h: [Int]? = narrow ? hidden : nil
-            // Edit a copy: DecoderLayer's widths are public properties, its memberwise init is not.
-            var n = l
-            if narrow {
-                n.inputNorm = vector(l.inputNorm, hidden)
-                n.postAttentionNorm = vector(l.postAttentionNorm, hidden)
-            }
-            n.q = cut(l.q, out: qRows, in: h); n.k = cut(l.k, out: kvRows, in: h); n.v = cut(l.v, out: kvRows, in: h)
-            n.o = cut(l.o, out: h, in: qRows)
-            n.gate = cut(l.gate, out: mlp, in: h); n.up = cut(l.up, out: mlp, in: h); n.down = cut(l.down, out: h, in: mlp)
-            n.heads = kv.count * perKV
-            n.kvHeads = kv.count
-            layers.append(n)
+        let source = Dictionary(uniqueKeysWithValues: model.parameters.map { ($0.name, $0) })
+        let widths = plan.keptLayers.map { i -> BlockShape in
+            let s = shapes[i], perKV = s.kvHeads == 0 ? 0 : s.heads / s.kvHeads
+            let groups = plan.keptKVGroups[i].count
+            return BlockShape(heads: groups * perKV, kvHeads: groups, headDim: s.headDim,
+                              intermediateSize: plan.keptMLPChannels[i].count)
         }
-        var config = model.config
-        config.hiddenSize = hidden.count
-        config.numHeads = layers.map(\.heads)
-        config.numKVHeads = layers.map(\.kvHeads)
-        config.intermediateSizes = layers.map(\.intermediateSize)
-        let v = model.vocabSize
-        let embedding = narrow ? columns(model.embedding, rows: v, inFeatures: d, hidden) : model.embedding
-        let head = model.lmHead.map { narrow ? columns($0, rows: v, inFeatures: d, hidden) : $0 }
-        return LlamaModel(config: config, embedding: embedding, layers: layers,
-                          finalNorm: narrow ? vector(model.finalNorm, hidden) : model.finalNorm, lmHead: head)
+        return try model.rebuilt(hiddenSize: hidden.count, widths: widths) { name, shape in
+            let old = sourceName(name, keptLayers: plan.keptLayers)
+            guard let t = source[old] else { throw TensorSourceError.missingTensor(old) }
+            var values = model.withParameter(old) { $0 }
+            var dims = t.shape
+            // Cut one axis at a time (row-major: the axis splits the tensor into outer × size × inner).
+            for (a, axis) in t.axes.enumerated() {
+                guard let idx = kept(axis, size: dims[a]), idx.count != dims[a] || idx != Array(0..<dims[a]) else { continue }
+                let outer = dims[..<a].reduce(1, *), inner = dims[(a + 1)...].reduce(1, *), size = dims[a]
+                var out = [Float](); out.reserveCapacity(outer * idx.count * inner)
+                for o in 0..<outer {
+                    for k in idx {
+                        let base = (o * size + k) * inner
+                        out.append(contentsOf: values[base..<(base + inner)])
+                    }
+                }
+                values = out; dims[a] = idx.count
+            }
+            guard dims == shape else { throw TensorSourceError.shapeMismatch(name: name, expected: shape, found: dims) }
+            return values
+        }
+    }
+
+    /// The source model's name of a tensor of the new model: new block j is old block keptLayers[j].
+    static func sourceName(_ name: String, keptLayers: [Int]) -> String {
+        guard let r = name.range(of: "layers.") else { return name }
+        let rest = name[r.upperBound...]
+        guard let dot = rest.firstIndex(of: "."), let j = Int(rest[..<dot]), j < keptLayers.count else { return name }
+        return String(name[..<r.upperBound]) + String(keptLayers[j]) + String(rest[dot...])
     }
 }

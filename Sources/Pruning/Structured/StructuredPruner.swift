@@ -5,7 +5,7 @@ import LLM
 /// build the smaller model. The dense model is left untouched.
 public enum StructuredPruner {
     public struct Result {
-        public let model: LlamaModel
+        public let model: LanguageModel
         public let plan: StructuredPlan
         public var report: StructuredPruneReport
     }
@@ -14,11 +14,11 @@ public enum StructuredPruner {
     ///   scores (layer mode); unused otherwise.
     /// - taylor: supplies gradient statistics; required for `.taylor`, which otherwise fails with
     ///   `StructuredPruningError.gradientsUnavailable`.
-    public static func prune(_ model: LlamaModel, configuration c: StructuredPruneConfiguration,
+    public static func prune(_ model: LanguageModel, configuration c: StructuredPruneConfiguration,
                              calibration: [[Int32]] = [], calibrationSource: String? = nil,
                              taylor: TaylorStatisticsProvider? = nil) throws -> Result {
         let start = Date()
-        let n = model.layers.count
+        let n = model.layerCount
         try c.validate(layerCount: n)
         var seconds: [String: Double] = [:]
         func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
@@ -26,7 +26,7 @@ public enum StructuredPruner {
             return try body()
         }
 
-        var plan = StructuredPlan(kvHeads: model.layers.map(\.kvHeads), intermediateSizes: model.layers.map(\.intermediateSize))
+        var plan = StructuredPlan(kvHeads: model.blockShapes.map(\.kvHeads), intermediateSizes: model.blockShapes.map(\.intermediateSize))
         var attnRange: ClosedRange<Int>?, mlpRange: ClosedRange<Int>?
         var perLayerRatio: Double?
         var dropped: [Int] = []
@@ -87,7 +87,7 @@ public enum StructuredPruner {
             plan.keptLayers = (0..<n).filter { !dropped.contains($0) }
         }
 
-        let pruned = timed("shrink") { StructuralShrink.apply(plan, to: model) }
+        let pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
         let before = model.parameterCount, after = pruned.parameterCount
         func range(_ r: ClosedRange<Int>?) -> String? { r.map { "\($0.lowerBound)-\($0.upperBound)" } }
         let report = StructuredPruneReport(
@@ -97,8 +97,8 @@ public enum StructuredPruner {
             weightBytesBefore: before * MemoryLayout<Float>.size, weightBytesAfter: after * MemoryLayout<Float>.size,
             attentionLayers: c.mode == .channel ? nil : range(attnRange), mlpLayers: range(mlpRange), perLayerRatio: perLayerRatio,
             hiddenSizeBefore: model.hiddenSize, hiddenSizeAfter: pruned.hiddenSize, droppedLayers: dropped,
-            heads: pruned.layers.map(\.heads), kvHeads: pruned.layers.map(\.kvHeads),
-            intermediateSizes: pruned.layers.map(\.intermediateSize),
+            heads: pruned.blockShapes.map(\.heads), kvHeads: pruned.blockShapes.map(\.kvHeads),
+            intermediateSizes: pruned.blockShapes.map(\.intermediateSize),
             taylorOrder: usesGradients ? c.taylorOrder.rawValue : nil, aggregation: c.aggregation.rawValue,
             layerScore: c.mode == .layer ? c.layerScore.rawValue : nil, seed: c.seed,
             calibrationWindows: (usesGradients || c.mode == .layer) ? calibration.count : 0,
@@ -110,8 +110,8 @@ public enum StructuredPruner {
 
     /// Every kept index list must be non-empty where the dense layer had that block (guards the
     /// budget's keep-one rule).
-    static func checkEveryBlockKeepsOne(_ plan: StructuredPlan, _ model: LlamaModel) throws {
-        for (i, l) in model.layers.enumerated() {
+    static func checkEveryBlockKeepsOne(_ plan: StructuredPlan, _ model: LanguageModel) throws {
+        for (i, l) in model.blockShapes.enumerated() {
             if l.kvHeads > 0 && plan.keptKVGroups[i].isEmpty || l.intermediateSize > 0 && plan.keptMLPChannels[i].isEmpty {
                 throw PruningError.numerical("layer \(i) would lose its whole attention or MLP")
             }

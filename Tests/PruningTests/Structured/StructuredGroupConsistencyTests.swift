@@ -58,7 +58,7 @@ final class StructuredGroupConsistencyTests: XCTestCase {
                 let c = StructuredPruneConfiguration(criterion: criterion, ratio: 0.3, attentionLayers: 0...1, mlpLayers: 0...1, seed: 3)
                 let r = try StructuredPruner.prune(dense, configuration: c)
                 XCTAssertLessThan(r.model.parameterCount, dense.parameterCount)
-                XCTAssertTrue(r.model.layers.contains { $0.kvHeads < 2 }, "\(name): some attention group removed")
+                XCTAssertTrue((r.model as! LlamaModel).layers.contains { $0.kvHeads < 2 }, "\(name): some attention group removed")
                 let expected = try zeroedCopy(dense, r.plan).logits(tokens)
                 assertClose(try r.model.logits(tokens), expected, "\(name) \(criterion)")
                 // and the removal really changed the function (the test could fail)
@@ -141,7 +141,7 @@ final class StructuredGroupConsistencyTests: XCTestCase {
         let keep = Array(score.indices.sorted { score[$0] > score[$1] }.prefix(24)).sorted()
         XCTAssertEqual(p.plan.keptHiddenChannels, keep)
         // The kept columns are the dense ones.
-        XCTAssertEqual(p.model.embedding[5 * 24 + 3], dense.embedding[5 * d + keep[3]])
+        XCTAssertEqual((p.model as! LlamaModel).embedding[5 * 24 + 3], dense.embedding[5 * d + keep[3]])
     }
 
     func testUnreachableRatioNamesTheMaximum() throws {
@@ -183,8 +183,8 @@ final class StructuredGroupConsistencyTests: XCTestCase {
         let config = try String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8)
         XCTAssertTrue(config.contains("secateur_num_kv_heads") && config.contains("secateur_intermediate_sizes"), config)
         let back = try LlamaModel(checkpoint: try HFCheckpoint(directory: dir.path))
-        XCTAssertEqual(back.layers.map(\.kvHeads), p.model.layers.map(\.kvHeads))
-        XCTAssertEqual(back.layers.map(\.intermediateSize), p.model.layers.map(\.intermediateSize))
+        XCTAssertEqual(back.layers.map(\.kvHeads), (p.model as! LlamaModel).layers.map(\.kvHeads))
+        XCTAssertEqual(back.layers.map(\.intermediateSize), (p.model as! LlamaModel).layers.map(\.intermediateSize))
         XCTAssertEqual(try back.logits(tokens), try p.model.logits(tokens))
         // Weight bytes on disk: float32 data = 4 × parameters, before and after.
         func dataBytes(_ file: URL) throws -> Int {

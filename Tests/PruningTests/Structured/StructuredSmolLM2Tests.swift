@@ -34,9 +34,9 @@ final class StructuredSmolLM2Tests: XCTestCase {
             XCTAssertEqual(p.model.parameterCount, p.report.paramsAfter)
             // Layers outside 4-27 are untouched.
             for i in [0, 3, 28, 29] {
-                XCTAssertEqual(p.model.layers[i].kvHeads, 3); XCTAssertEqual(p.model.layers[i].intermediateSize, 1536)
+                XCTAssertEqual((p.model as! LlamaModel).layers[i].kvHeads, 3); XCTAssertEqual((p.model as! LlamaModel).layers[i].intermediateSize, 1536)
             }
-            XCTAssertTrue(p.model.layers.allSatisfy { $0.heads == 3 * $0.kvHeads })
+            XCTAssertTrue((p.model as! LlamaModel).layers.allSatisfy { $0.heads == 3 * $0.kvHeads })
         }
     }
 

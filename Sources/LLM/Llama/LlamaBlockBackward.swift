@@ -13,7 +13,9 @@ final class BackwardScratch {
     let keyGradient: UnsafeMutablePointer<Float>     // rows × kvWidth
     let valueGradient: UnsafeMutablePointer<Float>   // rows × kvWidth
 
-    init(rows: Int, hidden: Int, maxQWidth: Int, maxKVWidth: Int, maxIntermediate: Int) {
+    init(rows: Int, hidden: Int, shapes: [BlockShape]) {
+        let maxQWidth = shapes.map(\.queryWidth).max() ?? 0, maxKVWidth = shapes.map(\.kvWidth).max() ?? 0
+        let maxIntermediate = shapes.map(\.intermediateSize).max() ?? 0
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(1, n)) }
         normed = buffer(rows * hidden); normedGradient = buffer(rows * hidden)
         product = buffer(rows * maxIntermediate); gateGradient = buffer(rows * maxIntermediate)
@@ -28,16 +30,20 @@ final class BackwardScratch {
     }
 }
 
-extension DecoderLayer {
-    /// Backward of the block (see `DecoderLayer`), in reverse order of the forward:
+extension LlamaBlock {
+    /// Backward of the block (see `LlamaBlock`), in reverse order of the forward:
     ///   y = h + W_down·(silu(W_gate·n₂) ⊙ W_up·n₂),  n₂ = RMSNorm(h)
     ///   h = x + W_o·Attention(RoPE(W_q·n₁), RoPE(W_k·n₁), W_v·n₁),  n₁ = RMSNorm(x)
     /// `hiddenGradient` holds ∂L/∂y on entry and ∂L/∂x on return (the residual connections
     /// pass it straight through; each branch adds its own share). Parameter gradients are
-    /// added into `g`.
-    func backward(hiddenGradient dH: UnsafeMutablePointer<Float>, activations a: DecoderLayerActivations,
+    /// added into the gradient buffers of block `layer` (`gradient` finds a parameter's by name).
+    func backward(hiddenGradient dH: UnsafeMutablePointer<Float>, activations a: LlamaBlockActivations,
                   hiddenSize: Int, rope: RotaryEmbedding, angles: RotaryAngles, eps: Float,
-                  scratch s: BackwardScratch, into g: inout LayerGradients) {
+                  scratch s: BackwardScratch, layer: Int, gradient: (String) -> UnsafeMutablePointer<Float>) {
+        let prefix = "model.layers.\(layer)."
+        func g(_ p: Projection) -> LinearGradientPointers {
+            LinearGradientPointers(prefix + LlamaTensorNames.module(p), self[p], gradient)
+        }
         let rows = a.rows, inter = intermediateSize, qWidth = heads * headDim
 
         // MLP branch: ∂L/∂y reaches h directly and through the branch.
@@ -48,26 +54,24 @@ extension DecoderLayer {
             s.product.update(from: a.gate, count: rows * inter)
             swiGLUInPlace(gate: s.product, up: a.up, count: rows * inter)
             down.backward(outputGradient: dH, input: s.product, rows: rows,
-                          inputGradient: s.gateGradient, accumulateInput: false, into: &g.down)
+                          inputGradient: s.gateGradient, accumulateInput: false, into: g(.down))
             swiGLUBackward(gate: a.gate, up: a.up, gradient: s.gateGradient, upGradient: s.upGradient,
                            count: rows * inter)
             gate.backward(outputGradient: s.gateGradient, input: s.normed, rows: rows,
-                          inputGradient: s.normedGradient, accumulateInput: false, into: &g.gate)
+                          inputGradient: s.normedGradient, accumulateInput: false, into: g(.gate))
             up.backward(outputGradient: s.upGradient, input: s.normed, rows: rows,
-                        inputGradient: s.normedGradient, accumulateInput: true, into: &g.up)
+                        inputGradient: s.normedGradient, accumulateInput: true, into: g(.up))
             postAttentionNorm.withUnsafeBufferPointer { w in
-                g.postAttentionNorm.withUnsafeMutableBufferPointer { gw in
-                    rmsNormBackward(a.mid, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps,
-                                    outputGradient: s.normedGradient, addingInputGradientTo: dH,
-                                    addingWeightGradientTo: gw.baseAddress!)
-                }
+                rmsNormBackward(a.mid, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps,
+                                outputGradient: s.normedGradient, addingInputGradientTo: dH,
+                                addingWeightGradientTo: gradient(prefix + "post_attention_layernorm.weight"))
             }
         }
 
         // Attention branch: dH now holds ∂L/∂h.
         if heads > 0 {
             o.backward(outputGradient: dH, input: a.attention, rows: rows,
-                       inputGradient: s.attentionGradient, accumulateInput: false, into: &g.o)
+                       inputGradient: s.attentionGradient, accumulateInput: false, into: g(.o))
             causalAttentionBackward(q: a.query, keys: a.keys, values: a.values,
                                     outputGradient: s.attentionGradient, rows: rows,
                                     qStride: qWidth, kvStride: kvWidth,
@@ -80,17 +84,15 @@ extension DecoderLayer {
                 rmsNorm(a.input, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps, into: s.normed)
             }
             q.backward(outputGradient: s.queryGradient, input: s.normed, rows: rows,
-                       inputGradient: s.normedGradient, accumulateInput: false, into: &g.q)
+                       inputGradient: s.normedGradient, accumulateInput: false, into: g(.q))
             k.backward(outputGradient: s.keyGradient, input: s.normed, rows: rows,
-                       inputGradient: s.normedGradient, accumulateInput: true, into: &g.k)
+                       inputGradient: s.normedGradient, accumulateInput: true, into: g(.k))
             v.backward(outputGradient: s.valueGradient, input: s.normed, rows: rows,
-                       inputGradient: s.normedGradient, accumulateInput: true, into: &g.v)
+                       inputGradient: s.normedGradient, accumulateInput: true, into: g(.v))
             inputNorm.withUnsafeBufferPointer { w in
-                g.inputNorm.withUnsafeMutableBufferPointer { gw in
-                    rmsNormBackward(a.input, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps,
-                                    outputGradient: s.normedGradient, addingInputGradientTo: dH,
-                                    addingWeightGradientTo: gw.baseAddress!)
-                }
+                rmsNormBackward(a.input, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps,
+                                outputGradient: s.normedGradient, addingInputGradientTo: dH,
+                                addingWeightGradientTo: gradient(prefix + "input_layernorm.weight"))
             }
         }
     }

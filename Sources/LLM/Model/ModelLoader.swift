@@ -3,7 +3,7 @@ import ModelIO
 
 /// A model ready to run: weights in float32, its tokenizer, and where it came from.
 public struct LoadedModel {
-    public let model: LlamaModel
+    public let model: LanguageModel
     public let tokenizer: Tokenizer
     public let name: String
     public let format: String          // "gguf" or "safetensors"
@@ -33,7 +33,7 @@ public enum ModelLoader {
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "gguf",
                                location: location, loadSeconds: Date().timeIntervalSince(start))
         case .huggingFaceDirectory(let dir):
-            let checkpoint = try HFCheckpoint(directory: dir.path)
+            let model = try build(directory: dir.path)
             let tokenizerFile = dir.appendingPathComponent("tokenizer.json")
             let ggufTokenizer = dir.appendingPathComponent(ModelWriter.ggufTokenizerFile)
             let tokenizer: Tokenizer
@@ -47,17 +47,34 @@ public enum ModelLoader {
             } else {
                 throw TokenizerError.fileNotFound(tokenizerFile.path)
             }
-            let model = try build(checkpoint, path: dir.path)
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors",
                                location: location, loadSeconds: Date().timeIntervalSince(start))
         }
     }
 
+    /// The family named by the directory's config.json: OPT, else the Llama family.
+    static func build(directory: String) throws -> LanguageModel {
+        let configPath = (directory as NSString).appendingPathComponent(HFCheckpoint.configFileName)
+        if let data = FileManager.default.contents(atPath: configPath),
+           let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], OPTConfig.describes(json) {
+            do {
+                return try OPTModel(directory: directory)
+            } catch let e as LLMError {
+                throw ModelLoadError(path: directory, underlying: e)
+            } catch let e as TensorSourceError {
+                throw ModelLoadError(path: directory, underlying: e)
+            }
+        }
+        return try build(try HFCheckpoint(directory: directory), path: directory)
+    }
+
     /// `LlamaModel(checkpoint:)`, with errors that do not name the file wrapped so that they do.
-    static func build(_ checkpoint: CheckpointSource, path: String) throws -> LlamaModel {
+    static func build(_ checkpoint: CheckpointSource, path: String) throws -> LanguageModel {
         do {
             return try LlamaModel(checkpoint: checkpoint)
         } catch let e as LLMError {
+            throw ModelLoadError(path: path, underlying: e)
+        } catch let e as TensorSourceError {
             throw ModelLoadError(path: path, underlying: e)
         } catch let e as GGUFError {
             if case .unsupportedTensorType = e { throw ModelLoadError(path: path, underlying: e) }

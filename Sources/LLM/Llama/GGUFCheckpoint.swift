@@ -1,6 +1,7 @@
 import Foundation
+import ModelIO
 
-/// A llama.cpp GGUF model seen as a Hugging Face checkpoint: HF tensor names and shapes,
+/// A llama.cpp GGUF model of the Llama family seen as a Hugging Face checkpoint: HF tensor names and shapes,
 /// float32 data (dequantized), and a `ModelConfig` built from the GGUF metadata.
 ///
 /// Supported `general.architecture` values: llama (which llama.cpp also uses for Mistral),
@@ -76,33 +77,8 @@ public final class GGUFCheckpoint: CheckpointSource {
         return nil
     }
 
-    /// Hugging Face name of a llama.cpp tensor name, or nil if it has none.
-    public static func hfName(forGGUFName name: String) -> String? {
-        switch name {
-        case "token_embd.weight": return "model.embed_tokens.weight"
-        case "output_norm.weight": return "model.norm.weight"
-        case "output.weight": return "lm_head.weight"
-        default: break
-        }
-        let parts = name.split(separator: ".")
-        guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), layer >= 0,
-              parts[3] == "weight" || parts[3] == "bias" else { return nil }
-        let suffix = parts[3]
-        let mapped: String
-        switch parts[2] {
-        case "attn_norm": mapped = "input_layernorm"
-        case "ffn_norm": mapped = "post_attention_layernorm"
-        case "attn_q": mapped = "self_attn.q_proj"
-        case "attn_k": mapped = "self_attn.k_proj"
-        case "attn_v": mapped = "self_attn.v_proj"
-        case "attn_output": mapped = "self_attn.o_proj"
-        case "ffn_gate": mapped = "mlp.gate_proj"
-        case "ffn_up": mapped = "mlp.up_proj"
-        case "ffn_down": mapped = "mlp.down_proj"
-        default: return nil
-        }
-        return "model.layers.\(layer).\(mapped).\(suffix)"
-    }
+    /// Hugging Face name of a llama.cpp tensor name, or nil if it has none (`LlamaTensorNames`).
+    public static func hfName(forGGUFName name: String) -> String? { LlamaTensorNames.hfName(forGGUFName: name) }
 
     // MARK: - Config from metadata
 
