@@ -5,7 +5,7 @@ import Experiments
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a model (params, MACs, memory, speed, energy) or this machine.",
-        subcommands: [BenchModel.self, BenchGEMM.self, BenchSparse.self], defaultSubcommand: BenchModel.self)
+        subcommands: [BenchModel.self, BenchGEMM.self, BenchSparse.self, BenchHessian.self], defaultSubcommand: BenchModel.self)
 }
 
 struct BenchGEMM: ParsableCommand {
