@@ -20,7 +20,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "secateur", targets: ["secateur"]),
-        .library(name: "Secateur", targets: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation"]),
+        .library(name: "Secateur", targets: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation", "Experiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,8 +34,10 @@ let package = Package(
         .target(name: "LLM", dependencies: ["Compute", "ModelIO"], swiftSettings: optimized),
         .target(name: "Pruning", dependencies: ["Compute", "ModelIO", "LLM"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Compute", "ModelIO", "LLM"], swiftSettings: optimized),
+        .target(name: "Experiments", dependencies: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation"],
+                swiftSettings: optimized),
         .executableTarget(name: "secateur",
-                          dependencies: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation",
+                          dependencies: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation", "Experiments",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimized),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
@@ -43,7 +45,8 @@ let package = Package(
         .testTarget(name: "LLMTests", dependencies: ["LLM", "ModelIO", "Compute"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "LLM", "ModelIO", "Compute"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LLM", "ModelIO", "Compute"]),
-        .testTarget(name: "CLITests", dependencies: ["secateur"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Pruning", "Evaluation", "LLM", "ModelIO", "Compute"]),
+        .testTarget(name: "CLITests", dependencies: ["secateur", "Experiments"]),
     ],
     // Language mode 5: the engine shares raw buffers across worker threads by design
     // (disjoint slices), which strict Sendable checking cannot express.

@@ -56,5 +56,5 @@ jq -e . "$BENCH_OUT/reference.json" > /dev/null && jq -e . "$BENCH_OUT/secateur.
   || { echo "bench_llmpruner: unreadable JSON in $BENCH_OUT" >&2; exit 2; }
 jq -r '"reference (LLM-Pruner \(.pruner_type) \(.taylor // "")): params \(.params_before) -> \(.params_after) (GQA-equivalent; ratio \(.ratio_actual * 100 | . * 100 | round / 100) %), expanded-MHA model \(.params_before_expanded) -> \(.params_after_expanded) (\(.ratio_actual_expanded * 100 | . * 100 | round / 100) %); ppl \(.ppl_pruned) over \(.windows) windows; prune \(.prune_seconds | round) s"' \
   "$BENCH_OUT/reference.json"
-jq -r '"secateur (\(.method), --ratio-mode layer): params \(.params_before) -> \(.params_after) (ratio \(.ratio_actual * 100 | . * 100 | round / 100) %); ppl dense \(.ppl_dense), pruned \(.ppl_pruned); prune \(.seconds) s"' \
+jq -r '"secateur (\(.method), --ratio-mode layer): params \(.params_before) -> \(.params_after) (ratio \(.ratio_actual * 100 | . * 100 | round / 100) %); ppl dense \([.metrics.perplexity[] | select(.stage == \"dense\") | .value][0]), pruned \([.metrics.perplexity[] | select(.stage == \"pruned\") | .value][0]); prune \(.seconds) s"' \
   "$BENCH_OUT/secateur.json"

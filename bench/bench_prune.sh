@@ -139,6 +139,11 @@ try:
     ref = json.load(open(os.path.join(out, "reference", "result.json")))
 except Exception as e:
     die(f"cannot read the JSON outputs: {e}")
+if "schema_version" in sec:
+    # A run record (README "Run records"): settings and metrics in their own objects.
+    st, ppl = sec["settings"], {m["stage"]: m["value"] for m in sec["metrics"]["perplexity"]}
+    sec.update(method=st["method"], pattern=st["pattern"], sparsity_requested=st["sparsity"],
+               ppl_dense=ppl.get("dense"), ppl_pruned=ppl.get("pruned"))
 missing = [k for k in ("method", "pattern", "sparsity_requested", "sparsity_achieved", "params_total",
                        "params_nonzero", "seconds", "ppl_dense", "ppl_pruned") if k not in sec]
 if missing:

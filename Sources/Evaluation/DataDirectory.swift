@@ -12,7 +12,7 @@ public enum DatasetError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingFile(let f, let d, let hint):
-            return "dataset file \(f) not found in data directory \(d) (\(hint)); set --data-dir or SECATEUR_DATA"
+            return "dataset file \(f) not found in data directory \(d) (\(hint)); set the data directory (data_dir) or SECATEUR_DATA"
         case .unknownDataset(let n, let s):
             return "unknown dataset '\(n)'; supported: \(s.joined(separator: ", "))"
         case .malformedLine(let f, let l, let why):
@@ -20,7 +20,7 @@ public enum DatasetError: Error, CustomStringConvertible {
         case .tooFewTokens(let d, let t, let s):
             return "\(d) has only \(t) tokens, less than one window of \(s)"
         case .notEnoughWindows(let d, let r, let a, let s):
-            return "--windows \(r) is more than the \(a) windows of \(s) tokens that \(d) provides"
+            return "windows \(r) is more than the \(a) windows of \(s) tokens that \(d) provides"
         case .unreadable(let f, let why):
             return "cannot read dataset file \(f): \(why)"
         }

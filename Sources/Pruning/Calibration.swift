@@ -17,7 +17,7 @@ public enum Calibration {
         guard !eligible.isEmpty, total >= nsamples * seqlen else {
             throw PruningError.invalidSetting(
                 "calibration text has \(total) tokens in \(documents.count) documents (\(eligible.count) longer than \(seqlen) tokens); "
-                + "--nsamples \(nsamples) × --seqlen \(seqlen) = \(nsamples * seqlen) needs more — lower them")
+                + "nsamples \(nsamples) × seqlen \(seqlen) = \(nsamples * seqlen) needs more — lower them")
         }
         var rng = SeededRNG(seed: seed)
         var windows: [[Int32]] = []
@@ -34,7 +34,7 @@ public enum Calibration {
     public static func sample(stream: [Int32], nsamples: Int, seqlen: Int, seed: UInt64) throws -> [[Int32]] {
         guard nsamples > 0, seqlen > 1 else { throw PruningError.invalidSetting("nsamples and seqlen must be positive") }
         guard stream.count > seqlen else {
-            throw PruningError.invalidSetting("calibration text has \(stream.count) tokens, not more than --seqlen \(seqlen)")
+            throw PruningError.invalidSetting("calibration text has \(stream.count) tokens, not more than seqlen \(seqlen)")
         }
         var rng = SeededRNG(seed: seed)
         return (0..<nsamples).map { _ in
@@ -59,7 +59,7 @@ public enum Calibration {
         let available = ids.count / seqlen
         let n = nsamples ?? available
         guard n <= available else {
-            throw PruningError.invalidSetting("\(path) has \(available) windows of \(seqlen) tokens, fewer than --nsamples \(n)")
+            throw PruningError.invalidSetting("\(path) has \(available) windows of \(seqlen) tokens, fewer than nsamples \(n)")
         }
         return (0..<n).map { Array(ids[($0 * seqlen)..<(($0 + 1) * seqlen)]) }
     }

@@ -71,7 +71,7 @@ public enum MaskSelection {
             throw PruningError.invalidSetting("\(n):\(m) needs the input width (\(cols)) to be a multiple of \(m)")
         }
         if ties == .torch && m > TorchTopKOrder.maxGroup {
-            throw PruningError.invalidSetting("--ties torch is implemented for groups of up to \(TorchTopKOrder.maxGroup) (got \(n):\(m))")
+            throw PruningError.invalidSetting("ties torch is implemented for groups of up to \(TorchTopKOrder.maxGroup) (got \(n):\(m))")
         }
         var mask = [Bool](repeating: false, count: rows * cols)
         scores.withUnsafeBufferPointer { s in

@@ -62,37 +62,37 @@ public struct PruneConfiguration: Codable, Sendable {
 
     /// Refuses settings that cannot be met, with the reason.
     public func validate(layerCount: Int) throws {
-        for (name, s) in [("--sparsity", sparsity), ("--attn-sparsity", attentionSparsity ?? 0), ("--mlp-sparsity", mlpSparsity ?? 0)] {
+        for (name, s) in [("sparsity", sparsity), ("attn_sparsity", attentionSparsity ?? 0), ("mlp_sparsity", mlpSparsity ?? 0)] {
             guard s >= 0 && s < 1 else { throw PruningError.invalidSetting("\(name) \(s) is outside [0, 1)") }
         }
         if case .nOfM = sparsityPattern, attentionSparsity != nil || mlpSparsity != nil {
-            throw PruningError.invalidSetting("--attn-sparsity/--mlp-sparsity apply to unstructured patterns; N:M fixes the sparsity at N/M")
+            throw PruningError.invalidSetting("attn_sparsity/mlp_sparsity apply to unstructured patterns; N:M fixes the sparsity at N/M")
         }
         if let l = layers, l.lowerBound < 0 || l.upperBound >= layerCount {
-            throw PruningError.invalidSetting("--layers \(l.lowerBound)-\(l.upperBound) is outside the model's layers 0-\(layerCount - 1)")
+            throw PruningError.invalidSetting("layers \(l.lowerBound)-\(l.upperBound) is outside the model's layers 0-\(layerCount - 1)")
         }
-        if matrices.isEmpty { throw PruningError.invalidSetting("--matrices selects no projection") }
+        if matrices.isEmpty { throw PruningError.invalidSetting("matrices selects no projection") }
         if group == .global && method.needsCalibration {
-            throw PruningError.invalidSetting("--group global needs every layer's scores at once; it is available for magnitude and random, not \(method.rawValue) (use row or layer)")
+            throw PruningError.invalidSetting("group global needs every layer's scores at once; it is available for magnitude and random, not \(method.rawValue) (use row or layer)")
         }
         if allocation != "uniform" && allocation != "owl" {
-            throw PruningError.invalidSetting("unknown --allocation '\(allocation)'; use uniform or owl")
+            throw PruningError.invalidSetting("unknown allocation '\(allocation)'; use uniform or owl")
         }
         if allocation == "owl" {
-            guard sparsityPattern == .unstructured else { throw PruningError.invalidSetting("--allocation owl applies to unstructured sparsity") }
+            guard sparsityPattern == .unstructured else { throw PruningError.invalidSetting("allocation owl applies to unstructured sparsity") }
             guard owlLambda >= 0, sparsity - owlLambda >= 0, sparsity + owlLambda < 1 else {
                 throw PruningError.invalidSetting("OWL λ \(owlLambda) around sparsity \(sparsity) leaves [0, 1)")
             }
         }
         if permute {
-            guard case .nOfM = sparsityPattern else { throw PruningError.invalidSetting("--permute applies to N:M patterns") }
-            guard method != .sparsegpt else { throw PruningError.invalidSetting("--permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
+            guard case .nOfM = sparsityPattern else { throw PruningError.invalidSetting("permute applies to N:M patterns") }
+            guard method != .sparsegpt else { throw PruningError.invalidSetting("permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
         }
         if order == .onePass && (group == .global || !method.needsCalibration) {
-            throw PruningError.invalidSetting("--order one-pass concerns calibration statistics; \(method.rawValue) with --group \(group.rawValue) uses none")
+            throw PruningError.invalidSetting("order one-pass concerns calibration statistics; \(method.rawValue) with group \(group.rawValue) uses none")
         }
         if group != .row, case .nOfM = sparsityPattern {
-            throw PruningError.invalidSetting("N:M patterns compare within each group of M weights; --group does not apply")
+            throw PruningError.invalidSetting("N:M patterns compare within each group of M weights; group does not apply")
         }
     }
 
@@ -111,7 +111,7 @@ public struct PruneConfiguration: Codable, Sendable {
         let parts = s.split(separator: "-").map { Int($0) }
         if parts.count == 1, let a = parts[0] { return a...a }
         guard parts.count == 2, let a = parts[0], let b = parts[1], a <= b else {
-            throw PruningError.invalidSetting("--layers '\(s)' is not a range like 4-25")
+            throw PruningError.invalidSetting("layers '\(s)' is not a range like 4-25")
         }
         return a...b
     }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Compute
+import Experiments
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a model (params, MACs, memory, speed, energy) or this machine.",
-        subcommands: [BenchModel.self, BenchGEMM.self, BenchSparse.self], defaultSubcommand: BenchModel.self)
+        subcommands: [BenchModel.self, BenchGEMM.self, BenchSparse.self, BenchHessian.self], defaultSubcommand: BenchModel.self)
 }
 
 struct BenchGEMM: ParsableCommand {
@@ -19,13 +20,13 @@ struct BenchGEMM: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout.") var json = false
 
     func run() throws {
-        if let t = threads { Parallelism.setThreads(t) }
-        let g = GEMMThroughput.measure(m: m, n: n, k: k)
+        let workers = threads ?? defaultEngineThreads
+        let g = withEngineThreads(workers) { GEMMThroughput.measure(m: m, n: n, k: k) }
         if json {
             struct Out: Encodable { var m: Int; var n: Int; var k: Int; var threads: Int; var gflops_per_second: Double }
-            try Terminal.printJSON(Out(m: m, n: n, k: k, threads: Parallelism.threads, gflops_per_second: g))
+            try Terminal.printJSON(Out(m: m, n: n, k: k, threads: workers, gflops_per_second: g))
         } else {
-            print(String(format: "sgemm %d×%d×%d on %d threads: %.1f GFLOP/s", m, n, k, Parallelism.threads, g))
+            print(String(format: "sgemm %d×%d×%d on %d threads: %.1f GFLOP/s", m, n, k, workers, g))
         }
     }
 }
@@ -49,8 +50,9 @@ struct BenchSparse: ParsableCommand {
     }
 
     func run() throws {
-        if let t = threads { Parallelism.setThreads(t) }
-        let r = try SparseThroughput.measure(rows: rows, columns: columns, density: density, tokens: tokens)
+        let r = try withEngineThreads(threads ?? defaultEngineThreads) {
+            try SparseThroughput.measure(rows: rows, columns: columns, density: density, tokens: tokens)
+        }
         if json { try Terminal.printJSON(r); return }
         print(String(format: "%d×%d, %d token(s): dense %.1f µs, CSR (density %.2f) %.1f µs (%.2f×), 2:4 %.1f µs (%.2f×)",
                      rows, columns, tokens, r.denseMicroseconds, density, r.csrMicroseconds,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compute
 import Evaluation
+import Experiments
 import Foundation
 import LLM
 
@@ -14,17 +15,15 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Tokens decoded one at a time after the prompt (batch 1, KV cache).") var decodeTokens: Int = 64
     @Option(help: "Timed repetitions (median, min and max are reported).") var repetitions: Int = 5
     @Option(help: "Untimed warm-up rounds.") var warmup: Int = 1
-    @Option(help: "Storage of the decoder matrices: auto, dense, csr or nm (packed N:M).") var sparseFormat: String = "auto"
+    @Option(help: "Storage of the decoder matrices (nm: packed N:M).") var sparseFormat: SparseFormat = .auto
     @Option(help: "Watts per busy core for the energy estimate when RAPL counters are unreadable.")
     var cpuWatts: Double = EnergyMeter.defaultCPUWatts
     @Option(help: "Grid carbon intensity in g CO2/kWh (default: world average).")
     var gridIntensity: Double = CarbonEstimate.defaultGramsPerKWh
-    @Flag(help: "Print one JSON object on stdout.") var json = false
+    @Option(help: "Seed of the random prompt tokens.") var seed: UInt64 = 0
+    @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func validate() throws {
-        guard SparseFormat(rawValue: sparseFormat) != nil else {
-            throw ValidationError("--sparse-format must be one of auto, dense, csr, nm (got '\(sparseFormat)')")
-        }
         guard promptLength >= 1, decodeTokens >= 1, repetitions >= 1, warmup >= 0 else {
             throw ValidationError("--prompt-length, --decode-tokens and --repetitions must be at least 1, --warmup at least 0")
         }
@@ -33,15 +32,13 @@ struct BenchModel: ParsableCommand {
     }
 
     func run() throws {
-        if let t = options.threads { Parallelism.setThreads(t) }
-        let loaded = try ModelLoader.load(options.model)
-        var s = EfficiencySettings()
+        var s = EfficiencyRunSettings()
         s.promptLength = promptLength; s.decodeTokens = decodeTokens
-        s.repetitions = repetitions; s.warmup = warmup
-        s.sparseFormat = SparseFormat(rawValue: sparseFormat)!
-        s.cpuWatts = cpuWatts; s.gridIntensity = gridIntensity
-        let r = try EfficiencyBenchmark.run(model: loaded.model, settings: s) { Terminal.err($0) }
-        if json { try Terminal.printJSON(r); return }
+        s.repetitions = repetitions; s.warmup = warmup; s.sparseFormat = sparseFormat
+        s.cpuWatts = cpuWatts; s.gridIntensity = gridIntensity; s.seed = seed; s.threads = options.threads
+        let record = try EfficiencyRun(settings: s).run(modelSpec: options.model, progress: ProgressPrinter().handler)
+        if json { return try Terminal.printRecord(record) }
+        guard case .benchModel(let r) = record.result else { return }
         print(Self.table(r, model: options.model))
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 
 @main
@@ -49,6 +50,8 @@ struct RuntimeFailure: LocalizedError {
                !text.contains(path) {
                 text += " (\(path))"
             }
+        } else if let e = error as? SettingError {
+            text = e.description(namingSetting: Self.flag)
         } else {
             text = String(describing: error)
         }
@@ -58,6 +61,9 @@ struct RuntimeFailure: LocalizedError {
     }
 
     var errorDescription: String? { message }
+
+    /// The option that sets a setting: settings are keyed in snake_case, options in kebab-case.
+    static func flag(_ setting: String) -> String { "--" + setting.replacingOccurrences(of: "_", with: "-") }
 }
 
 /// Options every model-loading command shares.

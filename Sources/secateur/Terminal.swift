@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 
 /// A command's own runtime error (one line).
@@ -18,6 +19,39 @@ enum Terminal {
         let data = try enc.encode(value)
         print(String(decoding: data, as: UTF8.self))
     }
+
+    /// A run record as one line of JSON on stdout (`--json`).
+    static func printRecord(_ record: RunRecord) throws {
+        print(String(decoding: try record.compactJSON(), as: UTF8.self))
+    }
+
+    static func out(_ s: String) {
+        FileHandle.standardOutput.write(s.data(using: .utf8)!)
+    }
+}
+
+/// Shows a pipeline's progress: notes and progress lines on stderr; generated text on stdout
+/// unless stdout carries the JSON record.
+final class ProgressPrinter {
+    private var lines: [String: ProgressLine] = [:]
+    private let streamText: Bool
+
+    init(streamText: Bool = false) { self.streamText = streamText }
+
+    func callAsFunction(_ event: RunProgress) {
+        switch event {
+        case .note(let s):
+            Terminal.err(s)
+        case let .steps(label, done, total, seconds, unitsPerStep, unit):
+            var line = lines[label] ?? ProgressLine(label: label, unitsPerStep: unitsPerStep, unit: unit)
+            line.update(done: done, total: total, seconds: seconds)
+            lines[label] = line
+        case .text(let piece):
+            if streamText { Terminal.out(piece) }
+        }
+    }
+
+    var handler: RunProgressHandler { { [self] in self($0) } }
 }
 
 /// A one-line progress meter on stderr ("windows 3/16 · 201 tok/s · ETA 2m10s"), redrawn in

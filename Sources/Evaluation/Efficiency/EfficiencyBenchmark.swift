@@ -87,7 +87,7 @@ public enum EfficiencyBenchmark {
             throw EfficiencyError.invalidSetting("prompt length, decode tokens and repetitions must be ≥ 1, warm-up ≥ 0")
         }
         guard s.cpuWatts > 0, s.gridIntensity >= 0 else {
-            throw EfficiencyError.invalidSetting("--cpu-watts must be > 0 and --grid-intensity ≥ 0")
+            throw EfficiencyError.invalidSetting("cpu watts must be > 0 and grid intensity ≥ 0")
         }
         // Counts first, on whatever storage the model has (they do not depend on it).
         let params = ParameterCounts(model: model)

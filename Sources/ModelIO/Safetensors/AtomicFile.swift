@@ -87,7 +87,7 @@ private func Glibc_or_Darwin_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int)
 }
 
 /// Writes `data` to `path` atomically (temporary file in the same directory + rename).
-func writeFileAtomically(_ data: Data, to path: String) throws {
+public func writeFileAtomically(_ data: Data, to path: String) throws {
     let w = try AtomicFileWriter(path: path)
     try data.withUnsafeBytes { try w.write($0) }
     try w.commit()

@@ -63,8 +63,8 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     }
 
     public func validate(layerCount n: Int) throws {
-        guard ratio > 0 && ratio < 1 else { throw StructuredPruningError.invalidSetting("--ratio must be in (0, 1), got \(ratio)") }
-        for (name, r) in [("--attn-layers", attentionLayers), ("--mlp-layers", mlpLayers)] {
+        guard ratio > 0 && ratio < 1 else { throw StructuredPruningError.invalidSetting("ratio must be in (0, 1), got \(ratio)") }
+        for (name, r) in [("attn_layers", attentionLayers), ("mlp_layers", mlpLayers)] {
             if let r, r.lowerBound < 0 || r.upperBound >= n {
                 throw StructuredPruningError.invalidSetting("\(name) \(r.lowerBound)-\(r.upperBound) is outside the model's layers 0-\(n - 1)")
             }

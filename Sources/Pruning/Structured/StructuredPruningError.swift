@@ -14,13 +14,13 @@ public enum StructuredPruningError: Error, CustomStringConvertible, Equatable {
         case let .ratioUnreachable(r, m, scope):
             return "ratio \(pct(r)) of the model's parameters is unreachable when pruning \(scope): "
                 + "at most \(pct(m)) can be removed there (one KV group and one MLP channel stay in every pruned layer); "
-                + "lower --ratio or widen --attn-layers/--mlp-layers"
+                + "lower the ratio or widen attn_layers/mlp_layers"
         case let .ratioNotRepresentable(r, below, above, granularity):
             let options = [below, above].compactMap { $0 }.map(pct).joined(separator: " or ")
             return "ratio \(pct(r)) cannot be met within 0.5 points: \(granularity); nearest reachable: \(options)"
         case .gradientsUnavailable:
-            return "--method taylor needs gradients of the calibration loss, and the backward pass is not available in this build; "
-                + "use --method l1, l2 or random"
+            return "method taylor needs gradients of the calibration loss, and the backward pass is not available in this build; "
+                + "use method l1, l2 or random"
         case let .invalidSetting(why):
             return "invalid structured pruning setting: \(why)"
         }

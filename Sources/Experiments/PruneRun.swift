@@ -1,0 +1,97 @@
+import Evaluation
+import Foundation
+import LLM
+import ModelIO
+import Pruning
+
+/// `secateur prune` (unstructured / N:M): optional dense perplexity, calibration, layer-wise
+/// pruning, optional pruned perplexity, optional save with pruning.json, one run record.
+public struct PruneRun {
+    public var settings: PruneSettings
+
+    public init(settings: PruneSettings) { self.settings = settings }
+
+    /// Loads `modelSpec` (a path or an alias) and runs.
+    public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
+        _ = settings.configuration   // settings errors that need no model come before loading it
+        var context = RunContext(threads: settings.threads)
+        return try withEngineThreads(context.threads) {
+            let (loaded, identity) = try context.load(modelSpec)
+            return try run(loaded, identity: identity, context: &context, progress: progress)
+        }
+    }
+
+    /// Prunes an already loaded model in place.
+    public func run(model loaded: LoadedModel, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
+        var context = RunContext(threads: settings.threads)
+        return try withEngineThreads(context.threads) {
+            let identity = try context.identify(loaded)
+            return try run(loaded, identity: identity, context: &context, progress: progress)
+        }
+    }
+
+    private func run(_ loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
+                     progress: RunProgressHandler) throws -> RunRecord {
+        let model = loaded.model
+        let config = settings.configuration
+        try config.validate(layerCount: model.layerCount)
+        let data = DataDirectory(explicit: settings.dataDirectory)
+        var metrics = RunMetrics()
+
+        // Evaluation windows first, so a missing dataset fails before minutes of pruning.
+        let evaluation = try settings.evaluation.map { e in try context.clock.measure("eval_prepare") { try e.prepare(loaded, data: data) } }
+        if let evaluation {
+            let dense = try context.clock.measure("eval_dense") {
+                try evaluation.measure(model, stage: .dense, label: "dense ppl windows", progress: progress)
+            }
+            metrics.perplexity.append(dense.metric)
+        }
+
+        var calibration: [[Int32]] = []
+        if settings.needsCalibration {
+            calibration = try context.clock.measure("calibration") {
+                try settings.calibration.windows(nsamples: settings.nsamples, seqlen: settings.seqlen, seed: settings.seed,
+                                                 tokenizer: loaded.tokenizer, vocabSize: model.vocabSize, data: data)
+            }
+            progress(.note(String(format: "calibration: %d windows × %d tokens (%.1f s)", calibration.count, settings.seqlen,
+                                  context.clock.seconds["calibration"] ?? 0)))
+        }
+
+        let pruner = try LayerwisePruner(model: model, configuration: config)
+        let pruneStart = Date()
+        let report = try withoutActuallyEscaping(progress) { report in
+            pruner.progress = { done, total in
+                report(.note(String(format: "pruned layer %d/%d (%.0f s)", done, total, Date().timeIntervalSince(pruneStart))))
+            }
+            defer { pruner.progress = nil }   // the closure must not outlive this call
+            return try pruner.run(calibration: calibration)
+        }
+        context.clock.merge(report.secondsByPhase, prefix: "prune.")
+
+        if let evaluation {
+            let pruned = try context.clock.measure("eval_pruned") {
+                try evaluation.measure(model, stage: .pruned, label: "pruned ppl windows", progress: progress)
+            }
+            metrics.perplexity.append(pruned.metric)
+        }
+
+        var resolved = settings
+        resolved.group = config.group
+        resolved.sparsity = config.sparsity
+        resolved.layers = config.layers ?? 0...(model.layerCount - 1)
+        resolved.evaluation = settings.evaluation?.resolved
+        resolved.dataDirectory = data.url.path
+        resolved.threads = context.threads
+
+        if let out = settings.output {
+            try context.clock.measure("save") { try ModelWriter.save(model, source: loaded.location, to: out) }
+        }
+        let record = context.record(model: identity, settings: .prune(resolved), metrics: metrics,
+                                    result: .prune(PruneResult(report, output: settings.output)))
+        if let out = settings.output {
+            try record.write(to: URL(fileURLWithPath: out).appendingPathComponent("pruning.json").path)
+            progress(.note("wrote \(out)"))
+        }
+        return record
+    }
+}

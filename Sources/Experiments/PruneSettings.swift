@@ -1,0 +1,64 @@
+import Evaluation
+import LLM
+import Pruning
+
+/// Every setting of an unstructured / N:M prune run (`secateur prune`). Optional fields are
+/// those whose default depends on the model or the method; a run's record holds them resolved.
+public struct PruneSettings: Codable, Sendable, Equatable {
+    public var method: PruneMethod = .wanda
+    public var pattern: SparsityPattern = .unstructured
+    /// Share of each comparison group's weights to remove (N:M patterns fix it at N/M).
+    public var sparsity: Double = 0.5
+    /// nil: row for wanda/ria/sparsegpt and N:M, layer for magnitude/random.
+    public var group: ComparisonGroup?
+    /// Sparsity of q, k, v, o and of gate, up, down; nil: `sparsity`.
+    public var attentionSparsity: Double?
+    public var mlpSparsity: Double?
+    public var matrices: [Projection] = Projection.allCases
+    /// Inclusive layer range; nil: every layer.
+    public var layers: ClosedRange<Int>?
+    /// RIA's activation exponent.
+    public var alpha: Double = 0.5
+    public var allocation: SparsityAllocation = .uniform
+    public var owlM: Double = 5
+    public var owlLambda: Double = 0.08
+    public var ties: TieBreak = .position
+    public var permute = false
+    public var order: PruneOrder = .reference
+    /// Calibration windows and their length.
+    public var nsamples = 128
+    public var seqlen = 2048
+    public var seed: UInt64 = 0
+    public var calibration: CalibrationSource = .dataset(.c4)
+    /// Perplexity before and after; nil: none.
+    public var evaluation: PruneEvaluationSettings?
+    /// Directory the pruned model (and pruning.json) is written to; nil: not saved.
+    public var output: String?
+    public var dataDirectory: String?
+    public var threads: Int?
+
+    public init() {}
+
+    /// The configuration the layer-wise pruner takes.
+    public var configuration: PruneConfiguration {
+        var c = PruneConfiguration(method: method, pattern: pattern, sparsity: sparsity, group: group,
+                                   attentionSparsity: attentionSparsity, mlpSparsity: mlpSparsity,
+                                   matrices: matrices, layers: layers, alpha: alpha, seed: seed)
+        c.permute = permute
+        c.ties = ties
+        c.allocation = allocation.rawValue
+        c.owlM = owlM
+        c.owlLambda = owlLambda
+        c.order = order
+        return c
+    }
+
+    /// Whether the run needs calibration windows at all.
+    public var needsCalibration: Bool { method.needsCalibration || allocation == .owl }
+
+    enum CodingKeys: String, CodingKey {
+        case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
+        case matrices, layers, alpha, allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
+        case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads
+    }
+}

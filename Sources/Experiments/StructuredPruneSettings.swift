@@ -1,0 +1,45 @@
+import Pruning
+
+/// Every setting of a structured prune run (`secateur prune --structured`).
+public struct StructuredPruneSettings: Codable, Sendable, Equatable {
+    public var criterion: StructuredCriterion = .taylor
+    public var mode: StructuredMode = .block
+    /// Share of the model's parameters to remove (ratio mode `layer`: LLM-Pruner's per-layer share).
+    public var ratio: Double = 0.2
+    public var ratioMode: RatioMode = .model
+    /// Block mode: attention / MLP layers to prune (nil: LLM-Pruner's range scaled to the model);
+    /// layer mode: the droppable layers (nil: all).
+    public var attentionLayers: ClosedRange<Int>?
+    /// nil: `attentionLayers`.
+    public var mlpLayers: ClosedRange<Int>?
+    public var taylorOrder: TaylorOrder = .first
+    public var aggregation: GroupAggregation = .sum
+    public var layerScore: LayerScore = .blockInfluence
+    /// Calibration for Taylor gradients and layer scores (LLM-Pruner: 10 × 64).
+    public var calibrationWindows = 10
+    public var calibrationSeqlen = 64
+    public var calibration: CalibrationSource = .dataset(.c4)
+    public var seed: UInt64 = 0
+    public var evaluation: PruneEvaluationSettings?
+    public var output: String?
+    public var dataDirectory: String?
+    public var threads: Int?
+
+    public init() {}
+
+    public var configuration: StructuredPruneConfiguration {
+        StructuredPruneConfiguration(criterion: criterion, mode: mode, ratio: ratio, ratioMode: ratioMode,
+                                     attentionLayers: attentionLayers, mlpLayers: mlpLayers ?? attentionLayers,
+                                     taylorOrder: taylorOrder, aggregation: aggregation, layerScore: layerScore, seed: seed)
+    }
+
+    /// Taylor scores need gradients of the calibration loss; layer mode scores layers on it.
+    public var needsCalibration: Bool { (criterion == .taylor && mode != .layer) || mode == .layer }
+
+    enum CodingKeys: String, CodingKey {
+        case criterion = "method", mode, ratio, ratioMode = "ratio_mode", attentionLayers = "attn_layers", mlpLayers = "mlp_layers"
+        case taylorOrder = "taylor", aggregation, layerScore = "layer_score"
+        case calibrationWindows = "calib_windows", calibrationSeqlen = "calib_seqlen", calibration, seed
+        case evaluation = "eval", output, dataDirectory = "data_dir", threads
+    }
+}

@@ -1,0 +1,125 @@
+import Evaluation
+import Foundation
+import LLM
+import ModelIO
+
+/// Settings of `eval tasks`.
+public struct TaskSettings: Codable, Sendable, Equatable {
+    public var tasks: [ZeroShotTask] = ZeroShotTask.allCases
+    /// The first N documents of each task; nil: all.
+    public var limit: Int?
+    /// Documents scored per batch, their tokens packed into forwards of at most `maxRows` rows.
+    public var batchSize = 32
+    public var maxRows = 4096
+    /// Longest input in tokens (longer ones are cut on the left, as lm-eval does).
+    public var maxLength = 2048
+    /// A JSON-lines file that receives one line per scored document; nil: none.
+    public var logSamples: String?
+    public var dataDirectory: String?
+    public var threads: Int?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case tasks, limit, batchSize = "batch_size", maxRows = "max_rows", maxLength = "max_length"
+        case logSamples = "log_samples", dataDirectory = "data_dir", threads
+    }
+}
+
+/// What `eval tasks` reports beside the metrics: per-task scores keyed by task (as the
+/// command always printed them), the average of the reported metrics, and the time.
+public struct TaskRunResult: Codable, Sendable, Equatable {
+    public struct Task: Codable, Sendable, Equatable {
+        public var acc, accStderr, accNorm, accNormStderr: Double
+        public var n: Int
+        public var metric: String
+        public var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case acc, accStderr = "acc_stderr", accNorm = "acc_norm", accNormStderr = "acc_norm_stderr", n, metric, seconds
+        }
+    }
+
+    public var tasks: [String: Task]
+    /// Mean of each task's reported metric (acc_norm for hellaswag, arc_challenge, openbookqa; acc otherwise).
+    public var average: Double
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey { case tasks, average, seconds }
+}
+
+/// `secateur eval tasks`: zero-shot multiple-choice tasks scored as lm-evaluation-harness v0.4 does.
+public struct TaskRun {
+    public var settings: TaskSettings
+
+    public init(settings: TaskSettings) { self.settings = settings }
+
+    /// Reads every task's documents first (a missing file is reported before the model is loaded).
+    public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
+        var context = RunContext(threads: settings.threads)
+        return try withEngineThreads(context.threads) {
+            let docs = try documents(&context)
+            let (loaded, identity) = try context.load(modelSpec)
+            return try evaluate(docs, loaded: loaded, identity: identity, context: &context, progress: progress)
+        }
+    }
+
+    public func run(model loaded: LoadedModel, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
+        var context = RunContext(threads: settings.threads)
+        return try withEngineThreads(context.threads) {
+            let docs = try documents(&context)
+            let identity = try context.identify(loaded)
+            return try evaluate(docs, loaded: loaded, identity: identity, context: &context, progress: progress)
+        }
+    }
+
+    private func documents(_ context: inout RunContext) throws -> [[TaskDocument]] {
+        let data = DataDirectory(explicit: settings.dataDirectory)
+        if let path = settings.logSamples {
+            // Refuse an unwritable destination now, not after the whole evaluation.
+            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard FileManager.default.isWritableFile(atPath: dir) else {
+                throw RunRecordError.writeFailed(path: path, reason: "directory \(dir) is not writable")
+            }
+        }
+        return try context.clock.measure("dataset") { try settings.tasks.map { try $0.documents(data: data, limit: settings.limit) } }
+    }
+
+    private func evaluate(_ docs: [[TaskDocument]], loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
+                          progress: RunProgressHandler) throws -> RunRecord {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        var samples = Data()
+        var results: [(ZeroShotTask, TaskResult)] = []
+        let start = Date()
+        for (task, ds) in zip(settings.tasks, docs) {
+            progress(.note("\(loaded.name): \(task.rawValue), \(ds.count) documents"))
+            let r = try context.clock.measure("task.\(task.rawValue)") {
+                try TaskEvaluation.evaluate(task: task, documents: ds, model: loaded.model, tokenizer: loaded.tokenizer,
+                                            batchSize: settings.batchSize, maxLength: settings.maxLength, rowsPerForward: settings.maxRows,
+                                            progress: { progress(.steps(label: task.rawValue, done: $0, total: $1, seconds: $2,
+                                                                        unitsPerStep: 1, unit: "doc")) },
+                                            sample: { s in if settings.logSamples != nil { samples += try enc.encode(s) + Data("\n".utf8) } })
+            }
+            results.append((task, r))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        if let path = settings.logSamples {
+            try context.clock.measure("log_samples") { try writeFileAtomically(samples, to: path) }
+        }
+        var metrics = RunMetrics()
+        var perTask: [String: TaskRunResult.Task] = [:]
+        for (t, r) in results {
+            metrics.tasks.append(TaskMetricRecord(task: t.rawValue, acc: r.acc, accStderr: r.acc_stderr, accNorm: r.acc_norm,
+                                                  accNormStderr: r.acc_norm_stderr, n: r.n, reported: r.metric.rawValue, stage: .dense))
+            perTask[t.rawValue] = .init(acc: r.acc, accStderr: r.acc_stderr, accNorm: r.acc_norm, accNormStderr: r.acc_norm_stderr,
+                                        n: r.n, metric: r.metric.rawValue, seconds: r.seconds)
+        }
+        var resolved = settings
+        resolved.dataDirectory = DataDirectory(explicit: settings.dataDirectory).url.path
+        resolved.threads = context.threads
+        return context.record(model: identity, settings: .evalTasks(resolved), metrics: metrics,
+                              result: .evalTasks(TaskRunResult(tasks: perTask, average: TaskEvaluation.average(results.map(\.1)),
+                                                               seconds: seconds)))
+    }
+}

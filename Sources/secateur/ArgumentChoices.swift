@@ -1,0 +1,29 @@
+import ArgumentParser
+import Evaluation
+import Experiments
+import LLM
+import Pruning
+
+// The libraries' vocabularies as command-line values: ArgumentParser rejects any other value
+// with the allowed ones listed. (Libraries do not depend on ArgumentParser, so the
+// conformances live here.)
+extension PruneMethod: ExpressibleByArgument {}
+extension ComparisonGroup: ExpressibleByArgument {}
+extension PruneOrder: ExpressibleByArgument {}
+extension TieBreak: ExpressibleByArgument {}
+extension SparsityAllocation: ExpressibleByArgument {}
+extension CalibrationDataset: ExpressibleByArgument {}
+extension PerplexityDataset: ExpressibleByArgument {}
+extension PerplexityProtocol: ExpressibleByArgument {}
+extension StructuredMode: ExpressibleByArgument {}
+extension RatioMode: ExpressibleByArgument {}
+extension TaylorOrder: ExpressibleByArgument {}
+extension GroupAggregation: ExpressibleByArgument {}
+extension LayerScore: ExpressibleByArgument {}
+extension SparseFormat: ExpressibleByArgument {}
+
+/// "unstructured" or N:M — not a closed set of names, so parsed rather than listed.
+extension SparsityPattern: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+    public var defaultValueDescription: String { description }
+}
