@@ -6,6 +6,7 @@ public enum TokenizerError: Error, CustomStringConvertible {
     case unsupportedModel(String)
     case unsupportedComponent(kind: String, type: String)
     case missingMerges(String)
+    case malformedMerges(String)
     case mergeTokenNotInVocabulary(String)
     case invalidMetadata(String)
 
@@ -16,6 +17,7 @@ public enum TokenizerError: Error, CustomStringConvertible {
         case .unsupportedModel(let type): return "unsupported tokenizer model type: \(type)"
         case .unsupportedComponent(let kind, let type): return "unsupported \(kind): \(type)"
         case .missingMerges(let why): return "BPE tokenizer has no merges: \(why)"
+        case .malformedMerges(let why): return "malformed BPE merges: \(why)"
         case .mergeTokenNotInVocabulary(let token): return "BPE merge refers to a token not in the vocabulary: \(token)"
         case .invalidMetadata(let why): return "invalid tokenizer metadata: \(why)"
         }
@@ -25,8 +27,10 @@ public enum TokenizerError: Error, CustomStringConvertible {
 /// A BPE tokenizer that reproduces Hugging Face `tokenizers` token ids exactly: byte-level BPE
 /// (GPT-2, SmolLM, Llama-3 family) and SentencePiece-style BPE with byte fallback (Llama-2 family).
 ///
-/// Built from a `tokenizer.json` or from GGUF tokenizer metadata (matching what transformers builds
-/// with `AutoTokenizer.from_pretrained(..., gguf_file=...)`). Thread-safe.
+/// Built from a `tokenizer.json`, from the Hub files `vocab.json` + `merges.txt` (GPT2Tokenizer, e.g.
+/// OPT; `Tokenizer.load(directory:)` picks the layout a model directory has), or from GGUF tokenizer
+/// metadata (matching what transformers builds with `AutoTokenizer.from_pretrained(..., gguf_file=...)`).
+/// Thread-safe.
 public final class Tokenizer: @unchecked Sendable {
     let model: BPEModel
     let normalizer: Normalizer?

@@ -47,8 +47,10 @@ extension Tokenizer {
         var vocab: [String: Int32] = [:]
         vocab.reserveCapacity(vocabObj.count)
         for (k, v) in vocabObj {
-            guard let n = v as? NSNumber else { throw TokenizerError.malformedJSON("vocab id of \(k) is not a number") }
-            vocab[k] = n.int32Value
+            guard let id = jsonTokenID(v) else {
+                throw TokenizerError.malformedJSON("vocab id of \(k.debugDescription) is \(shortJSON(v)), not an integer in 0..<\(maxTokenID)")
+            }
+            vocab[k] = id
         }
         guard let mergesObj = modelObj["merges"] as? [Any] else {
             throw TokenizerError.missingMerges("model.merges is absent")
@@ -80,8 +82,11 @@ extension Tokenizer {
 
         var added: [AddedToken] = []
         for a in root["added_tokens"] as? [[String: Any]] ?? [] {
-            guard let content = a["content"] as? String, let id = (a["id"] as? NSNumber)?.int32Value else {
+            guard let content = a["content"] as? String, a["id"] != nil else {
                 throw TokenizerError.malformedJSON("added token without content/id")
+            }
+            guard let id = jsonTokenID(a["id"]) else {
+                throw TokenizerError.malformedJSON("added token \(content.debugDescription) has id \(shortJSON(a["id"]!)), not an integer in 0..<\(maxTokenID)")
             }
             added.append(AddedToken(content: content, id: id,
                                     special: a["special"] as? Bool ?? false,
@@ -96,6 +101,11 @@ extension Tokenizer {
         let pre = try JSONComponents.preTokenizer(root["pre_tokenizer"])
         let post = try JSONComponents.postProcessor(root["post_processor"], idOf: idOf)
         let dec = try JSONComponents.decoder(root["decoder"])
+        for id in post.prefix + post.suffix where model.idToToken.count <= Int(id) || model.idToToken[Int(id)] == nil {
+            guard added.contains(where: { $0.id == id }) else {
+                throw TokenizerError.malformedJSON("post_processor adds id \(id), which is neither a vocabulary id nor an added token")
+            }
+        }
 
         // Special token names: tokenizer_config.json, else the post-processor, else common names.
         var names: [String: String] = [:]
@@ -232,8 +242,13 @@ enum JSONComponents {
                 if it["Sequence"] != nil { seenSequence = true; continue }
                 guard let st = it["SpecialToken"] as? [String: Any], let name = st["id"] as? String else { continue }
                 var ids: [Int32] = []
-                if let spec = specials[name] as? [String: Any], let list = spec["ids"] as? [NSNumber] {
-                    ids = list.map { $0.int32Value }
+                if let spec = specials[name] as? [String: Any], let list = spec["ids"] as? [Any] {
+                    ids = try list.map { v in
+                        guard let id = jsonTokenID(v) else {
+                            throw TokenizerError.malformedJSON("template special token \(name) has id \(shortJSON(v)), not an integer in 0..<\(maxTokenID)")
+                        }
+                        return id
+                    }
                 } else if let id = idOf(name) {
                     ids = [id]
                 } else {
@@ -243,13 +258,16 @@ enum JSONComponents {
             }
             return pp
         case "RobertaProcessing", "BertProcessing":
-            func tokenID(_ key: String) -> Int32? {
+            func tokenID(_ key: String) throws -> Int32? {
                 guard let pair = d[key] as? [Any], pair.count == 2 else { return nil }
-                return (pair[1] as? NSNumber)?.int32Value
+                guard let id = jsonTokenID(pair[1]) else {
+                    throw TokenizerError.malformedJSON("\(type(d)) \(key) id \(shortJSON(pair[1])) is not an integer in 0..<\(maxTokenID)")
+                }
+                return id
             }
             var pp = PostProcessor()
-            if let c = tokenID("cls") { pp.prefix = [c] }
-            if let s = tokenID("sep") { pp.suffix = [s] }
+            if let c = try tokenID("cls") { pp.prefix = [c] }
+            if let s = try tokenID("sep") { pp.suffix = [s] }
             return pp
         case let t: throw TokenizerError.unsupportedComponent(kind: "post-processor", type: t)
         }
