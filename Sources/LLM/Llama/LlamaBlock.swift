@@ -52,36 +52,6 @@ public struct LlamaBlock: Sendable {
     }
 }
 
-/// Scratch buffers for a forward over `rows` positions, sized for the widest block and
-/// reused across blocks so a forward pass allocates once.
-final class ForwardScratch {
-    let rows: Int
-    let normed: UnsafeMutablePointer<Float>     // rows × hidden
-    let query: UnsafeMutablePointer<Float>      // rows × maxQWidth
-    let attention: UnsafeMutablePointer<Float>  // rows × maxQWidth
-    let gate: UnsafeMutablePointer<Float>       // rows × maxIntermediate
-    let up: UnsafeMutablePointer<Float>         // rows × maxIntermediate
-    let keys: UnsafeMutablePointer<Float>       // rows × maxKVWidth (used without a cache)
-    let values: UnsafeMutablePointer<Float>
-
-    init(rows: Int, hidden: Int, shapes: [BlockShape]) {
-        self.rows = rows
-        let q = shapes.map(\.queryWidth).max() ?? 0, kv = shapes.map(\.kvWidth).max() ?? 0
-        let inter = shapes.map(\.intermediateSize).max() ?? 0
-        normed = .allocate(capacity: max(1, rows * hidden))
-        query = .allocate(capacity: max(1, rows * q))
-        attention = .allocate(capacity: max(1, rows * q))
-        gate = .allocate(capacity: max(1, rows * inter))
-        up = .allocate(capacity: max(1, rows * inter))
-        keys = .allocate(capacity: max(1, rows * kv))
-        values = .allocate(capacity: max(1, rows * kv))
-    }
-
-    deinit {
-        [normed, query, attention, gate, up, keys, values].forEach { $0.deallocate() }
-    }
-}
-
 /// What a Llama block's backward needs from its forward over a window of `rows` positions
 /// (from position 0): the tensors that cannot be recomputed cheaply. The two RMSNorm outputs
 /// and silu(gate)·up are recomputed in the backward from `input`, `mid` and `gate`/`up`
@@ -111,20 +81,6 @@ final class LlamaBlockActivations {
     deinit { [input, query, keys, values, attention, mid, gate, up].forEach { $0.deallocate() } }
 }
 
-/// The hooks of a block forward: what it shows, where it starts and stops, what it keeps.
-struct BlockHooks {
-    /// Sees each linear input as it is computed.
-    var observer: LinearInputObserver?
-    /// Return right after the observer has seen this site (`hidden` is then partly updated).
-    var stopAfter: LinearInputSite?
-    /// Start at this site instead of the block input; its input is read from `site`.
-    var resumeFrom: LinearInputSite?
-    /// rows × (site width): where a stop leaves its site's input, and a resume finds it.
-    var site: UnsafeMutablePointer<Float>?
-    /// Keep what the backward needs (whole windows from position 0, no cache).
-    var record: LlamaBlockActivations?
-}
-
 extension LlamaBlock {
     /// Runs the block in place on hidden [rows × hiddenSize] at positions
     /// startPosition..<startPosition+rows. Keys/values go to `kv` (a cache's layer buffers,
@@ -137,19 +93,14 @@ extension LlamaBlock {
     func forward(hidden: UnsafeMutablePointer<Float>, rows: Int, hiddenSize: Int, startPosition: Int,
                  kv: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?,
                  rope: RotaryEmbedding, eps: Float, scratch s: ForwardScratch, hooks h: BlockHooks = BlockHooks(),
-                 segments: [AttentionSegment]? = nil) -> Bool {
+                 record rec: LlamaBlockActivations? = nil, segments: [AttentionSegment]? = nil) -> Bool {
         let qWidth = heads * headDim, inter = intermediateSize
-        let rec = h.record
         let keys = kv?.keys ?? rec?.keys ?? s.keys, values = kv?.values ?? rec?.values ?? s.values
         let query = rec?.query ?? s.query, attention = rec?.attention ?? s.attention
         let kvBase = kv == nil ? 0 : startPosition
         let newKeys = keys + kvBase * kvWidth, newValues = values + kvBase * kvWidth
-        /// Reports a site's input; true when the forward must stop there (the input is kept).
         func reached(_ site: LinearInputSite, _ x: UnsafeMutablePointer<Float>, _ width: Int) -> Bool {
-            h.observer?(site, x, rows, width)
-            guard h.stopAfter == site else { return false }
-            h.site?.update(from: x, count: rows * width)
-            return true
+            h.reached(site, x, rows: rows, width: width)
         }
         let from = h.resumeFrom?.rawValue ?? -1
         rec?.input.update(from: hidden, count: rows * hiddenSize)

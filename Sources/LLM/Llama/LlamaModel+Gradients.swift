@@ -29,7 +29,7 @@ extension LlamaModel {
             layers.map { layer in
                 let a = LlamaBlockActivations(rows: rows, hidden: d, shape: layer.shape)
                 layer.forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: d, startPosition: 0, kv: nil,
-                              rope: rope, eps: eps, scratch: forwardScratch, hooks: BlockHooks(record: a))
+                              rope: rope, eps: eps, scratch: forwardScratch, record: a)
                 return a
             }
         }

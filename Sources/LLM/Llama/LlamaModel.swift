@@ -4,7 +4,7 @@ import ModelIO
 /// A Llama-family causal language model (Llama 1–3, TinyLlama, SmolLM, Mistral, Qwen2) held
 /// in float32. Execution is layer by layer — `embed` → `layers[i]` → `head` — so that
 /// calibration and evaluation can walk one layer at a time (DESIGN.md §4).
-public final class LlamaModel: LanguageModel {
+public final class LlamaModel: BlockStack {
     public var config: ModelConfig
     public var embedding: [Float]            // vocab × hidden
     public var layers: [LlamaBlock]
@@ -81,14 +81,6 @@ public final class LlamaModel: LanguageModel {
         self.init(config: c, embedding: embedding, layers: layers, finalNorm: norm, lmHead: head)
     }
 
-    public func makeCache(capacity: Int) -> KVCache {
-        KVCache(config: ModelConfigView(kvWidths: layers.map(\.kvWidth)), capacity: capacity)
-    }
-
-    func makeScratch(rows: Int) -> ForwardScratch {
-        ForwardScratch(rows: rows, hidden: hiddenSize, shapes: layers.map(\.shape))
-    }
-
     // MARK: - Layer-by-layer API
 
     /// Token embeddings, [tokens.count × hidden] (positions enter later, through RoPE).
@@ -107,61 +99,11 @@ public final class LlamaModel: LanguageModel {
         try embed(tokens, startPosition: 0)
     }
 
-    /// Runs layers `range` in place over hidden [rows × hidden] (rows = hidden.count / hiddenSize).
-    /// With a cache the rows continue the cached sequence and their keys/values are appended.
-    /// `stopAfter` (statistics passes, one layer, no cache): each layer returns once the observer has
-    /// seen that site, so `hidden` is not the layer's output.
-    public func runLayers(_ range: Range<Int>, hidden: inout [Float], cache: KVCache?,
-                          observer: LinearInputObserver?, stopAfter: LinearInputSite?) throws {
-        let rows = hidden.count / hiddenSize
-        let start = cache?.length ?? 0
-        if let cache, start + rows > cache.capacity {
-            throw LLMError.contextTooLong(requested: start + rows, capacity: cache.capacity)
-        }
-        let scratch = makeScratch(rows: rows)
-        let hooks = BlockHooks(observer: observer, stopAfter: stopAfter)
-        hidden.withUnsafeMutableBufferPointer { hb in
-            for i in range {
-                let kv = cache.map { (keys: $0.keys[i], values: $0.values[i]) }
-                layers[i].forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize,
-                                  startPosition: start, kv: kv, rope: rope, eps: config.rmsNormEps, scratch: scratch,
-                                  hooks: hooks)
-            }
-        }
-        if let cache, range.upperBound == layers.count { cache.length = start + rows }
-    }
-
-    public func runLayer(_ i: Int, cursor: inout BlockCursor, to stop: LinearInputSite?, observer: LinearInputObserver?) {
-        guard !cursor.finished else { return }
-        let rows = cursor.hidden.count / hiddenSize
-        let scratch = makeScratch(rows: rows)
-        let s = layers[i].shape
-        let width = max(hiddenSize, s.queryWidth, s.intermediateSize)
-        if cursor.site.count < rows * width { cursor.site = [Float](repeating: 0, count: rows * width) }
-        let resume = cursor.stoppedAt
-        let stopped = cursor.hidden.withUnsafeMutableBufferPointer { hb in
-            cursor.site.withUnsafeMutableBufferPointer { sb in
-                let h = BlockHooks(observer: observer, stopAfter: stop, resumeFrom: resume, site: sb.baseAddress!)
-                return layers[i].forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize, startPosition: 0,
-                                         kv: nil, rope: rope, eps: config.rmsNormEps, scratch: scratch, hooks: h)
-            }
-        }
-        cursor.advance(stoppedAt: stopped ? stop : nil)
-    }
-
-    /// Runs every layer in place over hidden [rows × hidden] holding several sequences packed
-    /// together (`segments` must cover the rows; a prefix must be a whole earlier segment that has no
-    /// prefix itself): one GEMM per projection for all of them, attention within each sequence.
-    public func runLayers(packed hidden: inout [Float], segments: [AttentionSegment]) {
-        let rows = hidden.count / hiddenSize
-        precondition(segments.reduce(0) { $0 + $1.count } == rows, "segments must cover the \(rows) rows")
-        let scratch = makeScratch(rows: rows)
-        hidden.withUnsafeMutableBufferPointer { hb in
-            for layer in layers {
-                layer.forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize, startPosition: 0, kv: nil,
-                              rope: rope, eps: config.rmsNormEps, scratch: scratch, segments: segments)
-            }
-        }
+    public func runBlock(_ i: Int, hidden: UnsafeMutablePointer<Float>, rows: Int, startPosition: Int,
+                         kv: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?,
+                         scratch: ForwardScratch, hooks: BlockHooks, segments: [AttentionSegment]?) -> Bool {
+        layers[i].forward(hidden: hidden, rows: rows, hiddenSize: hiddenSize, startPosition: startPosition, kv: kv,
+                          rope: rope, eps: config.rmsNormEps, scratch: scratch, hooks: hooks, segments: segments)
     }
 
     /// Final RMSNorm of hidden [rows × hidden].

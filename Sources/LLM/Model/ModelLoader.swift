@@ -34,18 +34,15 @@ public enum ModelLoader {
                                location: location, loadSeconds: Date().timeIntervalSince(start))
         case .huggingFaceDirectory(let dir):
             let model = try build(directory: dir.path)
-            let tokenizerFile = dir.appendingPathComponent("tokenizer.json")
             let ggufTokenizer = dir.appendingPathComponent(ModelWriter.ggufTokenizerFile)
             let tokenizer: Tokenizer
-            if FileManager.default.fileExists(atPath: tokenizerFile.path) {
-                let configFile = dir.appendingPathComponent("tokenizer_config.json")
-                tokenizer = try Tokenizer(tokenizerJSON: tokenizerFile,
-                                          tokenizerConfig: FileManager.default.fileExists(atPath: configFile.path) ? configFile : nil)
+            if let t = try Tokenizer.load(directory: dir) {
+                tokenizer = t     // tokenizer.json, or the Hub's vocab.json + merges.txt (GPT-2 style)
             } else if FileManager.default.fileExists(atPath: ggufTokenizer.path) {
                 // A directory Secateur wrote from a GGUF source keeps the tokenizer as GGUF metadata.
                 tokenizer = try Tokenizer(gguf: try GGUFFile(path: ggufTokenizer.path))
             } else {
-                throw TokenizerError.fileNotFound(tokenizerFile.path)
+                throw TokenizerError.fileNotFound(dir.appendingPathComponent("tokenizer.json").path)
             }
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors",
                                location: location, loadSeconds: Date().timeIntervalSince(start))

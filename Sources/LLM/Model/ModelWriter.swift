@@ -21,7 +21,7 @@ public enum ModelWriter {
         let fm = FileManager.default
         switch source {
         case .huggingFaceDirectory(let src):
-            for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", ggufTokenizerFile] {
+            for name in Tokenizer.directoryFileNames + [ggufTokenizerFile] {
                 let from = src.appendingPathComponent(name), to = out.appendingPathComponent(name)
                 guard fm.fileExists(atPath: from.path), from.standardizedFileURL != to.standardizedFileURL else { continue }
                 try? fm.removeItem(at: to)

@@ -75,10 +75,7 @@ extension OPTBlock {
         let kvBase = kv == nil ? 0 : startPosition
         let newKeys = keys + kvBase * width, newValues = values + kvBase * width
         func reached(_ site: LinearInputSite, _ x: UnsafeMutablePointer<Float>, _ w: Int) -> Bool {
-            h.observer?(site, x, rows, w)
-            guard h.stopAfter == site else { return false }
-            h.site?.update(from: x, count: rows * w)
-            return true
+            h.reached(site, x, rows: rows, width: w)
         }
         let from = h.resumeFrom?.rawValue ?? -1
 

@@ -6,7 +6,7 @@ import ModelIO
 ///   hidden = project_in(E[token]) + P[position + 2]
 ///   hidden → blocks → (pre-LN: final LayerNorm) → project_out → logits = · E_headᵀ (tied to E)
 /// project_in/out exist only when word_embed_proj_dim ≠ hidden_size (opt-350m).
-public final class OPTModel: LanguageModel {
+public final class OPTModel: BlockStack {
     public var config: OPTConfig
     public var embedding: [Float]              // [vocab × wordEmbedProjDim], also the head
     public var positions: [Float]              // [maxPositions + 2 × hidden]
@@ -76,12 +76,6 @@ public final class OPTModel: LanguageModel {
     public func linear(_ p: Projection, layer i: Int) -> Linear { layers[i][p] }
     public func setLinear(_ linear: Linear, _ p: Projection, layer i: Int) { layers[i][p] = linear }
 
-    public func makeCache(capacity: Int) -> KVCache {
-        KVCache(config: ModelConfigView(kvWidths: layers.map(\.shape.kvWidth)), capacity: capacity)
-    }
-
-    func makeScratch(rows: Int) -> ForwardScratch { ForwardScratch(rows: rows, hidden: hiddenSize, shapes: layers.map(\.shape)) }
-
     // MARK: - Execution
 
     /// project_in(E[token]) + P[position + 2] for each token at its position.
@@ -120,53 +114,11 @@ public final class OPTModel: LanguageModel {
         return try embed(tokens) { position[$0] }
     }
 
-    public func runLayers(_ range: Range<Int>, hidden: inout [Float], cache: KVCache?,
-                          observer: LinearInputObserver?, stopAfter: LinearInputSite?) throws {
-        let rows = hidden.count / hiddenSize
-        let start = cache?.length ?? 0
-        if let cache, start + rows > cache.capacity {
-            throw LLMError.contextTooLong(requested: start + rows, capacity: cache.capacity)
-        }
-        let scratch = makeScratch(rows: rows)
-        let hooks = BlockHooks(observer: observer, stopAfter: stopAfter)
-        hidden.withUnsafeMutableBufferPointer { hb in
-            for i in range {
-                let kv = cache.map { (keys: $0.keys[i], values: $0.values[i]) }
-                layers[i].forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize, startPosition: start,
-                                  kv: kv, scratch: scratch, hooks: hooks)
-            }
-        }
-        if let cache, range.upperBound == layers.count { cache.length = start + rows }
-    }
-
-    public func runLayer(_ i: Int, cursor: inout BlockCursor, to stop: LinearInputSite?, observer: LinearInputObserver?) {
-        guard !cursor.finished else { return }
-        let rows = cursor.hidden.count / hiddenSize
-        let scratch = makeScratch(rows: rows)
-        let s = layers[i].shape
-        let width = max(hiddenSize, s.queryWidth, s.intermediateSize)
-        if cursor.site.count < rows * width { cursor.site = [Float](repeating: 0, count: rows * width) }
-        let resume = cursor.stoppedAt
-        let stopped = cursor.hidden.withUnsafeMutableBufferPointer { hb in
-            cursor.site.withUnsafeMutableBufferPointer { sb in
-                layers[i].forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize, startPosition: 0, kv: nil,
-                                  scratch: scratch, hooks: BlockHooks(observer: observer, stopAfter: stop, resumeFrom: resume,
-                                                                      site: sb.baseAddress!))
-            }
-        }
-        cursor.advance(stoppedAt: stopped ? stop : nil)
-    }
-
-    public func runLayers(packed hidden: inout [Float], segments: [AttentionSegment]) {
-        let rows = hidden.count / hiddenSize
-        precondition(segments.reduce(0) { $0 + $1.count } == rows, "segments must cover the \(rows) rows")
-        let scratch = makeScratch(rows: rows)
-        hidden.withUnsafeMutableBufferPointer { hb in
-            for layer in layers {
-                layer.forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: hiddenSize, startPosition: 0, kv: nil,
-                              scratch: scratch, segments: segments)
-            }
-        }
+    public func runBlock(_ i: Int, hidden: UnsafeMutablePointer<Float>, rows: Int, startPosition: Int,
+                         kv: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?,
+                         scratch: ForwardScratch, hooks: BlockHooks, segments: [AttentionSegment]?) -> Bool {
+        layers[i].forward(hidden: hidden, rows: rows, hiddenSize: hiddenSize, startPosition: startPosition, kv: kv,
+                          scratch: scratch, hooks: hooks, segments: segments)
     }
 
     /// Final LayerNorm (pre-LN models) then project_out: what the tied head reads.
