@@ -22,3 +22,14 @@ public enum GradientError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension LanguageModel {
+    /// The checks every family's `accumulateGradients` makes before any work.
+    func checkGradientInputs(tokens: [Int32], gradients: ModelGradients) throws {
+        guard tokens.count >= 2 else { throw GradientError.tooFewTokens(count: tokens.count) }
+        if let p = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabSize }) {
+            throw GradientError.tokenOutOfRange(position: p, token: tokens[p], vocabSize: vocabSize)
+        }
+        if let why = gradients.mismatch(with: self) { throw GradientError.shapeMismatch(why) }
+    }
+}

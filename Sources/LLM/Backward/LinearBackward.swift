@@ -30,6 +30,10 @@ struct LinearGradientPointers {
     let weight: UnsafeMutablePointer<Float>
     let bias: UnsafeMutablePointer<Float>?
 
+    init(weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?) {
+        self.weight = weight; self.bias = bias
+    }
+
     /// The gradients of module `module` (e.g. "model.layers.0.self_attn.q_proj") of `linear`.
     init(_ module: String, _ linear: Linear, _ gradient: (String) -> UnsafeMutablePointer<Float>) {
         weight = gradient(module + ".weight")

@@ -1,35 +1,5 @@
 import Compute
 
-/// Scratch for the backward pass of one layer at a time, sized for the widest layer and
-/// reused across layers.
-final class BackwardScratch {
-    let normed: UnsafeMutablePointer<Float>          // rows × hidden: recomputed RMSNorm output
-    let normedGradient: UnsafeMutablePointer<Float>  // rows × hidden
-    let product: UnsafeMutablePointer<Float>         // rows × intermediate: silu(gate)·up
-    let gateGradient: UnsafeMutablePointer<Float>    // rows × intermediate
-    let upGradient: UnsafeMutablePointer<Float>      // rows × intermediate
-    let attentionGradient: UnsafeMutablePointer<Float> // rows × qWidth
-    let queryGradient: UnsafeMutablePointer<Float>   // rows × qWidth
-    let keyGradient: UnsafeMutablePointer<Float>     // rows × kvWidth
-    let valueGradient: UnsafeMutablePointer<Float>   // rows × kvWidth
-
-    init(rows: Int, hidden: Int, shapes: [BlockShape]) {
-        let maxQWidth = shapes.map(\.queryWidth).max() ?? 0, maxKVWidth = shapes.map(\.kvWidth).max() ?? 0
-        let maxIntermediate = shapes.map(\.intermediateSize).max() ?? 0
-        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(1, n)) }
-        normed = buffer(rows * hidden); normedGradient = buffer(rows * hidden)
-        product = buffer(rows * maxIntermediate); gateGradient = buffer(rows * maxIntermediate)
-        upGradient = buffer(rows * maxIntermediate)
-        attentionGradient = buffer(rows * maxQWidth); queryGradient = buffer(rows * maxQWidth)
-        keyGradient = buffer(rows * maxKVWidth); valueGradient = buffer(rows * maxKVWidth)
-    }
-
-    deinit {
-        [normed, normedGradient, product, gateGradient, upGradient, attentionGradient,
-         queryGradient, keyGradient, valueGradient].forEach { $0.deallocate() }
-    }
-}
-
 extension LlamaBlock {
     /// Backward of the block (see `LlamaBlock`), in reverse order of the forward:
     ///   y = h + W_down·(silu(W_gate·n₂) ⊙ W_up·n₂),  n₂ = RMSNorm(h)

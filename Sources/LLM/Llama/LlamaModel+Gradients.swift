@@ -12,11 +12,7 @@ extension LlamaModel {
     /// Throws `GradientError` before touching `gradients` when the input is unusable.
     public func accumulateGradients(tokens: [Int32], into gradients: inout ModelGradients,
                                     scale: Float) throws -> Float {
-        guard tokens.count >= 2 else { throw GradientError.tooFewTokens(count: tokens.count) }
-        if let p = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabSize }) {
-            throw GradientError.tokenOutOfRange(position: p, token: tokens[p], vocabSize: vocabSize)
-        }
-        if let why = gradients.mismatch(with: self) { throw GradientError.shapeMismatch(why) }
+        try checkGradientInputs(tokens: tokens, gradients: gradients)
 
         let rows = tokens.count, d = hiddenSize, eps = config.rmsNormEps
         var hidden = try embed(tokens)

@@ -69,15 +69,18 @@ extension OPTBlock {
     func forward(hidden: UnsafeMutablePointer<Float>, rows: Int, hiddenSize d: Int, startPosition: Int,
                  kv: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?,
                  scratch s: ForwardScratch, hooks h: BlockHooks = BlockHooks(),
-                 segments: [AttentionSegment]? = nil) -> Bool {
+                 record rec: OPTBlockActivations? = nil, segments: [AttentionSegment]? = nil) -> Bool {
         let width = heads * headDim, inter = fc1.outFeatures
-        let keys = kv?.keys ?? s.keys, values = kv?.values ?? s.values
+        let keys = kv?.keys ?? rec?.keys ?? s.keys, values = kv?.values ?? rec?.values ?? s.values
+        let query = rec?.query ?? s.query, attention = rec?.attention ?? s.attention
+        let mlpHidden = rec?.mlpHidden ?? s.gate
         let kvBase = kv == nil ? 0 : startPosition
         let newKeys = keys + kvBase * width, newValues = values + kvBase * width
         func reached(_ site: LinearInputSite, _ x: UnsafeMutablePointer<Float>, _ w: Int) -> Bool {
             h.reached(site, x, rows: rows, width: w)
         }
         let from = h.resumeFrom?.rawValue ?? -1
+        rec?.input.update(from: hidden, count: rows * d)
 
         // Attention sub-block: its input is LN₁(x) (pre-LN) or x itself (post-LN).
         if heads > 0 && from <= LinearInputSite.attentionOutput.rawValue {
@@ -90,24 +93,25 @@ extension OPTBlock {
                     s.normed.update(from: hidden, count: rows * d)
                 }
                 if reached(.attentionInput, s.normed, d) { return true }
-                q.apply(s.normed, rows: rows, into: s.query)
+                q.apply(s.normed, rows: rows, into: query)
                 k.apply(s.normed, rows: rows, into: newKeys)
                 v.apply(s.normed, rows: rows, into: newValues)
                 if let segments {
-                    segmentedCausalAttention(q: s.query, qStride: width, keys: keys, values: values, kvStride: width,
+                    segmentedCausalAttention(q: query, qStride: width, keys: keys, values: values, kvStride: width,
                                              heads: heads, kvHeads: heads, headDim: headDim, segments: segments,
-                                             out: s.attention, outStride: width)
+                                             out: attention, outStride: width)
                 } else {
-                    causalAttention(q: s.query, qRows: rows, qStride: width, startPosition: kvBase,
+                    causalAttention(q: query, qRows: rows, qStride: width, startPosition: kvBase,
                                     keys: keys, values: values, kvStride: width,
-                                    heads: heads, kvHeads: heads, headDim: headDim, out: s.attention, outStride: width)
+                                    heads: heads, kvHeads: heads, headDim: headDim, out: attention, outStride: width)
                 }
             } else {
-                s.attention.update(from: h.site!, count: rows * width)
+                attention.update(from: h.site!, count: rows * width)
             }
-            if reached(.attentionOutput, s.attention, width) { return true }
-            o.apply(s.attention, rows: rows, into: hidden, accumulate: true)
+            if reached(.attentionOutput, attention, width) { return true }
+            o.apply(attention, rows: rows, into: hidden, accumulate: true)
         }
+        rec?.mid.update(from: hidden, count: rows * d)
         if !normBefore && from < LinearInputSite.mlpInput.rawValue {
             attentionNorm.apply(hidden, rows: rows, dim: d, into: s.normed)
             hidden.update(from: s.normed, count: rows * d)
@@ -124,14 +128,15 @@ extension OPTBlock {
                     s.normed.update(from: hidden, count: rows * d)
                 }
                 if reached(.mlpInput, s.normed, d) { return true }
-                fc1.apply(s.normed, rows: rows, into: s.gate)
-                reluInPlace(s.gate, count: rows * inter)
+                fc1.apply(s.normed, rows: rows, into: mlpHidden)
+                reluInPlace(mlpHidden, count: rows * inter)
             } else {
-                s.gate.update(from: h.site!, count: rows * inter)
+                mlpHidden.update(from: h.site!, count: rows * inter)
             }
-            if reached(.mlpHidden, s.gate, inter) { return true }
-            fc2.apply(s.gate, rows: rows, into: hidden, accumulate: true)
+            if reached(.mlpHidden, mlpHidden, inter) { return true }
+            fc2.apply(mlpHidden, rows: rows, into: hidden, accumulate: true)
         }
+        rec?.output.update(from: hidden, count: rows * d)
         if !normBefore {
             mlpNorm.apply(hidden, rows: rows, dim: d, into: s.normed)
             hidden.update(from: s.normed, count: rows * d)

@@ -141,8 +141,4 @@ public final class OPTModel: BlockStack {
     public func withHeadWeights<R>(_ body: (UnsafePointer<Float>) -> R) -> R {
         embedding.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
-
-    public func accumulateGradients(tokens: [Int32], into gradients: inout ModelGradients, scale: Float) throws -> Float {
-        throw GradientError.unsupportedArchitecture("opt")
-    }
 }
