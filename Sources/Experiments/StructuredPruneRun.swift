@@ -11,13 +11,6 @@ public struct StructuredPruneRun {
 
     public init(settings: StructuredPruneSettings) { self.settings = settings }
 
-    /// Gradient statistics for Taylor importance: one backward pass per calibration window (the
-    /// gradient of that window's mean next-token loss), averaged, plus Σ g²/N for the
-    /// second-order term, as LLM-Pruner does.
-    public static let taylorStatistics: TaylorStatisticsProvider = { model, windows in
-        try TaylorStatistics.collect(model: model, windows: windows, withFisher: true) { m, w in try m.gradients(tokens: w).gradients }
-    }
-
     public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
         var context = RunContext(threads: settings.threads)
         return try withEngineThreads(context.threads) {
@@ -66,7 +59,7 @@ public struct StructuredPruneRun {
         }
 
         let result = try StructuredPruner.prune(loaded.model, configuration: config, calibration: calibration,
-                                                calibrationSource: source, taylor: Self.taylorStatistics)
+                                                calibrationSource: source)
         var report = result.report
         progress(.note(String(format: "removed %.2f %% of %d parameters (requested %.2f %%), %.1f s",
                               report.ratioActual * 100, report.paramsBefore, report.ratioRequested * 100, report.seconds)))

@@ -60,4 +60,45 @@ final class OPTPruningTests: XCTestCase {
             XCTAssertEqual(try back.logits(probe), try r.model.logits(probe), "\(name): reloaded structured logits")
         }
     }
+
+    // LLM-Pruner's Taylor criterion on OPT: the gradients come from OPT's own backward.
+
+    /// First-order head scores by hand, Σ|w·g| over the head's q, k, v rows and out_proj columns
+    /// (LLM-Pruner's param_first with the sum grouping), against `GroupImportance`.
+    func testHeadScoresAreTheFirstOrderTaylorSums() throws {
+        let m = try model("opt-pre")
+        let stats = try TaylorStatistics.collect(model: m, windows: calibration, withFisher: false)
+        let scores = try GroupImportance(criterion: .taylor, statistics: stats).attentionGroupScores(m, layer: 1)
+        let shape = m.blockShape(1), hd = shape.headDim, d = m.hiddenSize
+        XCTAssertEqual(scores.count, shape.heads)
+        for h in 0..<shape.heads {
+            var expected = 0.0
+            for p in [Projection.q, .k, .v] {
+                let name = m.moduleName(p, layer: 1) + ".weight"
+                let w: [Float] = m.linear(p, layer: 1).weight, g: [Float] = stats.gradient[name]
+                for r in (h * hd)..<((h + 1) * hd) { for c in 0..<d { expected += Double(abs(w[r * d + c] * g[r * d + c])) } }
+            }
+            let name = m.moduleName(Projection.o, layer: 1) + ".weight"
+            let w: [Float] = m.linear(Projection.o, layer: 1).weight, g: [Float] = stats.gradient[name]
+            let width = shape.queryWidth
+            for r in 0..<d { for c in (h * hd)..<((h + 1) * hd) { expected += Double(abs(w[r * width + c] * g[r * width + c])) } }
+            XCTAssertGreaterThan(expected, 0)
+            XCTAssertEqual(scores[h], expected, accuracy: 1e-6 * expected, "head \(h)")
+        }
+    }
+
+    func testTaylorStructuredPruningLandsOnTheRatioAndSurvivesSaving() throws {
+        for name in ["opt-pre", "opt-post-proj"] {
+            for order in [TaylorOrder.first, .second, .vectorize] {
+                let m = try model(name)
+                let c = StructuredPruneConfiguration(criterion: .taylor, ratio: 0.25, ratioMode: .model,
+                                                     attentionLayers: 0...1, mlpLayers: 0...1, taylorOrder: order)
+                let r = try StructuredPruner.prune(m, configuration: c, calibration: calibration)
+                XCTAssertEqual(r.report.ratioActual, 0.25, accuracy: BlockBudget.tolerance, "\(name) \(order)")
+                let back = try savedAndReloaded(r.model, from: name)
+                XCTAssertEqual(back.blockShapes, r.model.blockShapes)
+                XCTAssertEqual(try back.logits(probe), try r.model.logits(probe))
+            }
+        }
+    }
 }

@@ -1,12 +1,13 @@
 import Compute
 import LLM
 
-/// Importance of the dependency groups of a Llama model (LLM-Pruner, Ma et al. 2023, §3.1–3.2).
+/// Importance of the dependency groups of a model (LLM-Pruner, Ma et al. 2023, §3.1–3.2), read
+/// from the registry's axis labels (so OPT's fc1/fc2 group like Llama's gate/up/down).
 /// A group is every weight that must go together for the model to stay consistent:
 ///
 /// - attention group: one key/value head and the query heads that share it under GQA — rows of
-///   q, k, v (and their biases) and the matching columns of o;
-/// - MLP channel: a row of gate and up and the matching column of down;
+///   q, k, v and the matching columns of o (their biases go with them but are not scored);
+/// - MLP channel: a row of gate and up (OPT: fc1) and the matching column of down (fc2);
 /// - hidden channel: one coordinate of the residual stream — a column of the embedding (and of an
 ///   untied LM head), an entry of every RMSNorm, a column of q, k, v, gate, up and a row of o, down.
 ///

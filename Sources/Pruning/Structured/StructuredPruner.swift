@@ -12,8 +12,9 @@ public enum StructuredPruner {
 
     /// - calibration: windows for Taylor gradients (block/channel with `.taylor`) and for layer
     ///   scores (layer mode); unused otherwise.
-    /// - taylor: supplies gradient statistics; required for `.taylor`, which otherwise fails with
-    ///   `StructuredPruningError.gradientsUnavailable`.
+    /// - taylor: supplies gradient statistics for `.taylor`; by default the mean gradient (and,
+    ///   for the second-order terms, the diagonal Fisher) over the calibration windows from the
+    ///   model's own backward.
     public static func prune(_ model: LanguageModel, configuration c: StructuredPruneConfiguration,
                              calibration: [[Int32]] = [], calibrationSource: String? = nil,
                              taylor: TaylorStatisticsProvider? = nil) throws -> Result {
@@ -34,7 +35,9 @@ public enum StructuredPruner {
 
         var statistics: TaylorStatistics?
         if usesGradients {
-            guard let taylor else { throw StructuredPruningError.gradientsUnavailable }
+            let taylor = taylor ?? { m, windows in
+                try TaylorStatistics.collect(model: m, windows: windows, withFisher: c.taylorOrder.needsFisher)
+            }
             guard !calibration.isEmpty else { throw StructuredPruningError.invalidSetting("Taylor importance needs calibration windows") }
             statistics = try timed("gradients") { try taylor(model, calibration) }
         }

@@ -19,8 +19,7 @@ public enum StructuredPruningError: Error, CustomStringConvertible, Equatable {
             let options = [below, above].compactMap { $0 }.map(pct).joined(separator: " or ")
             return "ratio \(pct(r)) cannot be met within 0.5 points: \(granularity); nearest reachable: \(options)"
         case .gradientsUnavailable:
-            return "method taylor needs gradients of the calibration loss, and the backward pass is not available in this build; "
-                + "use method l1, l2 or random"
+            return "taylor importance needs gradient statistics (a backward pass over calibration windows), and none were given"
         case let .invalidSetting(why):
             return "invalid structured pruning setting: \(why)"
         }

@@ -21,7 +21,8 @@ public struct TaylorStatistics: Sendable {
     /// Accumulates both statistics from one gradient per window, as LLM-Pruner does, holding
     /// only two model-sized accumulators whatever the number of windows.
     public static func collect(model: LanguageModel, windows: [[Int32]], withFisher: Bool,
-                               windowGradient: (LanguageModel, [Int32]) throws -> ModelGradients) throws -> TaylorStatistics {
+                               windowGradient: (LanguageModel, [Int32]) throws -> ModelGradients
+                                   = { try $0.gradients(tokens: $1).gradients }) throws -> TaylorStatistics {
         guard !windows.isEmpty else { throw StructuredPruningError.invalidSetting("Taylor importance needs at least one calibration window") }
         var mean = ModelGradients(like: model)
         var fisher = withFisher ? ModelGradients(like: model) : nil
@@ -35,7 +36,6 @@ public struct TaylorStatistics: Sendable {
     }
 }
 
-/// Supplies Taylor statistics for a model over calibration windows. The pipeline takes it as a
-/// parameter so the backward pass can be plugged in by its caller, e.g.
-/// `{ m, w in try TaylorStatistics.collect(model: m, windows: w, withFisher: true) { try $0.gradients(tokens: $1).gradients } }`.
+/// Supplies Taylor statistics for a model over calibration windows. The pruner collects them
+/// with the model's own backward by default; tests plug in known gradients here.
 public typealias TaylorStatisticsProvider = (LanguageModel, [[Int32]]) throws -> TaylorStatistics
