@@ -33,7 +33,8 @@ public struct PruneRun {
     private func run(_ loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
                      progress: RunProgressHandler) throws -> RunRecord {
         let model = loaded.model
-        let config = settings.configuration
+        var config = settings.configuration
+        if settings.matrices == nil { config.matrices = model.projections }
         try config.validate(layerCount: model.layerCount)
         let data = DataDirectory(explicit: settings.dataDirectory)
         var metrics = RunMetrics()
@@ -77,6 +78,7 @@ public struct PruneRun {
 
         var resolved = settings
         resolved.group = config.group
+        resolved.matrices = config.matrices
         resolved.sparsity = config.sparsity
         resolved.layers = config.layers ?? 0...(model.layerCount - 1)
         resolved.evaluation = settings.evaluation?.resolved

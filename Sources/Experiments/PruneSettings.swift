@@ -14,7 +14,8 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     /// Sparsity of q, k, v, o and of gate, up, down; nil: `sparsity`.
     public var attentionSparsity: Double?
     public var mlpSparsity: Double?
-    public var matrices: [Projection] = Projection.allCases
+    /// Projections to prune; nil: every projection the model has (the record holds them).
+    public var matrices: [Projection]?
     /// Inclusive layer range; nil: every layer.
     public var layers: ClosedRange<Int>?
     /// RIA's activation exponent.
@@ -43,7 +44,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var configuration: PruneConfiguration {
         var c = PruneConfiguration(method: method, pattern: pattern, sparsity: sparsity, group: group,
                                    attentionSparsity: attentionSparsity, mlpSparsity: mlpSparsity,
-                                   matrices: matrices, layers: layers, alpha: alpha, seed: seed)
+                                   matrices: matrices ?? Projection.allCases, layers: layers, alpha: alpha, seed: seed)
         c.permute = permute
         c.ties = ties
         c.allocation = allocation.rawValue

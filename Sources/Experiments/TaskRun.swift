@@ -11,8 +11,10 @@ public struct TaskSettings: Codable, Sendable, Equatable {
     /// Documents scored per batch, their tokens packed into forwards of at most `maxRows` rows.
     public var batchSize = 32
     public var maxRows = 4096
-    /// Longest input in tokens (longer ones are cut on the left, as lm-eval does).
-    public var maxLength = 2048
+    /// Longest input in tokens (longer ones are cut on the left, as lm-eval does); nil: the
+    /// model's context length (max_position_embeddings), which is what lm-eval's HFLM reads.
+    /// The record holds the resolved value.
+    public var maxLength: Int?
     /// A JSON-lines file that receives one line per scored document; nil: none.
     public var logSamples: String?
     public var dataDirectory: String?
@@ -87,6 +89,11 @@ public struct TaskRun {
 
     private func evaluate(_ docs: [[TaskDocument]], loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
                           progress: RunProgressHandler) throws -> RunRecord {
+        let model = loaded.model
+        let maxLength = settings.maxLength ?? model.maxPositions
+        if model.hasLearnedPositions && maxLength > model.maxPositions {
+            throw TaskSettingError.maxLengthBeyondPositions(requested: maxLength, positions: model.maxPositions)
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var samples = Data()
@@ -96,7 +103,7 @@ public struct TaskRun {
             progress(.note("\(loaded.name): \(task.rawValue), \(ds.count) documents"))
             let r = try context.clock.measure("task.\(task.rawValue)") {
                 try TaskEvaluation.evaluate(task: task, documents: ds, model: loaded.model, tokenizer: loaded.tokenizer,
-                                            batchSize: settings.batchSize, maxLength: settings.maxLength, rowsPerForward: settings.maxRows,
+                                            batchSize: settings.batchSize, maxLength: maxLength, rowsPerForward: settings.maxRows,
                                             progress: { progress(.steps(label: task.rawValue, done: $0, total: $1, seconds: $2,
                                                                         unitsPerStep: 1, unit: "doc")) },
                                             sample: { s in if settings.logSamples != nil { samples += try enc.encode(s) + Data("\n".utf8) } })
@@ -118,8 +125,22 @@ public struct TaskRun {
         var resolved = settings
         resolved.dataDirectory = DataDirectory(explicit: settings.dataDirectory).url.path
         resolved.threads = context.threads
+        resolved.maxLength = maxLength
         return context.record(model: identity, settings: .evalTasks(resolved), metrics: metrics,
                               result: .evalTasks(TaskRunResult(tasks: perTask, average: TaskEvaluation.average(results.map(\.1)),
                                                                seconds: seconds)))
+    }
+}
+
+/// A task setting the model cannot honour.
+public enum TaskSettingError: SettingError, Equatable {
+    /// Inputs longer than a learned position table have no positions to read.
+    case maxLengthBeyondPositions(requested: Int, positions: Int)
+
+    public func description(namingSetting name: (String) -> String) -> String {
+        switch self {
+        case let .maxLengthBeyondPositions(r, p):
+            return "\(name("max_length")) \(r) is longer than the model's \(p) learned positions; use at most \(p)"
+        }
     }
 }

@@ -51,14 +51,14 @@ struct Tasks: ParsableCommand {
     @Option(help: "Token rows per packed forward.") var maxRows: Int = 4096
     @Option(help: "Write one JSON line per scored document to this file.") var logSamples: String?
     @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
-    @Option(help: "Longest input in tokens (longer ones are cut on the left, as lm-eval does).") var maxLength: Int = 2048
+    @Option(help: "Longest input in tokens (longer ones are cut on the left, as lm-eval does); default: the model's context length.") var maxLength: Int?
     @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func validate() throws {
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if maxRows < 1 { throw ValidationError("--max-rows must be at least 1") }
-        if maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
     }
 
     func run() throws {

@@ -17,7 +17,7 @@ struct Prune: ParsableCommand {
     @Option(help: "Comparison group for unstructured (default: row for wanda/ria, layer for magnitude/random).") var group: ComparisonGroup?
     @Option(name: .customLong("attn-sparsity"), help: "Sparsity of q, k, v, o (default --sparsity).") var attnSparsity: Double?
     @Option(name: .customLong("mlp-sparsity"), help: "Sparsity of gate, up, down (default --sparsity).") var mlpSparsity: Double?
-    @Option(help: "Projections to prune, e.g. q,k,v,o,gate,up,down.") var matrices = ProjectionListArgument(Projection.allCases)
+    @Option(help: "Projections to prune, e.g. q,k,v,o,gate,up,down (default: every projection of the model).") var matrices: ProjectionListArgument?
     @Option(help: "Layers to prune, inclusive range a-b (default all).") var layers: LayerRangeArgument?
     @Option(help: "RIA's activation exponent.") var alpha: Double = 0.5
     @Option(help: "Layer-wise sparsity: uniform, or owl (outlier-weighted; overall sparsity stays --sparsity).") var allocation: SparsityAllocation = .uniform
@@ -70,7 +70,7 @@ struct Prune: ParsableCommand {
         s.method = try unstructuredMethod
         s.pattern = pattern; s.sparsity = sparsity; s.group = group
         s.attentionSparsity = attnSparsity; s.mlpSparsity = mlpSparsity
-        s.matrices = matrices.projections; s.layers = layers?.range; s.alpha = alpha
+        s.matrices = matrices?.projections; s.layers = layers?.range; s.alpha = alpha
         s.allocation = allocation; s.owlM = owlM; s.owlLambda = owlLambda
         s.ties = ties; s.permute = permute; s.order = order
         s.nsamples = nsamples; s.seqlen = seqlen; s.seed = seed; s.calibration = calibrationSource

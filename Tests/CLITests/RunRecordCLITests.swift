@@ -147,4 +147,47 @@ final class RunRecordCLITests: XCTestCase {
         XCTAssertLessThan(bench.model.paramsNonzero, bench.model.paramsTotal)
         XCTAssertGreaterThan(b.decodeTokensPerSecond, 0)
     }
+
+    /// An OPT directory (the tiny post-LN model with project_in/out, its GPT-2 tokenizer) through
+    /// every command: the engine core has no per-family paths above LLM/.
+    func testOPTDirectoryThroughEveryCommand() throws {
+        let model = Fixture.root.appendingPathComponent("opt/opt-post-proj").path
+        let info = try record(["info", "--model", model], .info)
+        guard case .info(let d) = info.result else { return XCTFail("info record") }
+        XCTAssertEqual(d.architecture, "opt"); XCTAssertEqual(info.model.architecture, "opt"); XCTAssertEqual(d.vocabSize, 512)
+
+        let ppl = try record(["eval", "ppl", "--model", model, "--seqlen", "32", "--windows", "2"], .evalPerplexity)
+        XCTAssertTrue(ppl.metrics.perplexity.allSatisfy { $0.value.isFinite && $0.value > 1 })
+
+        // The tasks' contexts are longer than the 64 learned positions: cut on the left to them.
+        let tasks = try record(["eval", "tasks", "--model", model, "--tasks", "boolq,hellaswag", "--limit", "3"], .evalTasks)
+        XCTAssertEqual(tasks.metrics.tasks.map(\.n), [3, 3])
+        guard case .evalTasks(let ts) = tasks.settings else { return XCTFail("eval tasks record") }
+        XCTAssertEqual(ts.maxLength, 64)
+
+        // Unstructured 2:4 over every projection OPT has (no gate), then bench the result in packed 2:4.
+        let out = tmp.url.appendingPathComponent("opt-wanda")
+        let prune = try record(["prune", "--model", model, "--method", "wanda", "--sparsity", "0.5", "--pattern", "2:4",
+                                "--calib", "bookcorpus", "--nsamples", "2", "--seqlen", "32", "--output", out.path], .prune)
+        guard case .prune(let ps) = prune.settings, case .prune(let pr) = prune.result else { return XCTFail("prune record") }
+        XCTAssertEqual(ps.matrices, [.q, .k, .v, .o, .up, .down])
+        XCTAssertEqual(pr.sparsityAchieved, 0.5, accuracy: 1e-9)
+        let bench = try record(["bench", "model", "--model", out.path, "--prompt-length", "8", "--decode-tokens", "2",
+                                "--repetitions", "1", "--sparse-format", "nm"], .benchModel)
+        XCTAssertEqual(bench.model.architecture, "opt")
+        XCTAssertLessThan(bench.model.paramsNonzero, bench.model.paramsTotal)
+
+        // Structured Taylor (OPT's own backward), then tasks and generation on the smaller model.
+        let sout = tmp.url.appendingPathComponent("opt-taylor")
+        let st = try record(["prune", "--model", model, "--structured", "--method", "taylor", "--ratio", "0.2",
+                             "--attn-layers", "0-1", "--mlp-layers", "0-1", "--calib", "c4", "--nsamples", "2", "--seqlen", "32",
+                             "--output", sout.path], .pruneStructured)
+        guard case .pruneStructured(let sr) = st.result else { return XCTFail("structured record") }
+        XCTAssertEqual(sr.report.ratioActual, 0.2, accuracy: 0.005)
+        let after = try record(["eval", "tasks", "--model", sout.path, "--tasks", "piqa", "--limit", "2"], .evalTasks)
+        XCTAssertEqual(after.model.paramsTotal, sr.report.paramsAfter)
+        let gen = try record(["generate", "--model", sout.path, "--prompt", "Hello", "--max-tokens", "3"], .generate)
+        guard case .generate(let g) = gen.result else { return XCTFail("generate record") }
+        XCTAssertTrue((1...3).contains(g.tokens), "\(g)")
+    }
 }

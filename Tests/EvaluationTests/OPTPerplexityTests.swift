@@ -22,3 +22,32 @@ final class OPTPerplexityTests: XCTestCase {
         }
     }
 }
+
+/// Task scoring packs documents (a shared context segment, one segment per choice) into one
+/// forward; OPT's learned positions must restart per segment, so each choice's log-likelihood
+/// equals an ordinary forward over its own context + continuation.
+final class OPTTaskScoringTests: XCTestCase {
+    func testPackedDocumentsScoreAsSeparateForwards() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/opt")
+        let model = try OPTModel(directory: fixtures.appendingPathComponent("opt-pre").path)
+        let docs: [[(context: [Int32], continuation: [Int32])]] = [
+            [([2, 10, 20, 30, 40], [50, 60]), ([2, 10, 20, 30, 40], [70]), ([2, 10, 20, 30, 40], [80, 90, 100])],
+            [([2, 7, 8], [9]), ([2, 7, 8], [11, 12])],
+        ]
+        let scores = try LoglikelihoodScorer(model: model, tokenizer: nil).score(tokenDocuments: docs)
+        for (doc, docScores) in zip(docs, scores) {
+            for (pair, score) in zip(doc, docScores) {
+                let input = pair.context + pair.continuation.dropLast()
+                let logits = try model.logits(input), v = model.vocabSize
+                var expected = 0.0
+                for (t, target) in pair.continuation.enumerated() {
+                    let row = Array(logits[((pair.context.count - 1 + t) * v)..<((pair.context.count + t) * v)])
+                    let m = row.max()!, lse = Double(m) + log(row.map { exp(Double($0 - m)) }.reduce(0, +))
+                    expected += Double(row[Int(target)]) - lse
+                }
+                XCTAssertEqual(score.loglikelihood, expected, accuracy: 1e-4, "\(pair)")
+            }
+        }
+    }
+}

@@ -155,7 +155,7 @@ public final class LoglikelihoodScorer {
                 AttentionSegment(start: $0.start + o, count: $0.count, prefixStart: $0.prefixStart + o, prefixCount: $0.prefixCount)
             }
         }
-        var hidden = try model.embed(tokens)
+        var hidden = try model.embed(packed: tokens, segments: segments)   // learned positions restart per segment
         model.runLayers(packed: &hidden, segments: segments)
         let d = model.hiddenSize
         // The head runs only on the rows that predict a target, one document at a time (vocab-wide rows).
