@@ -42,8 +42,10 @@ let package = Package(
                           swiftSettings: optimized),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Compute", "LLM"]),
-        .testTarget(name: "LLMTests", dependencies: ["LLM", "ModelIO", "Compute"]),
-        .testTarget(name: "PruningTests", dependencies: ["Pruning", "LLM", "ModelIO", "Compute"]),
+        // Helpers several test targets share (not part of any product).
+        .target(name: "TestSupport", dependencies: ["LLM"], path: "Tests/TestSupport"),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "ModelIO", "Compute", "TestSupport"]),
+        .testTarget(name: "PruningTests", dependencies: ["Pruning", "LLM", "ModelIO", "Compute", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LLM", "ModelIO", "Compute"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Pruning", "Evaluation", "LLM", "ModelIO", "Compute"]),
         .testTarget(name: "CLITests", dependencies: ["secateur", "Experiments"]),

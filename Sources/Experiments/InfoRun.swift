@@ -25,7 +25,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     public var ropeTheta: Float?
     public var params: Int
     public var weightsBytesF32: Int
-    /// Where the tokenizer came from: "tokenizer.json" or "from GGUF metadata".
+    /// Where the tokenizer came from (`LoadedModel.tokenizerSource`).
     public var tokenizer: String
     public var bosTokenID: Int?
     public var eosTokenID: Int?
@@ -39,7 +39,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         vocabSize = m.vocabSize; tiedEmbeddings = !m.parameters.contains { $0.role == .head }
         ropeTheta = (m.huggingFaceConfig()["rope_theta"] as? Double).map { Float($0) }
         params = l.model.parameterCount; weightsBytesF32 = params * 4
-        tokenizer = l.format == "gguf" ? "from GGUF metadata" : "tokenizer.json"
+        tokenizer = l.tokenizerSource
         bosTokenID = l.tokenizer.bosTokenID.map(Int.init); eosTokenID = l.tokenizer.eosTokenID.map(Int.init)
         loadSeconds = l.loadSeconds
     }

@@ -47,7 +47,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
                                    matrices: matrices ?? Projection.allCases, layers: layers, alpha: alpha, seed: seed)
         c.permute = permute
         c.ties = ties
-        c.allocation = allocation.rawValue
+        c.allocation = allocation
         c.owlM = owlM
         c.owlLambda = owlLambda
         c.order = order

@@ -1,8 +1,8 @@
 import Compute
 
 /// Which storage `LanguageModel.useSparseFormat` gives the linear layers of the decoder blocks
-/// (the embedding / LM head stays dense: it is not pruned).
-public enum SparseFormat: String, CaseIterable, Sendable {
+/// (the embedding / LM head stays dense: it is not pruned). Recorded by its name ("auto", "csr").
+public enum SparseFormat: String, CaseIterable, Codable, Sendable {
     /// Per matrix, the format with the lowest estimated decode cost (`SparseDecodeCost`).
     case auto
     case dense

@@ -82,11 +82,11 @@ public final class LayerwisePruner {
         phases = [:]
         keptScoreGain = []
         layerSparsity = [:]
-        if (c.method.needsCalibration || c.allocation == "owl") && calibration.isEmpty {
+        if (c.method.needsCalibration || c.allocation == .owl) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
         }
 
-        if c.allocation == "owl" {
+        if c.allocation == .owl {
             layerSparsity = try timed("allocation") { try owlAllocation(calibration: calibration) }
         }
 
@@ -211,13 +211,13 @@ public final class LayerwisePruner {
                     throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
                 }
                 _ = try SparseGPT.prune(weight: &lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
-                                        sparsity: sparsity(for: p, layer: i), pattern: configuration.sparsityPattern)
+                                        sparsity: sparsity(for: p, layer: i), pattern: configuration.pattern)
                 model.setLinear(lin, p, layer: i)
                 continue
             }
             let s = try scores(for: p, layer: i, statistics: statistics)
             let mask: [Bool]
-            switch configuration.sparsityPattern {
+            switch configuration.pattern {
             case .nOfM(let n, let m) where configuration.permute:
                 // RIA's channel permutation: choose the N:M groups in a permuted input order that
                 // keeps more score; the permutation can be folded into the previous layer.

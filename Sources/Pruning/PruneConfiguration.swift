@@ -18,7 +18,7 @@ public enum PruneOrder: String, CaseIterable, Codable, Sendable {
 /// Settings of a post-training (unstructured / N:M) pruning run.
 public struct PruneConfiguration: Codable, Sendable {
     public var method: PruneMethod
-    public var pattern: String                // "unstructured" or "N:M"
+    public var pattern: SparsityPattern
     public var sparsity: Double
     public var group: ComparisonGroup
     public var attentionSparsity: Double?
@@ -31,8 +31,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var permute: Bool = false
     /// Which of several equal scores in an N:M group is pruned.
     public var ties: TieBreak = .position
-    /// Layer-wise allocation: "uniform", or "owl" (outlier-weighted, Yin et al. 2024).
-    public var allocation: String = "uniform"
+    /// Layer-wise allocation: uniform, or OWL (outlier-weighted, Yin et al. 2024).
+    public var allocation: SparsityAllocation = .uniform
     /// OWL's outlier threshold M (a score is an outlier above M × the layer's mean score).
     public var owlM: Double = 5
     /// OWL's λ: layer sparsities spread over [s − λ, s + λ].
@@ -45,15 +45,13 @@ public struct PruneConfiguration: Codable, Sendable {
                 matrices: [Projection] = Projection.allCases, layers: ClosedRange<Int>? = nil,
                 alpha: Double = 0.5, seed: UInt64 = 0) {
         self.method = method
-        self.pattern = pattern.description
+        self.pattern = pattern
         self.sparsity = pattern.impliedSparsity ?? sparsity
         let nm = pattern.impliedSparsity != nil
         self.group = group ?? (!nm && (method == .magnitude || method == .random) ? .layer : .row)
         self.attentionSparsity = attentionSparsity; self.mlpSparsity = mlpSparsity
         self.matrices = matrices; self.layers = layers; self.alpha = alpha; self.seed = seed
     }
-
-    public var sparsityPattern: SparsityPattern { (try? SparsityPattern(parsing: pattern)) ?? .unstructured }
 
     /// The sparsity asked of one projection.
     public func sparsity(for p: Projection) -> Double {
@@ -65,7 +63,7 @@ public struct PruneConfiguration: Codable, Sendable {
         for (name, s) in [("sparsity", sparsity), ("attn_sparsity", attentionSparsity ?? 0), ("mlp_sparsity", mlpSparsity ?? 0)] {
             guard s >= 0 && s < 1 else { throw PruningError.invalidSetting("\(name) \(s) is outside [0, 1)") }
         }
-        if case .nOfM = sparsityPattern, attentionSparsity != nil || mlpSparsity != nil {
+        if case .nOfM = pattern, attentionSparsity != nil || mlpSparsity != nil {
             throw PruningError.invalidSetting("attn_sparsity/mlp_sparsity apply to unstructured patterns; N:M fixes the sparsity at N/M")
         }
         if let l = layers, l.lowerBound < 0 || l.upperBound >= layerCount {
@@ -75,23 +73,20 @@ public struct PruneConfiguration: Codable, Sendable {
         if group == .global && method.needsCalibration {
             throw PruningError.invalidSetting("group global needs every layer's scores at once; it is available for magnitude and random, not \(method.rawValue) (use row or layer)")
         }
-        if allocation != "uniform" && allocation != "owl" {
-            throw PruningError.invalidSetting("unknown allocation '\(allocation)'; use uniform or owl")
-        }
-        if allocation == "owl" {
-            guard sparsityPattern == .unstructured else { throw PruningError.invalidSetting("allocation owl applies to unstructured sparsity") }
+        if allocation == .owl {
+            guard pattern == .unstructured else { throw PruningError.invalidSetting("allocation owl applies to unstructured sparsity") }
             guard owlLambda >= 0, sparsity - owlLambda >= 0, sparsity + owlLambda < 1 else {
                 throw PruningError.invalidSetting("OWL λ \(owlLambda) around sparsity \(sparsity) leaves [0, 1)")
             }
         }
         if permute {
-            guard case .nOfM = sparsityPattern else { throw PruningError.invalidSetting("permute applies to N:M patterns") }
+            guard case .nOfM = pattern else { throw PruningError.invalidSetting("permute applies to N:M patterns") }
             guard method != .sparsegpt else { throw PruningError.invalidSetting("permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
         }
         if order == .onePass && (group == .global || !method.needsCalibration) {
             throw PruningError.invalidSetting("order one-pass concerns calibration statistics; \(method.rawValue) with group \(group.rawValue) uses none")
         }
-        if group != .row, case .nOfM = sparsityPattern {
+        if group != .row, case .nOfM = pattern {
             throw PruningError.invalidSetting("N:M patterns compare within each group of M weights; group does not apply")
         }
     }

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import LLM
+import TestSupport
 import ModelIO
 
 /// The backward pass on the real default model (SmolLM2-135M, GGUF Q4_1 dequantized):

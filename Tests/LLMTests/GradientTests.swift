@@ -1,5 +1,6 @@
 import XCTest
 import LLM
+import TestSupport
 import ModelIO
 
 /// Backward pass against PyTorch: `model(ids, labels=ids).loss.backward()` in float32 on the

@@ -158,7 +158,7 @@ final class PostTrainingPruningTests: XCTestCase {
 
     func testOWLSpreadsSparsityButKeepsTheOverall() throws {
         var c = PruneConfiguration(method: .wanda, sparsity: 0.5)
-        c.allocation = "owl"; c.owlLambda = 0.1
+        c.allocation = .owl; c.owlLambda = 0.1
         let m = try model()
         let pruner = try LayerwisePruner(model: m, configuration: c)
         let report = try pruner.run(calibration: calibration())

@@ -14,15 +14,15 @@ public enum SparseFormatError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .tooManyColumns(let c, let l):
-            return "a CSR matrix with UInt16 column indices holds at most \(l) columns; this one has \(c) (use --sparse-format dense)"
+            return "a CSR matrix with UInt16 column indices holds at most \(l) columns; this one has \(c); keep it dense"
         case .columnsNotMultipleOfGroup(let c, let g):
             return "\(c) input features are not a multiple of the N:M group size \(g)"
         case .notNM(let k, let g, let r, let c, let n):
-            return "matrix is not \(k):\(g) sparse: row \(r), columns \(c)..<\(c + g) hold \(n) non-zeros (at most \(k) allowed); prune with --pattern \(g - k):\(g) or use --sparse-format csr"
+            return "matrix is not \(k):\(g) sparse: row \(r), columns \(c)..<\(c + g) hold \(n) non-zeros (at most \(k) allowed); prune it with pattern \(g - k):\(g), or store it as csr"
         case .invalidPattern(let k, let g):
             return "invalid N:M pattern keep \(k) of \(g) (need 1 ≤ keep ≤ group ≤ 256)"
         case .noNMPattern(let name, let tried):
-            return "\(name) is not N:M sparse (no group size among \(tried) has at most half of every group non-zero); prune with --pattern 2:4 or use --sparse-format csr/auto"
+            return "\(name) is not N:M sparse (no group size among \(tried) has at most half of every group non-zero); prune it with an N:M pattern such as 2:4, or store it as csr (or auto)"
         }
     }
 }

@@ -7,6 +7,9 @@ public struct LoadedModel {
     public let tokenizer: Tokenizer
     public let name: String
     public let format: String          // "gguf" or "safetensors"
+    /// Where the tokenizer was read: "GGUF metadata", "tokenizer.json", "vocab.json + merges.txt"
+    /// or "tokenizer.gguf" (a directory Secateur wrote from a GGUF source).
+    public let tokenizerSource: String
     public let location: ModelLocation
     public let loadSeconds: Double
 }
@@ -30,21 +33,25 @@ public enum ModelLoader {
             let checkpoint = try GGUFCheckpoint(file: file)
             let tokenizer = try Tokenizer(gguf: file)
             let model = try build(checkpoint, path: url.path)
-            return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "gguf",
+            return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "gguf", tokenizerSource: "GGUF metadata",
                                location: location, loadSeconds: Date().timeIntervalSince(start))
         case .huggingFaceDirectory(let dir):
             let model = try build(directory: dir.path)
             let ggufTokenizer = dir.appendingPathComponent(ModelWriter.ggufTokenizerFile)
-            let tokenizer: Tokenizer
+            let tokenizer: Tokenizer, source: String
             if let t = try Tokenizer.load(directory: dir) {
-                tokenizer = t     // tokenizer.json, or the Hub's vocab.json + merges.txt (GPT-2 style)
+                // tokenizer.json, or the Hub's vocab.json + merges.txt (GPT-2 style)
+                tokenizer = t
+                source = FileManager.default.fileExists(atPath: dir.appendingPathComponent("tokenizer.json").path)
+                    ? "tokenizer.json" : "vocab.json + merges.txt"
             } else if FileManager.default.fileExists(atPath: ggufTokenizer.path) {
                 // A directory Secateur wrote from a GGUF source keeps the tokenizer as GGUF metadata.
                 tokenizer = try Tokenizer(gguf: try GGUFFile(path: ggufTokenizer.path))
+                source = ModelWriter.ggufTokenizerFile
             } else {
                 throw TokenizerError.fileNotFound(dir.appendingPathComponent("tokenizer.json").path)
             }
-            return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors",
+            return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors", tokenizerSource: source,
                                location: location, loadSeconds: Date().timeIntervalSince(start))
         }
     }

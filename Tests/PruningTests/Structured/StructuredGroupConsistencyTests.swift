@@ -1,6 +1,7 @@
 import XCTest
 @testable import Pruning
 import LLM
+import TestSupport
 import ModelIO
 
 /// Structured pruning keeps the model consistent: the shrunk model computes exactly what the

@@ -1,6 +1,7 @@
 import XCTest
 @testable import Pruning
 import LLM
+import TestSupport
 import ModelIO
 
 /// Whole-model ratio on the real SmolLM2-135M (30 layers, hidden 576, 9 heads / 3 KV heads,

@@ -2,6 +2,7 @@ import XCTest
 @testable import Pruning
 import Compute
 import LLM
+import TestSupport
 import ModelIO
 
 /// Taylor (and magnitude) group scores on synthetic gradients, against hand computations.

@@ -1,6 +1,4 @@
 /// How an unstructured run's sparsity is spread over the layers (DESIGN.md §5, allocation).
-/// `PruneConfiguration.allocation` is still its raw text; this is the typed name for settings
-/// and the command line.
 public enum SparsityAllocation: String, CaseIterable, Codable, Sendable {
     /// Every layer gets the requested sparsity.
     case uniform

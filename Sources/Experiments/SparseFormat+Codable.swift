@@ -1,4 +1,0 @@
-import LLM
-
-/// Recorded by its name ("auto", "csr", ...), as the command line spells it.
-extension SparseFormat: Codable {}
