@@ -139,11 +139,14 @@ try:
     ref = json.load(open(os.path.join(out, "reference", "result.json")))
 except Exception as e:
     die(f"cannot read the JSON outputs: {e}")
-if "schema_version" in sec:
-    # A run record (README "Run records"): settings and metrics in their own objects.
-    st, ppl = sec["settings"], {m["stage"]: m["value"] for m in sec["metrics"]["perplexity"]}
-    sec.update(method=st["method"], pattern=st["pattern"], sparsity_requested=st["sparsity"],
-               ppl_dense=ppl.get("dense"), ppl_pruned=ppl.get("pruned"))
+def flatten(record):
+    """A run record (README "Run records") keeps settings and metrics in their own objects."""
+    if "schema_version" in record:
+        st, ppl = record["settings"], {m["stage"]: m["value"] for m in record["metrics"]["perplexity"]}
+        record.update(method=st["method"], pattern=st["pattern"], sparsity_requested=st["sparsity"],
+                      ppl_dense=ppl.get("dense"), ppl_pruned=ppl.get("pruned"))
+    return record
+sec = flatten(sec)
 missing = [k for k in ("method", "pattern", "sparsity_requested", "sparsity_achieved", "params_total",
                        "params_nonzero", "seconds", "ppl_dense", "ppl_pruned") if k not in sec]
 if missing:
@@ -234,7 +237,7 @@ else:
 check("time", ratio is not None and ratio <= 0.8, f"secateur/reference {ratio:.3f} (need <= 0.8)")
 one = os.path.join(out, "secateur_onepass.json")
 if os.path.exists(one):
-    op = json.loads(open(one).read().strip().splitlines()[-1])
+    op = flatten(json.loads(open(one).read().strip().splitlines()[-1]))
     r1 = op["seconds"] / ref["prune_seconds"] if ref["prune_seconds"] else None
     res.update({"seconds_onepass": op["seconds"], "time_ratio_onepass": r1, "ppl_onepass": op.get("ppl_pruned"),
                 "peak_rss_mb_onepass": op.get("peak_rss_mb")})

@@ -38,10 +38,13 @@ public final class ForwardScratch {
     let keys: UnsafeMutablePointer<Float>       // rows × maxKVWidth (used without a cache)
     let values: UnsafeMutablePointer<Float>
 
+    private let sizes: [Int]                    // rows, hidden, maxQWidth, maxKVWidth, maxIntermediate
+
     init(rows: Int, hidden: Int, shapes: [BlockShape]) {
         self.rows = rows
         let q = shapes.map(\.queryWidth).max() ?? 0, kv = shapes.map(\.kvWidth).max() ?? 0
         let inter = shapes.map(\.intermediateSize).max() ?? 0
+        sizes = [rows, hidden, q, kv, inter]
         normed = .allocate(capacity: max(1, rows * hidden))
         query = .allocate(capacity: max(1, rows * q))
         attention = .allocate(capacity: max(1, rows * q))
@@ -53,6 +56,13 @@ public final class ForwardScratch {
 
     deinit {
         [normed, query, attention, gate, up, keys, values].forEach { $0.deallocate() }
+    }
+
+    /// Whether these buffers hold a forward of `rows` positions through blocks of `shapes`.
+    func fits(rows: Int, hidden: Int, shapes: [BlockShape]) -> Bool {
+        let q = shapes.map(\.queryWidth).max() ?? 0, kv = shapes.map(\.kvWidth).max() ?? 0
+        let inter = shapes.map(\.intermediateSize).max() ?? 0
+        return rows == sizes[0] && hidden == sizes[1] && q <= sizes[2] && kv <= sizes[3] && inter <= sizes[4]
     }
 }
 
@@ -100,8 +110,15 @@ extension BlockStack {
     public func runLayer(_ i: Int, cursor: inout BlockCursor, to stop: LinearInputSite?, observer: LinearInputObserver?) {
         guard !cursor.finished else { return }
         let rows = cursor.hidden.count / hiddenSize
-        let scratch = makeScratch(rows: rows)
-        let s = blockShape(i)
+        let shapes = blockShapes
+        let scratch: ForwardScratch
+        if let kept = cursor.scratch, kept.fits(rows: rows, hidden: hiddenSize, shapes: shapes) {
+            scratch = kept
+        } else {
+            scratch = ForwardScratch(rows: rows, hidden: hiddenSize, shapes: shapes)
+            cursor.scratch = scratch
+        }
+        let s = shapes[i]
         let width = max(hiddenSize, s.queryWidth, s.intermediateSize)
         if cursor.site.count < rows * width { cursor.site = [Float](repeating: 0, count: rows * width) }
         let resume = cursor.stoppedAt

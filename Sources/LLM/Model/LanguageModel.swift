@@ -107,6 +107,9 @@ public struct BlockCursor {
     public private(set) var stoppedAt: LinearInputSite?
     /// Whether the block has run to its output (`hidden` is the block's output).
     public private(set) var finished = false
+    /// The forward's scratch, kept from site to site and block to block (allocating it per call
+    /// cost one-pass pruning ~10 % in page faults).
+    var scratch: ForwardScratch?
 
     public init(hidden: [Float]) { self.hidden = hidden }
 
