@@ -25,6 +25,23 @@ extension Linear {
     }
 }
 
+extension Linear {
+    /// `backward` on whole arrays: returns dX [rows × in] (for the few layers outside the blocks).
+    func backward(outputGradient dY: [Float], input x: [Float], into g: LinearGradientPointers) -> [Float] {
+        let rows = dY.count / outFeatures
+        var dX = [Float](repeating: 0, count: rows * inFeatures)
+        dY.withUnsafeBufferPointer { gy in
+            x.withUnsafeBufferPointer { xb in
+                dX.withUnsafeMutableBufferPointer { gx in
+                    backward(outputGradient: gy.baseAddress!, input: xb.baseAddress!, rows: rows,
+                             inputGradient: gx.baseAddress!, accumulateInput: false, into: g)
+                }
+            }
+        }
+        return dX
+    }
+}
+
 /// Where a linear layer's gradients go (slices of a `ModelGradients` buffer).
 struct LinearGradientPointers {
     let weight: UnsafeMutablePointer<Float>

@@ -46,19 +46,10 @@ extension OPTModel {
                                                    normedGradient: dz.baseAddress!, headGradient: gradient(OPTTensorNames.embedding))
                 }
             }
-            var normedGradient = headInputGradient
-            if let projectOut {
-                normedGradient = [Float](repeating: 0, count: rows * d)
-                normed.withUnsafeBufferPointer { n in
-                    headInputGradient.withUnsafeBufferPointer { dz in
-                        normedGradient.withUnsafeMutableBufferPointer { dn in
-                            projectOut.backward(outputGradient: dz.baseAddress!, input: n.baseAddress!, rows: rows,
-                                                inputGradient: dn.baseAddress!, accumulateInput: false,
-                                                into: LinearGradientPointers(weight: gradient(OPTTensorNames.projectOut), bias: nil))
-                        }
-                    }
-                }
-            }
+            let normedGradient = projectOut.map {
+                $0.backward(outputGradient: headInputGradient, input: normed,
+                            into: LinearGradientPointers(weight: gradient(OPTTensorNames.projectOut), bias: nil))
+            } ?? headInputGradient
             if let finalNorm {
                 hidden.withUnsafeBufferPointer { h in
                     normedGradient.withUnsafeBufferPointer { dn in
@@ -87,19 +78,10 @@ extension OPTModel {
                 let dst = gp + (r + OPTTensorNames.positionOffset) * d
                 for j in 0..<d { dst[j] += hiddenGradient[r * d + j] }
             }
-            var wordGradient = hiddenGradient
-            if let projectIn {
-                wordGradient = [Float](repeating: 0, count: rows * e)
-                words.withUnsafeBufferPointer { w in
-                    hiddenGradient.withUnsafeBufferPointer { dh in
-                        wordGradient.withUnsafeMutableBufferPointer { dw in
-                            projectIn.backward(outputGradient: dh.baseAddress!, input: w.baseAddress!, rows: rows,
-                                               inputGradient: dw.baseAddress!, accumulateInput: false,
-                                               into: LinearGradientPointers(weight: gradient(OPTTensorNames.projectIn), bias: nil))
-                        }
-                    }
-                }
-            }
+            let wordGradient = projectIn.map {
+                $0.backward(outputGradient: hiddenGradient, input: words,
+                            into: LinearGradientPointers(weight: gradient(OPTTensorNames.projectIn), bias: nil))
+            } ?? hiddenGradient
             let ge = gradient(OPTTensorNames.embedding)
             for (r, t) in tokens.enumerated() {
                 let dst = ge + Int(t) * e
