@@ -9,6 +9,8 @@ public struct Linear: Sendable {
     public private(set) var inFeatures: Int
     /// How W is held for inference (`LinearStorage`); `.dense` means `weight` holds it.
     public internal(set) var storage: LinearStorage = .dense
+    /// A low-rank adapter trained beside the frozen W (recovery fine-tuning); nil otherwise.
+    public var adapter: LoRAAdapter?
 
     public init(weight: [Float], outFeatures: Int, inFeatures: Int, bias: [Float]? = nil) {
         precondition(weight.count == outFeatures * inFeatures)
@@ -44,5 +46,6 @@ public struct Linear: Sendable {
                 }
             }
         }
+        adapter?.addForward(x, rows: rows, into: y)
     }
 }

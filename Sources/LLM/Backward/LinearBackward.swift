@@ -3,13 +3,17 @@ import Compute
 extension Linear {
     /// Backward of `apply` (y = x·Wᵀ + b) for rows of output gradient dY [rows × out] and the
     /// input x [rows × in] that the forward saw:
-    ///   dW += dYᵀ·x,  db += Σ_rows dY,  dX = dY·W (or dX += dY·W when `accumulateInput`).
-    /// `inputGradient` may be nil when no one needs dX (nothing upstream has parameters).
+    ///   dW += dYᵀ·x,  db += Σ_rows dY,  dX = dY·W (or dX += dY·W when `accumulateInput`),
+    /// plus the adapter's share when one is attached (`LoRAAdapter.backward`).
+    /// `inputGradient` may be nil when no one needs dX (nothing upstream has parameters); a
+    /// nil weight or bias gradient means that parameter is frozen (its product is skipped).
     func backward(outputGradient dY: UnsafePointer<Float>, input x: UnsafePointer<Float>, rows: Int,
                   inputGradient dX: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
                   into g: LinearGradientPointers) {
         let n = outFeatures, m = inFeatures
-        BLAS.linearWeightGradient(dY, rows: rows, outFeatures: n, input: x, inFeatures: m, into: g.weight)
+        if let gw = g.weight {
+            BLAS.linearWeightGradient(dY, rows: rows, outFeatures: n, input: x, inFeatures: m, into: gw)
+        }
         if let gb = g.bias {
             for r in 0..<rows {
                 let row = dY + r * n
@@ -22,6 +26,8 @@ extension Linear {
                                          into: dX, accumulate: accumulateInput)
             }
         }
+        adapter?.backward(outputGradient: dY, input: x, rows: rows, inputGradient: dX,
+                          aGradient: g.loraA, bGradient: g.loraB)
     }
 }
 
@@ -42,18 +48,29 @@ extension Linear {
     }
 }
 
-/// Where a linear layer's gradients go (slices of a `ModelGradients` buffer).
+/// Where a linear layer's gradients go (slices of a `ModelGradients` buffer); nil for a
+/// parameter that is not being trained.
 struct LinearGradientPointers {
-    let weight: UnsafeMutablePointer<Float>
+    let weight: UnsafeMutablePointer<Float>?
     let bias: UnsafeMutablePointer<Float>?
+    var loraA: UnsafeMutablePointer<Float>? = nil
+    var loraB: UnsafeMutablePointer<Float>? = nil
 
-    init(weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?) {
+    init(weight: UnsafeMutablePointer<Float>?, bias: UnsafeMutablePointer<Float>?) {
         self.weight = weight; self.bias = bias
     }
 
     /// The gradients of module `module` (e.g. "model.layers.0.self_attn.q_proj") of `linear`.
-    init(_ module: String, _ linear: Linear, _ gradient: (String) -> UnsafeMutablePointer<Float>) {
+    init(_ module: String, _ linear: Linear, _ gradient: GradientLookup) {
         weight = gradient(module + ".weight")
         bias = linear.bias == nil ? nil : gradient(module + ".bias")
+        if linear.adapter != nil {
+            loraA = gradient(module + LoRANames.a)
+            loraB = gradient(module + LoRANames.b)
+        }
     }
 }
+
+/// Finds the gradient buffer of a parameter by name; nil when that parameter is frozen (not
+/// in the `ModelGradients` being filled), so its gradient is never computed.
+typealias GradientLookup = (String) -> UnsafeMutablePointer<Float>?

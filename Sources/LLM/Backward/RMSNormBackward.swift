@@ -9,7 +9,7 @@ import Compute
 func rmsNormBackward(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
                      outputGradient dY: UnsafePointer<Float>,
                      addingInputGradientTo dX: UnsafeMutablePointer<Float>,
-                     addingWeightGradientTo dWeight: UnsafeMutablePointer<Float>) {
+                     addingWeightGradientTo dWeight: UnsafeMutablePointer<Float>?) {
     @inline(__always) func inverseRMS(_ xr: UnsafePointer<Float>) -> Float {
         var ss: Float = 0
         for i in 0..<dim { ss += xr[i] * xr[i] }
@@ -26,6 +26,7 @@ func rmsNormBackward(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: Uns
         }
     }
     // The weight gradient sums over rows; rows × dim is small, so one pass, no reduction tree.
+    guard let dWeight else { return }      // frozen norm
     for r in 0..<rows {
         let xr = x + r * dim, gr = dY + r * dim
         let s = inverseRMS(xr)

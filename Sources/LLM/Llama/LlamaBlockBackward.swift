@@ -9,7 +9,7 @@ extension LlamaBlock {
     /// added into the gradient buffers of block `layer` (`gradient` finds a parameter's by name).
     func backward(hiddenGradient dH: UnsafeMutablePointer<Float>, activations a: LlamaBlockActivations,
                   hiddenSize: Int, rope: RotaryEmbedding, angles: RotaryAngles, eps: Float,
-                  scratch s: BackwardScratch, layer: Int, gradient: (String) -> UnsafeMutablePointer<Float>) {
+                  scratch s: BackwardScratch, layer: Int, gradient: GradientLookup) {
         let prefix = "model.layers.\(layer)."
         func g(_ p: Projection) -> LinearGradientPointers {
             LinearGradientPointers(prefix + LlamaTensorNames.module(p), self[p], gradient)

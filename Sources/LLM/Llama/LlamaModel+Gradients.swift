@@ -1,18 +1,18 @@
 import Compute
 
 extension LlamaModel {
-    /// Adds scale·∂L/∂θ for one window into `gradients` (so several calibration windows can
-    /// be summed, or averaged with scale = 1/windows, in one buffer) and returns L, the mean
-    /// next-token cross-entropy — exactly Hugging Face's `model(tokens, labels=tokens).loss`,
-    /// positions 0..T−2 predicting tokens 1..T−1. With a tied head, the head's share is in the
-    /// embedding's gradient.
+    /// Adds ∂L/∂θ of one sequence's loss (`SequenceObjective`; for a plain window with weight
+    /// 1/(T−1), exactly Hugging Face's `model(tokens, labels=tokens).loss`) into `gradients`
+    /// (so windows can be summed, or averaged, in one buffer) and returns the loss's sums.
+    /// Only the parameters `gradients` holds get a gradient (frozen ones are skipped). With a
+    /// tied head, the head's share is in the embedding's gradient.
     ///
     /// Memory: the activations of every layer over the window (see `LlamaBlockActivations`)
     /// plus one chunk of logits; parameter gradients are added in place, never copied.
     /// Throws `GradientError` before touching `gradients` when the input is unusable.
-    public func accumulateGradients(tokens: [Int32], into gradients: inout ModelGradients,
-                                    scale: Float) throws -> Float {
-        try checkGradientInputs(tokens: tokens, gradients: gradients)
+    public func accumulateGradients(tokens: [Int32], objective: SequenceObjective,
+                                    into gradients: inout ModelGradients) throws -> ObjectiveSums {
+        try checkGradientInputs(tokens: tokens, objective: objective, gradients: gradients)
 
         let rows = tokens.count, d = hiddenSize, eps = config.rmsNormEps
         var hidden = try embed(tokens)
@@ -33,12 +33,12 @@ extension LlamaModel {
         let normed = finalNormed(hidden)
         var hiddenGradient = [Float](repeating: 0, count: rows * d)
         let headName = lmHead == nil ? LlamaTensorNames.embedding.hf : LlamaTensorNames.head.hf
-        var sumNLL: Double = 0
-        gradients.withPointers { gradient in
+        var sums = ObjectiveSums()
+        try gradients.withPointers { gradient in
             // Head and loss; then the final norm. `hiddenGradient` is ∂(scale·L)/∂(residual stream).
-            normed.withUnsafeBufferPointer { nb in
-                sumNLL = nextTokenLossBackward(normed: nb.baseAddress!, tokens: tokens, scale: scale,
-                                               normedGradient: scratch.normedGradient, headGradient: gradient(headName))
+            try normed.withUnsafeBufferPointer { nb in
+                sums = try nextTokenLossBackward(normed: nb.baseAddress!, tokens: tokens, objective: objective,
+                                                 normedGradient: scratch.normedGradient, headGradient: gradient(headName))
             }
             hidden.withUnsafeBufferPointer { hb in
                 hiddenGradient.withUnsafeMutableBufferPointer { gb in
@@ -61,12 +61,12 @@ extension LlamaModel {
             }
 
             // Embedding: a row lookup, so each position's gradient is added to its token's row.
-            let ge = gradient(LlamaTensorNames.embedding.hf)
+            guard let ge = gradient(LlamaTensorNames.embedding.hf) else { return }
             for (r, t) in tokens.enumerated() {
                 let dst = ge + Int(t) * d
                 for j in 0..<d { dst[j] += hiddenGradient[r * d + j] }
             }
         }
-        return Float(sumNLL / Double(rows - 1))
+        return sums
     }
 }

@@ -58,8 +58,10 @@ public protocol LanguageModel: AnyObject {
     func withHeadWeights<R>(_ body: (UnsafePointer<Float>) -> R) -> R
     func makeCache(capacity: Int) -> KVCache
 
-    /// Adds scale·∂L/∂θ of the mean next-token loss of one window into `gradients` and returns L.
-    func accumulateGradients(tokens: [Int32], into gradients: inout ModelGradients, scale: Float) throws -> Float
+    /// Adds ∂L/∂θ of one sequence's loss (`SequenceObjective`) into the parameters `gradients`
+    /// holds (frozen ones are skipped) and returns the loss's sums.
+    func accumulateGradients(tokens: [Int32], objective: SequenceObjective,
+                             into gradients: inout ModelGradients) throws -> ObjectiveSums
 
     /// The same family of model with other tensors (e.g. structurally pruned): `widths[i]` are
     /// the widths of new block i, `hiddenSize` the new residual width, and `tensor` gives each
@@ -134,8 +136,10 @@ extension LanguageModel {
         try runLayers(range, hidden: &hidden, cache: nil, observer: observer, stopAfter: stopAfter)
     }
 
-    public func accumulateGradients(tokens: [Int32], into gradients: inout ModelGradients) throws -> Float {
-        try accumulateGradients(tokens: tokens, into: &gradients, scale: 1)
+    /// Adds scale·∂L/∂θ of the mean next-token loss of one window into `gradients` and returns L.
+    public func accumulateGradients(tokens: [Int32], into gradients: inout ModelGradients, scale: Float = 1) throws -> Float {
+        let sums = try accumulateGradients(tokens: tokens, objective: .window(tokens, scale: scale), into: &gradients)
+        return Float(sums.crossEntropy / Double(sums.targets))
     }
 
     /// The mean next-token cross-entropy of one window (Hugging Face's

@@ -9,6 +9,10 @@
 public struct ModelGradients: Sendable {
     /// The registry the buffer follows.
     public let tensors: [ParameterTensor]
+    /// Whether this buffer holds only some parameters (the trainable ones of a fine-tuning
+    /// run: adapters, or a subset of the model's tensors); the rest are frozen and their
+    /// gradients are never computed.
+    public let isPartial: Bool
     /// All gradients, back to back in registry order.
     public var values: [Float]
     private let offsets: [String: Int]
@@ -18,8 +22,11 @@ public struct ModelGradients: Sendable {
         self.init(tensors: model.parameters)
     }
 
-    public init(tensors: [ParameterTensor]) {
+    /// Zero gradients for exactly these tensors: the model's whole registry, or (`partial`) the
+    /// trainable subset of a fine-tuning run.
+    public init(tensors: [ParameterTensor], partial: Bool = false) {
         self.tensors = tensors
+        isPartial = partial
         var offsets: [String: Int] = [:], n = 0
         for t in tensors { offsets[t.name] = n; n += t.count }
         self.offsets = offsets
@@ -49,15 +56,13 @@ public struct ModelGradients: Sendable {
     }
 
     /// Calls body with a function giving the mutable start of each parameter's gradient
-    /// (what a backward pass writes into).
-    public mutating func withPointers<R>(_ body: ((String) -> UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+    /// (what a backward pass writes into), nil for a parameter this buffer does not hold (a
+    /// frozen one: `checkGradientInputs` has made sure that every tensor held is the model's).
+    public mutating func withPointers<R>(_ body: ((String) -> UnsafeMutablePointer<Float>?) throws -> R) rethrows -> R {
         let offsets = self.offsets
         return try values.withUnsafeMutableBufferPointer { b in
-            let base = b.baseAddress!
-            return try body { name in
-                guard let o = offsets[name] else { preconditionFailure("no gradient for parameter '\(name)'") }
-                return base + o
-            }
+            let base = b.baseAddress
+            return try body { name in offsets[name].map { base! + $0 } }
         }
     }
 
@@ -79,9 +84,19 @@ public struct ModelGradients: Sendable {
         values.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
-    /// nil when these gradients have exactly the shape of `model`'s parameters; otherwise
-    /// the first difference found, in words.
+    /// nil when these gradients have exactly the shape of `model`'s parameters (for a partial
+    /// buffer: each tensor held is one of the model's or of its adapters, shaped alike);
+    /// otherwise the first difference found, in words.
     public func mismatch(with model: LanguageModel) -> String? {
+        if isPartial {
+            let known = Dictionary((model.parameters + model.adapterParameters).map { ($0.name, $0.shape) },
+                                   uniquingKeysWith: { a, _ in a })
+            for t in tensors {
+                guard let s = known[t.name] else { return "a gradient for '\(t.name)', which the model does not have" }
+                if s != t.shape { return "'\(t.name)' is \(t.shape) here, \(s) in the model" }
+            }
+            return nil
+        }
         let theirs = model.parameters
         let mine = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.shape) })
         for t in theirs {

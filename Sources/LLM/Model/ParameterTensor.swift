@@ -30,6 +30,8 @@ public enum ParameterRole: Equatable, Sendable {
     /// A linear map outside the blocks (OPT-350m's project_in / project_out).
     case embeddingProjection
     case head
+    /// A LoRA adapter tensor (A or B) on projection p of block `layer` (recovery fine-tuning).
+    case adapter(Projection, layer: Int)
 }
 
 extension ParameterRole {
@@ -37,7 +39,7 @@ extension ParameterRole {
     public var layer: Int? {
         switch self {
         case .norm(let l): return l
-        case .projection(_, let l, _), .bias(_, let l): return l
+        case .projection(_, let l, _), .bias(_, let l), .adapter(_, let l): return l
         default: return nil
         }
     }
@@ -58,4 +60,6 @@ public enum TensorAxis: Equatable, Sendable {
     case kvChannels(layer: Int)
     /// MLP hidden channels of block `layer`.
     case mlpChannels(layer: Int)
+    /// The rank of a LoRA adapter.
+    case adapterRank
 }

@@ -31,7 +31,7 @@ extension LayerNormWeights {
     /// Backward of `apply`: adds ∂L/∂x into dX and the affine's gradients under `name`.
     func backward(_ x: UnsafePointer<Float>, rows: Int, dim: Int, outputGradient dY: UnsafePointer<Float>,
                   addingInputGradientTo dX: UnsafeMutablePointer<Float>, name: String,
-                  gradient: (String) -> UnsafeMutablePointer<Float>) {
+                  gradient: GradientLookup) {
         let dW = weight == nil ? nil : gradient(name + ".weight"), dB = bias == nil ? nil : gradient(name + ".bias")
         func with(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
             guard let a else { return body(nil) }
@@ -55,7 +55,7 @@ extension OPTBlock {
     /// gradient (`Linear.backward`).
     func backward(hiddenGradient dH: UnsafeMutablePointer<Float>, activations a: OPTBlockActivations,
                   hiddenSize d: Int, scratch s: BackwardScratch, layer: Int,
-                  gradient: (String) -> UnsafeMutablePointer<Float>) {
+                  gradient: GradientLookup) {
         let prefix = OPTTensorNames.layer(layer)
         func g(_ p: Projection) -> LinearGradientPointers {
             LinearGradientPointers(prefix + OPTTensorNames.module(p), self[p], gradient)

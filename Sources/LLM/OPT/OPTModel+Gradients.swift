@@ -1,16 +1,17 @@
 import Compute
 
 extension OPTModel {
-    /// Adds scale·∂L/∂θ for one window into `gradients` and returns L, the mean next-token
-    /// cross-entropy (transformers' `model(ids, labels=ids).loss`); see `LanguageModel`.
+    /// Adds ∂L/∂θ of one sequence's loss (`SequenceObjective`; for a plain window,
+    /// transformers' `model(ids, labels=ids).loss`) into the parameters `gradients` holds and
+    /// returns the loss's sums; see `LanguageModel`.
     /// The forward, with every block's activations recorded, then its reverse:
     ///   words = E[t] (→ project_in), x₀ = words + P[p + 2], blocks, n = LN_final(x_L) (pre-LN only),
     ///   z = project_out(n), logits = z·Eᵀ
     /// The tied head's gradient lands in E's, beside the lookup's; position p's gradient in
     /// row p + 2 of P.
-    public func accumulateGradients(tokens: [Int32], into gradients: inout ModelGradients,
-                                    scale: Float) throws -> Float {
-        try checkGradientInputs(tokens: tokens, gradients: gradients)
+    public func accumulateGradients(tokens: [Int32], objective: SequenceObjective,
+                                    into gradients: inout ModelGradients) throws -> ObjectiveSums {
+        try checkGradientInputs(tokens: tokens, objective: objective, gradients: gradients)
         let rows = tokens.count, d = hiddenSize, e = config.wordEmbedProjDim
         guard rows <= maxPositions else { throw LLMError.contextTooLong(requested: rows, capacity: maxPositions) }
 
@@ -37,13 +38,13 @@ extension OPTModel {
 
         var headInputGradient = [Float](repeating: 0, count: rows * e)
         var hiddenGradient = [Float](repeating: 0, count: rows * d)
-        var sumNLL: Double = 0
-        gradients.withPointers { gradient in
+        var sums = ObjectiveSums()
+        try gradients.withPointers { gradient in
             // Head and loss, project_out, the final norm: ∂(scale·L)/∂x_L into `hiddenGradient`.
-            headInput.withUnsafeBufferPointer { z in
-                headInputGradient.withUnsafeMutableBufferPointer { dz in
-                    sumNLL = nextTokenLossBackward(normed: z.baseAddress!, tokens: tokens, scale: scale,
-                                                   normedGradient: dz.baseAddress!, headGradient: gradient(OPTTensorNames.embedding))
+            try headInput.withUnsafeBufferPointer { z in
+                try headInputGradient.withUnsafeMutableBufferPointer { dz in
+                    sums = try nextTokenLossBackward(normed: z.baseAddress!, tokens: tokens, objective: objective,
+                                                     normedGradient: dz.baseAddress!, headGradient: gradient(OPTTensorNames.embedding))
                 }
             }
             let normedGradient = projectOut.map {
@@ -73,21 +74,22 @@ extension OPTModel {
             }
 
             // Positions (rows p + 2), project_in, then the word-embedding lookup rows.
-            let gp = gradient(OPTTensorNames.positions)
-            for r in 0..<rows {
-                let dst = gp + (r + OPTTensorNames.positionOffset) * d
-                for j in 0..<d { dst[j] += hiddenGradient[r * d + j] }
+            if let gp = gradient(OPTTensorNames.positions) {
+                for r in 0..<rows {
+                    let dst = gp + (r + OPTTensorNames.positionOffset) * d
+                    for j in 0..<d { dst[j] += hiddenGradient[r * d + j] }
+                }
             }
             let wordGradient = projectIn.map {
                 $0.backward(outputGradient: hiddenGradient, input: words,
                             into: LinearGradientPointers(weight: gradient(OPTTensorNames.projectIn), bias: nil))
             } ?? hiddenGradient
-            let ge = gradient(OPTTensorNames.embedding)
+            guard let ge = gradient(OPTTensorNames.embedding) else { return }
             for (r, t) in tokens.enumerated() {
                 let dst = ge + Int(t) * e
                 for j in 0..<e { dst[j] += wordGradient[r * e + j] }
             }
         }
-        return Float(sumNLL / Double(rows - 1))
+        return sums
     }
 }
