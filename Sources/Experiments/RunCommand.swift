@@ -8,4 +8,5 @@ public enum RunCommand: String, Codable, CaseIterable, Sendable {
     case benchModel = "bench_model"
     case info
     case generate
+    case recover
 }

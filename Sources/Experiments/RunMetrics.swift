@@ -4,6 +4,10 @@ public enum MetricStage: String, Codable, CaseIterable, Sendable {
     case dense
     /// After pruning.
     case pruned
+    /// A recovery run's model as loaded (pruned, not yet fine-tuned).
+    case beforeRecovery = "before_recovery"
+    /// After recovery fine-tuning (adapters merged).
+    case recovered
 }
 
 /// One perplexity figure with everything needed to compare it with another (DESIGN.md §7:

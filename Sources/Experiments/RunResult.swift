@@ -11,6 +11,8 @@ public enum RunResult: Sendable {
     case benchModel(EfficiencyReport)
     case info(ModelDescription)
     case generate(GenerationResult)
+    /// Indirect: a recovery result carries the source's pruning record.
+    indirect case recover(RecoveryResult)
 
     public var command: RunCommand {
         switch self {
@@ -21,6 +23,7 @@ public enum RunResult: Sendable {
         case .benchModel: return .benchModel
         case .info: return .info
         case .generate: return .generate
+        case .recover: return .recover
         }
     }
 
@@ -33,6 +36,7 @@ public enum RunResult: Sendable {
         case .benchModel(let r): try r.encode(to: encoder)
         case .info(let r): try r.encode(to: encoder)
         case .generate(let r): try r.encode(to: encoder)
+        case .recover(let r): try r.encode(to: encoder)
         }
     }
 
@@ -45,6 +49,7 @@ public enum RunResult: Sendable {
         case .benchModel: return .benchModel(try EfficiencyReport(from: decoder))
         case .info: return .info(try ModelDescription(from: decoder))
         case .generate: return .generate(try GenerationResult(from: decoder))
+        case .recover: return .recover(try RecoveryResult(from: decoder))
         }
     }
 }

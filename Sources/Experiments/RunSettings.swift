@@ -7,6 +7,7 @@ public enum RunSettings: Sendable, Equatable {
     case benchModel(EfficiencyRunSettings)
     case info(InfoSettings)
     case generate(GenerateSettings)
+    case recover(RecoverSettings)
 
     public var command: RunCommand {
         switch self {
@@ -17,6 +18,7 @@ public enum RunSettings: Sendable, Equatable {
         case .benchModel: return .benchModel
         case .info: return .info
         case .generate: return .generate
+        case .recover: return .recover
         }
     }
 
@@ -29,6 +31,7 @@ public enum RunSettings: Sendable, Equatable {
         case .benchModel(let s): try c.encode(s, forKey: key)
         case .info(let s): try c.encode(s, forKey: key)
         case .generate(let s): try c.encode(s, forKey: key)
+        case .recover(let s): try c.encode(s, forKey: key)
         }
     }
 
@@ -41,6 +44,7 @@ public enum RunSettings: Sendable, Equatable {
         case .benchModel: return .benchModel(try c.decode(EfficiencyRunSettings.self, forKey: key))
         case .info: return .info(try c.decode(InfoSettings.self, forKey: key))
         case .generate: return .generate(try c.decode(GenerateSettings.self, forKey: key))
+        case .recover: return .recover(try c.decode(RecoverSettings.self, forKey: key))
         }
     }
 }

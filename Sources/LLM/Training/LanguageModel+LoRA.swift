@@ -1,4 +1,5 @@
 import Compute
+import Foundation
 
 /// How adapters are placed (PEFT's LoraConfig: r, lora_alpha, lora_dropout, target_modules).
 public struct LoRAConfiguration: Codable, Equatable, Sendable {
@@ -25,6 +26,7 @@ public enum LoRAError: Error, CustomStringConvertible, Equatable {
     case invalidRank(Int)
     case invalidDropout(Float)
     case targetNotInModel(Projection, architecture: String)
+    case unknownTarget(String, architecture: String, known: [String])
     case noTargets
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case missingTensor(String)
@@ -35,6 +37,8 @@ public enum LoRAError: Error, CustomStringConvertible, Equatable {
         case .invalidDropout(let p): return "LoRA dropout must be in [0, 1) (got \(p))"
         case .targetNotInModel(let p, let a):
             return "the \(a) architecture has no '\(p.rawValue)' projection to adapt"
+        case .unknownTarget(let n, let a, let known):
+            return "'\(n)' is not a projection of the \(a) architecture; use some of \(known.joined(separator: ","))"
         case .noTargets: return "no projection selected for LoRA adapters"
         case .shapeMismatch(let n, let e, let f): return "adapter tensor \(n) has shape \(f), the model needs \(e)"
         case .missingTensor(let n): return "the adapter has no tensor \(n)"
@@ -43,6 +47,15 @@ public enum LoRAError: Error, CustomStringConvertible, Equatable {
 }
 
 extension LanguageModel {
+    /// A projection by its role name (q, k, v, o, gate, up, down) or by this family's module
+    /// name (q_proj, …, Llama's gate_proj, OPT's out_proj, fc1, fc2).
+    public func projection(named raw: String) throws -> Projection {
+        let name = raw.trimmingCharacters(in: .whitespaces)
+        for p in projections where p.rawValue == name || PEFTAdapter.moduleLeaf(self, p) == name { return p }
+        throw LoRAError.unknownTarget(name, architecture: architecture,
+                                      known: projections.flatMap { [$0.rawValue, PEFTAdapter.moduleLeaf(self, $0)] })
+    }
+
     /// Puts a fresh adapter (PEFT's initialisation: A Kaiming-uniform, B zero) on every target
     /// projection of every block; projections pruned to nothing (0 rows or columns) get none.
     public func attachAdapters(_ c: LoRAConfiguration, seed: UInt64) throws {
