@@ -40,7 +40,7 @@ let package = Package(
                           dependencies: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation", "Experiments",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimized),
-        .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "ModelIO"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Compute", "LLM"]),
         // Helpers several test targets share (not part of any product).
         .target(name: "TestSupport", dependencies: ["LLM"], path: "Tests/TestSupport"),

@@ -86,6 +86,9 @@ extension OPTModel {
             } ?? hiddenGradient
             guard let ge = gradient(OPTTensorNames.embedding) else { return }
             for (r, t) in tokens.enumerated() {
+                // nn.Embedding(padding_idx = pad_token_id): a lookup of the pad row passes no
+                // gradient to it (the tied head's share still does).
+                if let pad = config.padTokenID, Int(t) == pad { continue }
                 let dst = ge + Int(t) * e
                 for j in 0..<e { dst[j] += wordGradient[r * e + j] }
             }

@@ -85,6 +85,7 @@ public final class Trainer {
         let k = settings.sequencesPerStep
         return (0..<k).map { j in
             let q = s * k + j, epoch = q / train.count
+            guard settings.shuffle else { return q % train.count }
             if order.epoch != epoch { order = (epoch, Self.permutation(train.count, seed: settings.seed, epoch: epoch)) }
             return order.permutation[q % train.count]
         }

@@ -16,6 +16,8 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     public var steps: Int
     /// Fixes the order of examples in every epoch and the LoRA dropout masks.
     public var seed: UInt64 = 0
+    /// Visit the examples in a seeded order per epoch (true), or as given.
+    public var shuffle = true
     /// Validate every this many steps (nil: only at the start and the end).
     public var evaluateEvery: Int?
     /// Stop after this many validations in a row without improvement (nil: never).
