@@ -112,7 +112,10 @@ public struct RecoverRun {
         let resumedAt = trainer.step
         let trainStart = Date()
         try context.clock.measure("train") {
+            // About a hundred lines per run, plus every validation.
+            let every = max(1, steps / 100)
             try trainer.run(checkpoint: checkpoint, progress: { p in
+                guard p.step % every == 0 || p.step == p.totalSteps || p.validationLoss != nil else { return }
                 var line = String(format: "step %d/%d  loss %.4f  lr %.2e", p.step, p.totalSteps, p.loss, p.learningRate)
                 if let v = p.validationLoss { line += String(format: "  val %.4f", v) }
                 line += String(format: "  %.0f tok/s  ETA %.0f s", p.tokensPerSecond, p.secondsLeft)

@@ -6,6 +6,10 @@ public struct TrainingHistory: Codable, Equatable, Sendable {
         public var learningRate: Float
         public var gradientNorm: Float    // before clipping
         public var tokensSeen: Int        // training tokens up to and including this step
+
+        enum CodingKeys: String, CodingKey {
+            case step, loss, learningRate = "lr", gradientNorm = "grad_norm", tokensSeen = "tokens_seen"
+        }
     }
 
     public struct Validation: Codable, Equatable, Sendable {
@@ -22,6 +26,11 @@ public struct TrainingHistory: Codable, Equatable, Sendable {
     public var stoppedEarly = false
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case steps, validations, bestStep = "best_step", bestValidationLoss = "best_validation_loss"
+        case stoppedEarly = "stopped_early"
+    }
 
     public var tokensSeen: Int { steps.last?.tokensSeen ?? 0 }
 }
