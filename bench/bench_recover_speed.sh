@@ -105,7 +105,7 @@ else
   SEC_CMD=("$SECATEUR_BIN" recover --model "$MODEL" --threads "$THREADS" --method lora --rank 8 --alpha 16
            --dropout 0.05 --targets q,k,v,o,gate,up,down --data c4 --data-dir "$SECATEUR_DATA"
            --seqlen "$SEQLEN" --batch-size "$BATCH_SIZE" --steps "$SEC_STEPS" --lr "$LR" --weight-decay 0
-           --schedule linear --warmup "$LR_WARMUP" --max-grad-norm 1 --seed "$SEED" --val-windows "$VAL_WINDOWS"
+           --schedule linear --warmup-steps "$LR_WARMUP" --max-grad-norm 1 --seed "$SEED" --val-windows "$VAL_WINDOWS"
            ${SEC_EXTRA[@]+"${SEC_EXTRA[@]}"} --json)
   echo "== (b) ${SEC_CMD[*]}"
   if ! "${SEC_CMD[@]}" > "$BENCH_OUT/secateur.json" 2> "$BENCH_OUT/secateur.log"; then
@@ -158,8 +158,8 @@ ts, tr = float(sec["tokens_per_second"]), float(ref["tokens_per_second"])
 tr_all = ref.get("tokens_per_second_incl_untimed")
 ms, mr = float(sec["peak_rss_mb"]), float(ref["peak_rss_mb"])
 speed, mem = ts / tr, ms / mr
-sec_tokens = hist.get("tokens_seen")
-sec_seconds = hist.get("seconds") if isinstance(hist.get("seconds"), (int, float)) else None
+sec_tokens = sec.get("tokens_seen")
+sec_seconds = sec.get("train_seconds")
 if sec_seconds is None and sec_tokens:
     sec_seconds = sec_tokens / ts
 want_tokens = steps * B * S
@@ -179,8 +179,7 @@ if tr_all:
 if ref.get("tokens_per_second_median_step"):
     print(f"reference median step: {ref['tokens_per_second_median_step']:.1f} tokens/s")
 
-ls = hist.get("train_loss") or []
-ls = [x.get("loss") if isinstance(x, dict) else x for x in ls]
+ls = [x.get("loss") for x in hist.get("steps") or []]
 lr_ = ref["train_loss"]
 print("loss per step (secateur / reference):")
 for i in range(max(len(ls), len(lr_))):

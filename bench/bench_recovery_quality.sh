@@ -34,7 +34,7 @@
 #                            ln p_pruned - ln p_recovered >= 0.4 (ln p_pruned - ln p_dense) (WikiText-2)
 #   zeros_kept:<run>         the run record's zeros_lost == 0 (pruned weights stay zero; an addition
 #                            to the study's checks, it is the command's contract)
-#   token_budget:<run>       history.tokens_seen <= MAX_TOKENS
+#   token_budget:<run>       the run record's tokens_seen <= MAX_TOKENS
 #
 # Rerunning: a step whose run record exists, parses, and was made by the same command line
 # (runs/<name>.<step>.cmd) is reused, not redone; redoing a pruning or a recovery deletes the
@@ -286,14 +286,14 @@ def training(name):
     if r is None:
         return None
     h = r.get("history") or {}
-    tokens = h.get("tokens_seen")
+    tokens = r.get("tokens_seen")
     tps = r.get("tokens_per_second")
-    secs = tokens / tps if (tokens and tps) else (h.get("seconds") if isinstance(h.get("seconds"), (int, float)) else None)
+    secs = r.get("train_seconds")
     before = after = None
     for m in (r.get("metrics") or {}).get("perplexity", []):
         if m.get("stage") == "before_recovery": before = m
         if m.get("stage") == "recovered": after = m
-    val = h.get("validation") or []
+    val = h.get("validations") or []
     return {"tokens": tokens, "seconds": secs, "tokens_per_second": tps, "zeros_lost": r.get("zeros_lost"),
             "zeros_before": r.get("zeros_before"), "zeros_after": r.get("zeros_after"),
             "trainable_parameters": r.get("trainable_parameters"), "peak_rss_mb": r.get("peak_rss_mb"),
@@ -303,12 +303,10 @@ def training(name):
             "ppl_before_recovery": before, "ppl_recovered": after}
 
 def write_curves(name, h):
-    tl = h.get("train_loss") or []
     rows = {}
-    for i, x in enumerate(tl):
-        stp, loss = (x.get("step"), x.get("loss")) if isinstance(x, dict) else (i + 1, x)
-        rows.setdefault(int(stp), {})["train_loss"] = loss
-    for v in h.get("validation") or []:
+    for x in h.get("steps") or []:
+        rows.setdefault(int(x["step"]), {})["train_loss"] = x["loss"]
+    for v in h.get("validations") or []:
         rows.setdefault(int(v["step"]), {})["validation_loss"] = v["loss"]
     path = os.path.join(out, f"curves_{name}.csv")
     with open(path, "w", newline="") as f:

@@ -39,6 +39,20 @@ public enum BLAS {
         let work = rows * outFeatures * inFeatures
         // Column slices stay multiples of 16 so each worker's B panel is well aligned.
         let slices = work < 1 << 18 ? 1 : min(Parallelism.threads, max(1, outFeatures / 16))
+        if slices == 1, work >= 1 << 18, Parallelism.threads > 1, rows >= 8 * Parallelism.threads {
+            // Thin outputs (a LoRA adapter's rank-r product): split the rows instead.
+            let per = (rows + Parallelism.threads - 1) / Parallelism.threads
+            parallelFor(Parallelism.threads) { s0, s1 in
+                for s in s0..<s1 {
+                    let r0 = s * per, r1 = min(rows, r0 + per)
+                    if r0 >= r1 { continue }
+                    sgemm(transA: false, transB: true, m: r1 - r0, n: outFeatures, k: inFeatures,
+                          a: x + r0 * inFeatures, lda: inFeatures, b: weight, ldb: inFeatures,
+                          beta: accumulate ? 1 : 0, c: y + r0 * outFeatures, ldc: outFeatures)
+                }
+            }
+            return
+        }
         if slices == 1 {
             sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
                   a: x, lda: inFeatures, b: weight, ldb: inFeatures,

@@ -15,14 +15,27 @@ extension BLAS {
         return ((n + slices - 1) / slices + 15) / 16 * 16     // multiples of 16 keep panels aligned
     }
 
+    /// Rows per worker for a product too thin to split by columns (all rows on one when small).
+    private static func thinSplit(_ rows: Int, work: Int) -> Int {
+        guard work >= backwardSplitThreshold, Parallelism.threads > 1, rows >= 8 * Parallelism.threads else { return max(1, rows) }
+        return (rows + Parallelism.threads - 1) / Parallelism.threads
+    }
+
     /// dX[rows × in] = dY[rows × out]·W[out × in] (+ dX when accumulate), split by input columns.
     static func linearInputGradient(_ dY: UnsafePointer<Float>, rows: Int, outFeatures: Int,
                                     weight: UnsafePointer<Float>, inFeatures: Int,
                                     into dX: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let beta: Float = accumulate ? 1 : 0
         guard let per = sliceWidth(inFeatures, work: rows * outFeatures * inFeatures) else {
-            sgemm(m: rows, n: inFeatures, k: outFeatures, a: dY, lda: outFeatures,
-                  b: weight, ldb: inFeatures, beta: beta, c: dX, ldc: inFeatures)
+            // Thin results (dY·B of a rank-r adapter): split the rows when it pays.
+            let rowsPer = thinSplit(rows, work: rows * outFeatures * inFeatures)
+            parallelFor((rows + rowsPer - 1) / rowsPer) { s0, s1 in
+                for s in s0..<s1 {
+                    let r0 = s * rowsPer, r1 = min(rows, r0 + rowsPer)
+                    sgemm(m: r1 - r0, n: inFeatures, k: outFeatures, a: dY + r0 * outFeatures, lda: outFeatures,
+                          b: weight, ldb: inFeatures, beta: beta, c: dX + r0 * inFeatures, ldc: inFeatures)
+                }
+            }
             return
         }
         parallelFor((inFeatures + per - 1) / per) { s0, s1 in
@@ -39,8 +52,19 @@ extension BLAS {
                                      input x: UnsafePointer<Float>, inFeatures: Int,
                                      into dW: UnsafeMutablePointer<Float>, alpha: Float = 1) {
         guard let per = sliceWidth(outFeatures, work: rows * outFeatures * inFeatures) else {
-            sgemm(transA: true, m: outFeatures, n: inFeatures, k: rows, alpha: alpha, a: dY, lda: outFeatures,
-                  b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
+            // Few output rows (a rank-r adapter's dA): split dW's columns instead.
+            guard let cols = sliceWidth(inFeatures, work: rows * outFeatures * inFeatures) else {
+                sgemm(transA: true, m: outFeatures, n: inFeatures, k: rows, alpha: alpha, a: dY, lda: outFeatures,
+                      b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
+                return
+            }
+            parallelFor((inFeatures + cols - 1) / cols) { s0, s1 in
+                for s in s0..<s1 {
+                    let c0 = s * cols, c1 = min(inFeatures, c0 + cols)
+                    sgemm(transA: true, m: outFeatures, n: c1 - c0, k: rows, alpha: alpha, a: dY, lda: outFeatures,
+                          b: x + c0, ldb: inFeatures, beta: 1, c: dW + c0, ldc: inFeatures)
+                }
+            }
             return
         }
         parallelFor((outFeatures + per - 1) / per) { s0, s1 in

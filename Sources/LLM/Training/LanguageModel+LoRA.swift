@@ -79,11 +79,14 @@ extension LanguageModel {
     /// "<module>.lora_B.weight" [out × rank]), block by block in projection order.
     public var adapterParameters: [ParameterTensor] {
         var out: [ParameterTensor] = []
+        var weightAxes: [String: [TensorAxis]]?      // built once, only when an adapter exists
         for i in 0..<layerCount {
             for p in projections {
                 guard let a = linear(p, layer: i).adapter else { continue }
+                if weightAxes == nil { weightAxes = Dictionary(parameters.map { ($0.name, $0.axes) }, uniquingKeysWith: { a, _ in a }) }
                 let m = moduleName(p, layer: i)
-                let (inAxis, outAxis) = projectionAxes(p, layer: i)
+                let axes = weightAxes?[m + ".weight"]
+                let (inAxis, outAxis) = (axes?[1] ?? .hidden, axes?[0] ?? .hidden)
                 out.append(ParameterTensor(name: m + LoRANames.a, shape: [a.rank, a.inFeatures],
                                            role: .adapter(p, layer: i), axes: [.adapterRank, inAxis]))
                 out.append(ParameterTensor(name: m + LoRANames.b, shape: [a.outFeatures, a.rank],
@@ -91,11 +94,6 @@ extension LanguageModel {
             }
         }
         return out
-    }
-
-    private func projectionAxes(_ p: Projection, layer i: Int) -> (TensorAxis, TensorAxis) {
-        let w = parameters.first { $0.name == moduleName(p, layer: i) + ".weight" }
-        return (w?.axes[1] ?? .hidden, w?.axes[0] ?? .hidden)
     }
 
     /// Reads or edits one adapter tensor in place by name (see `adapterParameters`).

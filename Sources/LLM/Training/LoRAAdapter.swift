@@ -39,22 +39,46 @@ public struct LoRAAdapter: Sendable, Equatable {
 
     var dropping: Bool { dropout > 0 && dropoutSeed != nil }
 
-    /// x with this step's dropout applied (kept elements scaled by 1/(1 − p)), [rows × in].
-    func dropped(_ x: UnsafePointer<Float>, rows: Int) -> [Float] {
+    /// This step's dropout multipliers for an input [rows × in]: 1/(1 − p) where the element
+    /// is kept, 0 where dropped. Element i is kept when a hash of (seed, i) falls below
+    /// (1 − p)·2³², so the forward and the backward draw the same mask without storing it.
+    func dropoutScales(rows: Int) -> [Float] {
         let n = rows * inFeatures, keep = 1 - dropout, scale = 1 / keep, seed = dropoutSeed ?? 0
-        var out = [Float](repeating: 0, count: n)
-        for i in 0..<n where Self.keeps(seed: seed, index: i, keep: keep) { out[i] = x[i] * scale }
-        return out
+        let threshold = UInt64(Double(keep) * 4_294_967_296)
+        var m = [Float](repeating: 0, count: n)
+        m.withUnsafeMutableBufferPointer { mb in
+            let p = mb.baseAddress!
+            parallelFor(n, minPerThread: 16_384) { a, b in
+                for i in a..<b where Self.hash32(seed, i) < threshold { p[i] = scale }
+            }
+        }
+        return m
     }
 
-    @inline(__always) static func keeps(seed: UInt64, index: Int, keep: Float) -> Bool {
-        var g = SeededRNG(seed: seed ^ (UInt64(index) &* 0xD6E8_FEB8_6659_FD93))
-        return g.nextFloat() < keep
+    /// SplitMix64's output function on seed + i·φ, top 32 bits.
+    @inline(__always) static func hash32(_ seed: UInt64, _ i: Int) -> UInt64 {
+        var z = seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (z ^ (z >> 31)) >> 32
+    }
+
+    /// x ⊙ scales, [rows × in].
+    static func masked(_ x: UnsafePointer<Float>, _ scales: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: scales.count)
+        out.withUnsafeMutableBufferPointer { ob in
+            let o = ob.baseAddress!
+            scales.withUnsafeBufferPointer { sb in
+                let m = sb.baseAddress!
+                parallelFor(scales.count, minPerThread: 16_384) { a, b in for i in a..<b { o[i] = x[i] * m[i] } }
+            }
+        }
+        return out
     }
 
     /// y[rows × out] += scaling · x̃·Aᵀ·Bᵀ.
     func addForward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        let xd = dropping ? dropped(x, rows: rows) : nil
+        let xd = dropping ? Self.masked(x, dropoutScales(rows: rows)) : nil
         var u = [Float](repeating: 0, count: rows * rank)
         withInput(x, xd) { xi in
             a.withUnsafeBufferPointer { aw in
@@ -80,7 +104,8 @@ public struct LoRAAdapter: Sendable, Equatable {
     func backward(outputGradient dY: UnsafePointer<Float>, input x: UnsafePointer<Float>, rows: Int,
                   inputGradient dX: UnsafeMutablePointer<Float>?,
                   aGradient dA: UnsafeMutablePointer<Float>?, bGradient dB: UnsafeMutablePointer<Float>?) {
-        let xd = dropping ? dropped(x, rows: rows) : nil
+        let scales = dropping ? dropoutScales(rows: rows) : nil
+        let xd = scales.map { Self.masked(x, $0) }
         var u = [Float](repeating: 0, count: rows * rank), du = u
         a.withUnsafeBufferPointer { aw in
             b.withUnsafeBufferPointer { bw in
@@ -112,9 +137,13 @@ public struct LoRAAdapter: Sendable, Equatable {
                             BLAS.linearInputGradient(dU, rows: rows, outFeatures: rank, weight: A, inFeatures: inFeatures,
                                                      into: tb.baseAddress!, accumulate: false)
                         }
-                        let keep = 1 - dropout, scale = 1 / keep, seed = dropoutSeed ?? 0
-                        for i in 0..<(rows * inFeatures) where Self.keeps(seed: seed, index: i, keep: keep) {
-                            dX[i] += t[i] * scale
+                        t.withUnsafeBufferPointer { tb in
+                            scales!.withUnsafeBufferPointer { sb in
+                                let tp = tb.baseAddress!, m = sb.baseAddress!
+                                parallelFor(rows * inFeatures, minPerThread: 16_384) { a, b in
+                                    for i in a..<b { dX[i] += tp[i] * m[i] }
+                                }
+                            }
                         }
                     }
                 }

@@ -1,0 +1,77 @@
+import XCTest
+import Compute
+@testable import LLM
+import ModelIO
+
+/// LoRA dropout (PEFT's lora_dropout on the adapter input): under a fixed seed the mask is a
+/// fixed function, so the analytic adapter gradients must match central differences of the
+/// loss computed with the same mask; the expected share of kept inputs is 1 − p; and with the
+/// seed cleared (inference) the adapter sees its whole input.
+final class LoRADropoutTests: XCTestCase {
+    func model() throws -> LanguageModel {
+        let (m, _) = try RecoveryReferenceTests.withAdapter("llama")
+        var rng = SeededRNG(seed: 3)
+        for i in 0..<m.layerCount {
+            for p in m.projections {
+                var l = m.linear(p, layer: i)
+                l.adapter?.dropout = 0.3
+                if l.adapter != nil { for j in l.adapter!.a.indices { l.adapter!.a[j] += 0.01 * rng.nextGaussian() } }
+                m.setLinear(l, p, layer: i)
+            }
+        }
+        return m
+    }
+
+    func loss(_ m: LanguageModel, _ tokens: [Int32]) throws -> Double {
+        var g = ModelGradients(tensors: [], partial: true)
+        let s = try m.accumulateGradients(tokens: tokens, objective: .window(tokens), into: &g)
+        return s.crossEntropy / Double(s.targets)
+    }
+
+    func testAdapterGradientsUnderDropoutMatchFiniteDifferences() throws {
+        let m = try model()
+        let tokens: [Int32] = (0..<20).map { Int32(($0 * 7 + 3) % 48) }
+        m.setAdapterDropoutSeed(11)
+        let trainable = TrainableParameters.adapters(of: m)
+        var g = trainable.makeGradients(for: m)
+        _ = try m.accumulateGradients(tokens: tokens, objective: .window(tokens), into: &g)
+        var checked = 0
+        for name in ["model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.1.mlp.down_proj.lora_B.weight",
+                     "model.layers.0.mlp.up_proj.lora_A.weight"] {
+            let analytic = g[name]
+            for j in stride(from: 0, to: analytic.count, by: max(1, analytic.count / 6)) {
+                let h: Float = 1e-2
+                let x0 = m.withAdapterParameter(name) { $0[j] }
+                m.withAdapterParameter(name) { $0[j] = x0 + h }
+                let up = try loss(m, tokens)
+                m.withAdapterParameter(name) { $0[j] = x0 - h }
+                let down = try loss(m, tokens)
+                m.withAdapterParameter(name) { $0[j] = x0 }
+                let numeric = Float((up - down) / Double(2 * h))
+                XCTAssertEqual(analytic[j], numeric, accuracy: 2e-3 * max(1, abs(numeric)) + 1e-4, "\(name)[\(j)]")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 12)
+        // The mask matters: another seed gives another loss; no seed gives the undropped one.
+        let seeded = try loss(m, tokens)
+        m.setAdapterDropoutSeed(12)
+        XCTAssertNotEqual(try loss(m, tokens), seeded)
+        m.setAdapterDropoutSeed(nil)
+        let plain = try loss(m, tokens)
+        XCTAssertNotEqual(plain, seeded)
+        XCTAssertEqual(try loss(m, tokens), plain)
+    }
+
+    func testKeptShareIsOneMinusP() {
+        var a = LoRAAdapter(rank: 2, alpha: 4, inFeatures: 100, outFeatures: 3, a: [Float](repeating: 0, count: 200),
+                            b: [Float](repeating: 0, count: 6), dropout: 0.25)
+        a.dropoutSeed = 5
+        let scales = a.dropoutScales(rows: 400)
+        let kept = scales.filter { $0 != 0 }
+        XCTAssertEqual(Double(kept.count) / Double(scales.count), 0.75, accuracy: 0.01)
+        XCTAssertTrue(kept.allSatisfy { $0 == 1 / Float(0.75) })
+        a.dropoutSeed = 6
+        XCTAssertNotEqual(a.dropoutScales(rows: 400), scales)
+    }
+}
