@@ -15,7 +15,8 @@ extension LanguageModel {
     /// `headGradient` [vocab × headInput] unless it is nil (a frozen head).
     func nextTokenLossBackward(normed: UnsafePointer<Float>, tokens: [Int32], objective: SequenceObjective,
                                normedGradient dN: UnsafeMutablePointer<Float>,
-                               headGradient dW: UnsafeMutablePointer<Float>?, chunkRows: Int = 128) throws -> ObjectiveSums {
+                               headGradient dW: UnsafeMutablePointer<Float>?, segments: [AttentionSegment]? = nil,
+                               chunkRows: Int = 128) throws -> ObjectiveSums {
         let d = headInputSize, v = vocabSize
         let predicted = tokens.count - 1
         let c = objective.weight
@@ -29,8 +30,14 @@ extension LanguageModel {
         var teacherNormed: [Float] = []
         var teacherLogits: UnsafeMutablePointer<Float>? = nil
         if let kd {
-            var h = try kd.teacher.embed(tokens)
-            try kd.teacher.runLayers(0..<kd.teacher.layerCount, hidden: &h)
+            var h: [Float]
+            if let segments {
+                h = try kd.teacher.embed(packed: tokens, segments: segments)
+                kd.teacher.runLayers(packed: &h, segments: segments)
+            } else {
+                h = try kd.teacher.embed(tokens)
+                try kd.teacher.runLayers(0..<kd.teacher.layerCount, hidden: &h)
+            }
             teacherNormed = kd.teacher.finalNormed(h)
             teacherLogits = .allocate(capacity: chunk * v)
         }

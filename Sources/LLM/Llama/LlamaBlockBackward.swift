@@ -9,7 +9,8 @@ extension LlamaBlock {
     /// added into the gradient buffers of block `layer` (`gradient` finds a parameter's by name).
     func backward(hiddenGradient dH: UnsafeMutablePointer<Float>, activations a: LlamaBlockActivations,
                   hiddenSize: Int, rope: RotaryEmbedding, angles: RotaryAngles, eps: Float,
-                  scratch s: BackwardScratch, layer: Int, gradient: GradientLookup) {
+                  scratch s: BackwardScratch, layer: Int, gradient: GradientLookup,
+                  segments: [AttentionSegment]? = nil) {
         let prefix = "model.layers.\(layer)."
         func g(_ p: Projection) -> LinearGradientPointers {
             LinearGradientPointers(prefix + LlamaTensorNames.module(p), self[p], gradient)
@@ -42,14 +43,18 @@ extension LlamaBlock {
         if heads > 0 {
             o.backward(outputGradient: dH, input: a.attention, rows: rows,
                        inputGradient: s.attentionGradient, accumulateInput: false, into: g(.o))
-            causalAttentionBackward(q: a.query, keys: a.keys, values: a.values,
-                                    outputGradient: s.attentionGradient, rows: rows,
-                                    qStride: qWidth, kvStride: kvWidth,
-                                    heads: heads, kvHeads: kvHeads, headDim: headDim,
-                                    queryGradient: s.queryGradient, keyGradient: s.keyGradient,
-                                    valueGradient: s.valueGradient)
-            rope.applyTransposed(s.queryGradient, rows: rows, heads: heads, rowStride: qWidth, angles: angles)
-            rope.applyTransposed(s.keyGradient, rows: rows, heads: kvHeads, rowStride: kvWidth, angles: angles)
+            // Packed sequences (a micro-batch): attention and positions per sequence.
+            for seg in segments ?? [AttentionSegment(start: 0, count: rows)] where seg.count > 0 {
+                let qo = seg.start * qWidth, ko = seg.start * kvWidth
+                causalAttentionBackward(q: a.query + qo, keys: a.keys + ko, values: a.values + ko,
+                                        outputGradient: s.attentionGradient + qo, rows: seg.count,
+                                        qStride: qWidth, kvStride: kvWidth,
+                                        heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                        queryGradient: s.queryGradient + qo, keyGradient: s.keyGradient + ko,
+                                        valueGradient: s.valueGradient + ko)
+                rope.applyTransposed(s.queryGradient + qo, rows: seg.count, heads: heads, rowStride: qWidth, angles: angles)
+                rope.applyTransposed(s.keyGradient + ko, rows: seg.count, heads: kvHeads, rowStride: kvWidth, angles: angles)
+            }
             inputNorm.withUnsafeBufferPointer { w in
                 rmsNorm(a.input, rows: rows, dim: hiddenSize, weight: w.baseAddress!, eps: eps, into: s.normed)
             }

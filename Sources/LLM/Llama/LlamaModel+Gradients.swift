@@ -12,6 +12,28 @@ extension LlamaModel {
     /// Throws `GradientError` before touching `gradients` when the input is unusable.
     public func accumulateGradients(tokens: [Int32], objective: SequenceObjective,
                                     into gradients: inout ModelGradients) throws -> ObjectiveSums {
+        try accumulateGradients(tokens: tokens, objective: objective, segments: nil, into: &gradients)
+    }
+
+    /// Several sequences in one pass: their rows packed, so every projection runs as one GEMM
+    /// over the whole micro-batch (a 256-row window alone leaves the GEMMs ~30 % slower);
+    /// attention and positions stay per sequence. The sum of the sequences' losses, exactly.
+    public func accumulateGradients(batch: [TrainingExample], weight: Float, distillation: Distillation?,
+                                    into gradients: inout ModelGradients) throws -> ObjectiveSums {
+        guard batch.count > 1 else {
+            return try batch.map { e in
+                try accumulateGradients(tokens: e.tokens, objective: SequenceObjective(labels: e.labels, weight: weight,
+                                                                                     distillation: distillation), into: &gradients)
+            }.reduce(into: ObjectiveSums()) { $0 += $1 }
+        }
+        let packed = PackedExamples(batch)
+        return try accumulateGradients(tokens: packed.tokens, objective: SequenceObjective(labels: packed.labels, weight: weight,
+                                                                                             distillation: distillation),
+                                       segments: packed.segments, into: &gradients)
+    }
+
+    private func accumulateGradients(tokens: [Int32], objective: SequenceObjective, segments: [AttentionSegment]?,
+                                     into gradients: inout ModelGradients) throws -> ObjectiveSums {
         try checkGradientInputs(tokens: tokens, objective: objective, gradients: gradients)
 
         let rows = tokens.count, d = hiddenSize, eps = config.rmsNormEps
@@ -25,7 +47,7 @@ extension LlamaModel {
             layers.map { layer in
                 let a = LlamaBlockActivations(rows: rows, hidden: d, shape: layer.shape)
                 layer.forward(hidden: hb.baseAddress!, rows: rows, hiddenSize: d, startPosition: 0, kv: nil,
-                              rope: rope, eps: eps, scratch: forwardScratch, record: a)
+                              rope: rope, eps: eps, scratch: forwardScratch, record: a, segments: segments)
                 return a
             }
         }
@@ -38,7 +60,8 @@ extension LlamaModel {
             // Head and loss; then the final norm. `hiddenGradient` is ∂(scale·L)/∂(residual stream).
             try normed.withUnsafeBufferPointer { nb in
                 sums = try nextTokenLossBackward(normed: nb.baseAddress!, tokens: tokens, objective: objective,
-                                                 normedGradient: scratch.normedGradient, headGradient: gradient(headName))
+                                                 normedGradient: scratch.normedGradient, headGradient: gradient(headName),
+                                                 segments: segments)
             }
             hidden.withUnsafeBufferPointer { hb in
                 hiddenGradient.withUnsafeMutableBufferPointer { gb in
@@ -52,11 +75,12 @@ extension LlamaModel {
             }
 
             // Layers in reverse.
-            let angles = RotaryAngles(rope, rows: rows)
+            let angles = RotaryAngles(rope, rows: segments?.map(\.count).max() ?? rows)
             hiddenGradient.withUnsafeMutableBufferPointer { gb in
                 for i in layers.indices.reversed() {
                     layers[i].backward(hiddenGradient: gb.baseAddress!, activations: activations[i], hiddenSize: d,
-                                       rope: rope, angles: angles, eps: eps, scratch: scratch, layer: i, gradient: gradient)
+                                       rope: rope, angles: angles, eps: eps, scratch: scratch, layer: i, gradient: gradient,
+                                       segments: segments)
                 }
             }
 

@@ -62,6 +62,10 @@ public protocol LanguageModel: AnyObject {
     /// holds (frozen ones are skipped) and returns the loss's sums.
     func accumulateGradients(tokens: [Int32], objective: SequenceObjective,
                              into gradients: inout ModelGradients) throws -> ObjectiveSums
+    /// The same for a micro-batch of sequences, each with weight `weight` per target; a family
+    /// may pack them into one pass (Llama does), the default runs them one by one.
+    func accumulateGradients(batch: [TrainingExample], weight: Float, distillation: Distillation?,
+                             into gradients: inout ModelGradients) throws -> ObjectiveSums
 
     /// The same family of model with other tensors (e.g. structurally pruned): `widths[i]` are
     /// the widths of new block i, `hiddenSize` the new residual width, and `tensor` gives each
@@ -134,6 +138,17 @@ extension LanguageModel {
     public func runLayers(_ range: Range<Int>, hidden: inout [Float], observer: LinearInputObserver?,
                           stopAfter: LinearInputSite? = nil) throws {
         try runLayers(range, hidden: &hidden, cache: nil, observer: observer, stopAfter: stopAfter)
+    }
+
+    public func accumulateGradients(batch: [TrainingExample], weight: Float, distillation: Distillation?,
+                                    into gradients: inout ModelGradients) throws -> ObjectiveSums {
+        var sums = ObjectiveSums()
+        for e in batch {
+            sums += try accumulateGradients(tokens: e.tokens, objective: SequenceObjective(labels: e.labels, weight: weight,
+                                                                                         distillation: distillation),
+                                            into: &gradients)
+        }
+        return sums
     }
 
     /// Adds scale·∂L/∂θ of the mean next-token loss of one window into `gradients` and returns L.
