@@ -485,6 +485,25 @@ enum CLIBinary {
     }()
 }
 
+/// Starts the binary with `args` and SECATEUR_HOME under `home`; stdout and stderr go to files
+/// in `home` (no pipe deadlocks). Returns the running process and the two files.
+func startCLI(_ args: [String], home: URL) throws -> (Process, stdout: URL, stderr: URL) {
+    let p = Process()
+    p.executableURL = CLIBinary.url
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["SECATEUR_HOME"] = home.appendingPathComponent("home").path
+    p.environment = env
+    let out = home.appendingPathComponent("out-\(UUID().uuidString)"), err = home.appendingPathComponent("err-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    p.standardOutput = try FileHandle(forWritingTo: out)
+    p.standardError = try FileHandle(forWritingTo: err)
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    return (p, out, err)
+}
+
 /// A temporary directory, removed when released.
 final class TempDir {
     let url: URL

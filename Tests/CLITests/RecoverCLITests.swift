@@ -28,25 +28,8 @@ final class RecoverCLITests: XCTestCase {
 
     override func tearDown() { tmp = nil }
 
-    func process(_ args: [String]) throws -> (Process, URL, URL) {
-        let p = Process()
-        p.executableURL = CLIBinary.url
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SECATEUR_HOME"] = tmp.url.appendingPathComponent("home").path
-        p.environment = env
-        let out = tmp.url.appendingPathComponent("out-\(UUID().uuidString)"), err = tmp.url.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return (p, out, err)
-    }
-
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let (p, out, err) = try process(args)
+        let (p, out, err) = try startCLI(args, home: tmp.url)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationReason, .exit, "killed by a signal: \(args)")
         return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
@@ -98,7 +81,7 @@ final class RecoverCLITests: XCTestCase {
 
         let killed = tmp.url.appendingPathComponent("killed")
         let checkpoint = killed.appendingPathComponent("checkpoint.safetensors")
-        let (p, _, _) = try process(recoverArgs(killed, steps))
+        let (p, _, _) = try startCLI(recoverArgs(killed, steps), home: tmp.url)
         let deadline = Date().addingTimeInterval(60)
         while p.isRunning, !FileManager.default.fileExists(atPath: checkpoint.path), Date() < deadline { usleep(2_000) }
         guard p.isRunning else { throw XCTSkip("the run finished before it could be killed (machine too fast for this test)") }

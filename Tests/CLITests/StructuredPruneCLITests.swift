@@ -12,18 +12,7 @@ final class StructuredPruneCLITests: XCTestCase {
     }
 
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = CLIBinary.url
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SECATEUR_HOME"] = tmp.url.appendingPathComponent("home").path
-        p.environment = env
-        let out = tmp.url.appendingPathComponent("out-\(UUID().uuidString)"), err = tmp.url.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
+        let (p, out, err) = try startCLI(args, home: tmp.url)
         p.waitUntilExit()
         return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
     }
