@@ -9,4 +9,5 @@ public enum RunCommand: String, Codable, CaseIterable, Sendable {
     case info
     case generate
     case recover
+    case export
 }

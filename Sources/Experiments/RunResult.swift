@@ -13,6 +13,7 @@ public enum RunResult: Sendable {
     case generate(GenerationResult)
     /// Indirect: a recovery result carries the source's pruning record.
     indirect case recover(RecoveryResult)
+    case export(ExportResult)
 
     public var command: RunCommand {
         switch self {
@@ -24,6 +25,7 @@ public enum RunResult: Sendable {
         case .info: return .info
         case .generate: return .generate
         case .recover: return .recover
+        case .export: return .export
         }
     }
 
@@ -37,6 +39,7 @@ public enum RunResult: Sendable {
         case .info(let r): try r.encode(to: encoder)
         case .generate(let r): try r.encode(to: encoder)
         case .recover(let r): try r.encode(to: encoder)
+        case .export(let r): try r.encode(to: encoder)
         }
     }
 
@@ -50,6 +53,7 @@ public enum RunResult: Sendable {
         case .info: return .info(try ModelDescription(from: decoder))
         case .generate: return .generate(try GenerationResult(from: decoder))
         case .recover: return .recover(try RecoveryResult(from: decoder))
+        case .export: return .export(try ExportResult(from: decoder))
         }
     }
 }

@@ -8,6 +8,7 @@ public enum RunSettings: Sendable, Equatable {
     case info(InfoSettings)
     case generate(GenerateSettings)
     case recover(RecoverSettings)
+    case export(ExportSettings)
 
     public var command: RunCommand {
         switch self {
@@ -19,6 +20,7 @@ public enum RunSettings: Sendable, Equatable {
         case .info: return .info
         case .generate: return .generate
         case .recover: return .recover
+        case .export: return .export
         }
     }
 
@@ -32,6 +34,7 @@ public enum RunSettings: Sendable, Equatable {
         case .info(let s): try c.encode(s, forKey: key)
         case .generate(let s): try c.encode(s, forKey: key)
         case .recover(let s): try c.encode(s, forKey: key)
+        case .export(let s): try c.encode(s, forKey: key)
         }
     }
 
@@ -45,6 +48,7 @@ public enum RunSettings: Sendable, Equatable {
         case .info: return .info(try c.decode(InfoSettings.self, forKey: key))
         case .generate: return .generate(try c.decode(GenerateSettings.self, forKey: key))
         case .recover: return .recover(try c.decode(RecoverSettings.self, forKey: key))
+        case .export: return .export(try c.decode(ExportSettings.self, forKey: key))
         }
     }
 }

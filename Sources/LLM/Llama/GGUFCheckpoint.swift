@@ -5,9 +5,12 @@ import ModelIO
 /// float32 data (dequantized), and a `ModelConfig` built from the GGUF metadata.
 ///
 /// Supported `general.architecture` values: llama (which llama.cpp also uses for Mistral),
-/// mistral, qwen2.
+/// mistral, qwen2, and deci — llama.cpp's Llama with per-layer head counts and FFN widths
+/// (Llama-3.1-Nemotron-51B; what Secateur exports for non-uniformly pruned models). A deci
+/// layer with 0 heads has no attention tensors at all (not even attn_norm); such layers are
+/// given empty projections and a unit norm here, which compute the same nothing.
 public final class GGUFCheckpoint: CheckpointSource {
-    public static let supportedArchitectures = ["llama", "mistral", "qwen2"]
+    public static let supportedArchitectures = ["llama", "mistral", "qwen2", "deci"]
 
     public let file: GGUFFile
     public let config: ModelConfig
@@ -19,6 +22,8 @@ public final class GGUFCheckpoint: CheckpointSource {
     public let rotaryRowsPermuted: Bool
 
     private let infoByHFName: [String: GGUFTensorInfo]
+    /// Tensors of zero-width deci layers, absent from the file: HF name → (shape, values).
+    private let synthesized: [String: (shape: [Int], values: [Float])]
 
     public convenience init(path: String) throws {
         try self.init(file: GGUFFile(path: path))
@@ -46,15 +51,46 @@ public final class GGUFCheckpoint: CheckpointSource {
         tensorNames = names
         unmappedTensorNames = unmapped
         infoByHFName = byHF
-        config = try GGUFCheckpoint.makeConfig(file: file, arch: arch)
+        let config = try GGUFCheckpoint.makeConfig(file: file, arch: arch)
+        self.config = config
+        synthesized = GGUFCheckpoint.zeroWidthTensors(config, present: Set(names))
     }
 
-    public func shape(of name: String) -> [Int]? { infoByHFName[name]?.shape }
+    /// The tensors a zero-width layer's builder asks for but a deci file leaves out.
+    static func zeroWidthTensors(_ c: ModelConfig, present: Set<String>) -> [String: (shape: [Int], values: [Float])] {
+        var out: [String: (shape: [Int], values: [Float])] = [:]
+        let d = c.hiddenSize
+        for l in 0..<c.numLayers {
+            let p = "model.layers.\(l)."
+            func add(_ name: String, _ shape: [Int], _ fill: Float = 0) {
+                guard !present.contains(name) else { return }
+                out[name] = (shape, [Float](repeating: fill, count: shape.reduce(1, *)))
+            }
+            if c.numHeads[l] == 0 {
+                add(p + LlamaTensorNames.inputNorm.hf + ".weight", [d], 1)
+                for proj in [Projection.q, .k, .v] {
+                    add(p + LlamaTensorNames.module(proj) + ".weight", [0, d])
+                    if c.attentionBias { add(p + LlamaTensorNames.module(proj) + ".bias", [0]) }
+                }
+                add(p + LlamaTensorNames.module(.o) + ".weight", [d, 0])
+            }
+            if c.intermediateSizes[l] == 0 {
+                add(p + LlamaTensorNames.postAttentionNorm.hf + ".weight", [d], 1)
+                add(p + LlamaTensorNames.module(.gate) + ".weight", [0, d])
+                add(p + LlamaTensorNames.module(.up) + ".weight", [0, d])
+                add(p + LlamaTensorNames.module(.down) + ".weight", [d, 0])
+            }
+        }
+        return out
+    }
+
+    public func shape(of name: String) -> [Int]? { infoByHFName[name]?.shape ?? synthesized[name]?.shape }
 
     /// The GGUF tensor behind an HF name.
     public func ggufTensor(for name: String) -> GGUFTensorInfo? { infoByHFName[name] }
 
     public func loadFloat32(_ name: String) throws -> [Float] {
+        if infoByHFName[name] == nil, let t = synthesized[name] { return t.values }
         guard let info = infoByHFName[name] else { throw GGUFError.tensorNotFound(path: file.path, name: name) }
         let data = try file.decodeFloat32(info)
         guard rotaryRowsPermuted, let (layer, isQ) = GGUFCheckpoint.rotaryProjection(name),
@@ -130,15 +166,20 @@ public final class GGUFCheckpoint: CheckpointSource {
             return values
         }
 
-        let heads = try perLayer(key("attention.head_count"))
-        let kvHeads = try perLayer(key("attention.head_count_kv"), default: heads)
-        let ffn = try perLayer(key("feed_forward_length"))
+        // Only deci has layers without attention or MLP.
+        let zeroWidths = arch == "deci"
+        let heads = try perLayer(key("attention.head_count"), allowZero: zeroWidths)
+        let kvHeads = try perLayer(key("attention.head_count_kv"), default: heads, allowZero: zeroWidths)
+        let ffn = try perLayer(key("feed_forward_length"), allowZero: zeroWidths)
+        for (l, (h, kv)) in zip(heads, kvHeads).enumerated() where h > 0 && kv == 0 {
+            throw GGUFError.unsupportedModel(path: path, reason: "layer \(l) has \(h) heads and 0 KV heads (deci's linear-attention replacement), which is not supported")
+        }
 
         let headDim: Int
         if let k = try int(key("attention.key_length")) {
             headDim = try positive(key("attention.key_length"), k)
         } else {
-            guard hidden % heads[0] == 0 else {
+            guard heads[0] > 0, hidden % heads[0] == 0 else {
                 throw GGUFError.badMetadata(path: path, key: key("attention.head_count"), reason: "is \(heads[0]), which does not divide embedding_length \(hidden); set attention.key_length")
             }
             headDim = hidden / heads[0]
@@ -167,8 +208,9 @@ public final class GGUFCheckpoint: CheckpointSource {
         let maxPos = try int(key("context_length")) ?? 2048
         let scaling = try ropeScaling(file: file, arch: arch, headDim: headDim, theta: theta)
 
+        // deci is llama with per-layer widths: the model it describes is a Llama.
         return ModelConfig(
-            architecture: arch, vocabSize: vocab, hiddenSize: hidden, headDim: headDim,
+            architecture: arch == "deci" ? "llama" : arch, vocabSize: vocab, hiddenSize: hidden, headDim: headDim,
             numHeads: heads, numKVHeads: kvHeads, intermediateSizes: ffn, rmsNormEps: eps,
             ropeTheta: theta, ropeScaling: scaling,
             tieWordEmbeddings: file.tensor(named: "output.weight") == nil,

@@ -2,7 +2,8 @@ import Compute
 import Foundation
 
 /// Writes GGUF v3 files (little-endian): header, metadata key/values, tensor infos, then the
-/// tensor data, each tensor aligned to `general.alignment` (32). Float32 and float16 tensors.
+/// tensor data, each tensor aligned to `general.alignment` (32). Tensor types: those
+/// `GGMLQuantize` encodes.
 /// Layout per llama.cpp's gguf.md: magic "GGUF", u32 version, u64 tensor count, u64 kv count;
 /// strings are u64 length + UTF-8 bytes; arrays are u32 element type + u64 count + elements;
 /// a tensor info is name, u32 n_dims, u64 dims (ne0 first), u32 ggml type, u64 offset
@@ -26,25 +27,32 @@ public struct GGUFWriter {
         metadata.append((key, value))
     }
 
-    /// Adds a row-major tensor of HF shape [d0, d1, …] (stored reversed, as ggml's ne).
+    /// Adds a row-major tensor of HF shape [d0, d1, …] (stored reversed, as ggml's ne),
+    /// encoded as `type` (F32, F16, BF16, Q8_0, Q4_0; see `GGMLQuantize`).
     public mutating func addTensor(_ name: String, shape: [Int], values: [Float], as type: GGMLType = .f32) throws {
-        guard shape.reduce(1, *) == values.count else {
+        guard shape.reduce(1, *) == values.count, let rowLength = shape.last, rowLength > 0 else {
             throw GGUFError.invalidTensorInfo(path: name, tensor: name, reason: "shape \(shape) does not match \(values.count) values")
         }
-        var d = Data()
-        switch type {
-        case .f32:
-            values.withUnsafeBytes { d.append(contentsOf: $0) }
-        case .f16:
-            let bits = values.map { float16Bits($0) }
-            bits.withUnsafeBytes { d.append(contentsOf: $0) }
-        default:
-            throw GGUFError.unsupportedTensorType(tensor: name, type: type)
+        let data: Data
+        do {
+            data = try GGMLQuantize.encode(values, rowLength: rowLength, as: type)
+        } catch let e as GGMLQuantizeError {
+            throw GGUFError.invalidTensorInfo(path: name, tensor: name, reason: e.description)
         }
-        tensors.append(PendingTensor(name: name, dims: Array(shape.reversed()), type: type, data: d))
+        tensors.append(PendingTensor(name: name, dims: Array(shape.reversed()), type: type, data: data))
     }
 
+    /// The whole file in memory (tests; `write(to:)` streams instead).
     public func encoded() -> Data {
+        var out = header()
+        for t in tensors { out.append(t.data); out.append(Data(count: padding(t.data.count))) }
+        return out
+    }
+
+    private func padding(_ n: Int) -> Int { (alignment - n % alignment) % alignment }
+
+    /// Everything before the tensor data: header, metadata, tensor infos, padding.
+    private func header() -> Data {
         var out = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -83,9 +91,7 @@ public struct GGUFWriter {
             u32(t.type.rawValue); u64(UInt64(offset))
             offset += (t.data.count + alignment - 1) / alignment * alignment
         }
-        func pad() { while out.count % alignment != 0 { out.append(0) } }
-        pad()
-        for t in tensors { out.append(t.data); pad() }
+        out.append(Data(count: padding(out.count)))
         return out
     }
 
@@ -94,9 +100,31 @@ public struct GGUFWriter {
         let url = URL(fileURLWithPath: path)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
-            try encoded().write(to: tmp)
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(at: tmp, to: url)
+            let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else {
+                throw GGUFError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            close(fd)
+            let handle = try FileHandle(forWritingTo: tmp)
+            do {
+                try handle.write(contentsOf: header())
+                for t in tensors {
+                    try handle.write(contentsOf: t.data)
+                    try handle.write(contentsOf: Data(count: padding(t.data.count)))
+                }
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            // rename(2) replaces the target atomically.
+            guard rename(tmp.path, path) == 0 else {
+                throw GGUFError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+        } catch let e as GGUFError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw e
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw GGUFError.writeFailed(path: path, reason: error.localizedDescription)

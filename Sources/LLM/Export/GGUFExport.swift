@@ -1,0 +1,144 @@
+import Foundation
+import ModelIO
+
+/// A Llama-family model as a llama.cpp GGUF file (v3, alignment 32), laid out as llama.cpp's
+/// convert_hf_to_gguf.py lays it out:
+///
+/// * architecture `llama` (Llama, Mistral) or `qwen2` when every layer has the same widths;
+///   `deci` when they differ — llama.cpp's Llama with per-layer `attention.head_count`,
+///   `attention.head_count_kv` and `feed_forward_length` arrays (a layer with 0 heads is
+///   attention-free and has no attention tensors, not even attn_norm);
+/// * tensor names from `LlamaTensorNames`; q/k rows (and biases) permuted so each head's rotary
+///   pairs are interleaved (`LlamaCppRotaryPermutation.permute`), except for qwen2, which
+///   llama.cpp runs with NeoX rotary on unpermuted rows;
+/// * llama3 RoPE scaling as the `rope_freqs.weight` divisors, linear scaling as
+///   `rope.scaling.type/factor`;
+/// * 2-D weights in the chosen type (a quantized type falls back to F16 for rows that are not
+///   whole blocks, as the converter does); norms, biases and rope_freqs in F32.
+///
+/// Two llama.cpp facts shape deci exports: it reads the head size from layer 0 (which must
+/// therefore keep a head), and its deci graph skips a layer's whole output when
+/// `feed_forward_length` is 0 — so an MLP pruned away entirely is written as one zero channel
+/// (the same function, computed in llama.cpp as in Secateur).
+public enum GGUFExport {
+    /// What was written.
+    public struct Summary: Sendable, Equatable {
+        public var architecture: String
+        public var tensorCount: Int
+        /// Tensors per ggml type name ("f32", "q8_0", …).
+        public var tensorsByType: [String: Int]
+        /// Matrices written as F16 because their rows are not whole blocks of the chosen type.
+        public var fallbackTensors: [String]
+        /// Layers whose MLP was written as one zero channel (see the type's notes).
+        public var zeroChannelMLPLayers: [Int]
+    }
+
+    /// The GGUF writer holding `model` (and the tokenizer's metadata when given).
+    public static func writer(for model: LlamaModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
+                              name: String, description: String? = nil) throws -> (GGUFWriter, Summary) {
+        let c = model.config
+        let shapes = model.blockShapes
+        let uniform = UniformPadding.target(model) == nil
+        let family = c.architecture
+        guard ["llama", "mistral", "qwen2"].contains(family) else {
+            throw ExportError.unsupportedArchitecture(family, format: .gguf, reason: "llama.cpp's GGUF architectures here are llama, qwen2 and deci")
+        }
+        let arch = uniform ? (family == "qwen2" ? "qwen2" : "llama") : "deci"
+        let permuteRotary = arch != "qwen2"
+        if !uniform {
+            guard let first = shapes.first, first.heads > 0 else {
+                throw ExportError.unrepresentable("layer 0 has no attention heads, and llama.cpp's deci reads the head size from layer 0")
+            }
+        }
+        if family == "qwen2", c.ropeScaling != nil, permuteRotary == false {
+            throw ExportError.unsupportedArchitecture(family, format: .gguf, reason: "RoPE scaling on qwen2 is not written by this exporter")
+        }
+
+        var w = GGUFWriter()
+        func key(_ k: String) -> String { "\(arch).\(k)" }
+        w.add("general.architecture", .string(arch))
+        w.add("general.name", .string(name))
+        if let description { w.add("general.description", .string(description)) }
+        w.add("general.file_type", .uint32(dtype.llamaFileType))
+        if dtype == .q8_0 || dtype == .q4_0 { w.add("general.quantization_version", .uint32(2)) }
+
+        // Per-layer widths: one integer when uniform, arrays for deci.
+        let mlpWidths = shapes.map { max($0.intermediateSize, uniform ? $0.intermediateSize : 1) }
+        func widths(_ v: [Int]) -> GGUFValue {
+            uniform ? .uint32(UInt32(v[0])) : .array(.int32, v.map { .int32(Int32($0)) })
+        }
+        w.add(key("vocab_size"), .uint32(UInt32(c.vocabSize)))
+        w.add(key("context_length"), .uint32(UInt32(c.maxPositionEmbeddings)))
+        w.add(key("embedding_length"), .uint32(UInt32(c.hiddenSize)))
+        w.add(key("block_count"), .uint32(UInt32(shapes.count)))
+        w.add(key("feed_forward_length"), widths(mlpWidths))
+        w.add(key("attention.head_count"), widths(shapes.map(\.heads)))
+        w.add(key("attention.head_count_kv"), widths(shapes.map(\.kvHeads)))
+        w.add(key("attention.key_length"), .uint32(UInt32(c.headDim)))
+        w.add(key("attention.value_length"), .uint32(UInt32(c.headDim)))
+        w.add(key("rope.dimension_count"), .uint32(UInt32(c.headDim)))
+        w.add(key("rope.freq_base"), .float32(c.ropeTheta))
+        w.add(key("attention.layer_norm_rms_epsilon"), .float32(c.rmsNormEps))
+        if let s = c.ropeScaling, s.type == "linear" {
+            w.add(key("rope.scaling.type"), .string("linear"))
+            w.add(key("rope.scaling.factor"), .float32(s.factor))
+        }
+
+        if let t = tokenizer {
+            let md = try t.ggufMetadata ?? t.tokenizer.ggufMetadata()
+            for (k, v) in md where k.hasPrefix("tokenizer.") { w.add(k, v) }
+            if t.ggufMetadata == nil, let chat = t.chatTemplate { w.add("tokenizer.chat_template", .string(chat)) }
+        }
+
+        var summary = Summary(architecture: arch, tensorCount: 0, tensorsByType: [:], fallbackTensors: [], zeroChannelMLPLayers: [])
+        func add(_ gguf: String, _ shape: [Int], _ values: [Float], matrix: Bool) throws {
+            var type = matrix ? dtype.ggmlType : .f32
+            if type.blockSize > 1, shape.last! % type.blockSize != 0 {
+                type = .f16
+                summary.fallbackTensors.append(gguf)
+            }
+            try w.addTensor(gguf, shape: shape, values: values, as: type)
+            summary.tensorCount += 1
+            summary.tensorsByType[type.description.lowercased(), default: 0] += 1
+        }
+
+        try add(LlamaTensorNames.embedding.gguf, [c.vocabSize, c.hiddenSize], model.embedding, matrix: true)
+        if let s = c.ropeScaling, s.type == "llama3" {
+            let divisors = s.frequencyDivisors ?? GGUFCheckpoint.llama3RopeDivisors(s, headDim: c.headDim, theta: c.ropeTheta)
+            try add("rope_freqs.weight", [divisors.count], divisors, matrix: false)
+        }
+        let d = c.hiddenSize
+        for (i, layer) in model.layers.enumerated() {
+            let s = shapes[i]
+            let blk = "blk.\(i)."
+            if s.heads > 0 || uniform {
+                try add(blk + LlamaTensorNames.inputNorm.gguf + ".weight", [d], layer.inputNorm, matrix: false)
+                for (proj, _, gguf) in LlamaTensorNames.projections where [.q, .k, .v, .o].contains(proj) {
+                    let lin = layer[proj]
+                    var weight = lin.weight, bias = lin.bias
+                    if permuteRotary, proj == .q || proj == .k {
+                        let heads = proj == .q ? s.heads : s.kvHeads
+                        weight = LlamaCppRotaryPermutation.permute(weight, rows: lin.outFeatures, cols: lin.inFeatures, heads: heads)
+                        bias = bias.map { LlamaCppRotaryPermutation.permute($0, rows: lin.outFeatures, cols: 1, heads: heads) }
+                    }
+                    try add(blk + gguf + ".weight", [lin.outFeatures, lin.inFeatures], weight, matrix: true)
+                    if let bias { try add(blk + gguf + ".bias", [lin.outFeatures], bias, matrix: false) }
+                }
+            }
+            try add(blk + LlamaTensorNames.postAttentionNorm.gguf + ".weight", [d], layer.postAttentionNorm, matrix: false)
+            let f = mlpWidths[i]
+            if f != s.intermediateSize { summary.zeroChannelMLPLayers.append(i) }
+            for (proj, _, gguf) in LlamaTensorNames.projections where [.gate, .up, .down].contains(proj) {
+                let lin = layer[proj]
+                let shape = proj == .down ? [d, f] : [f, d]
+                let values = f == s.intermediateSize ? lin.weight : [Float](repeating: 0, count: f * d)
+                try add(blk + gguf + ".weight", shape, values, matrix: true)
+            }
+        }
+        try add(LlamaTensorNames.finalNorm.gguf, [d], model.finalNorm, matrix: false)
+        if let head = model.lmHead {
+            try add(LlamaTensorNames.head.gguf, [c.vocabSize, d], head, matrix: true)
+        }
+        return (w, summary)
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import ModelIO
+
+/// A model as a Hugging Face directory that `AutoModelForCausalLM.from_pretrained` and
+/// `AutoTokenizer.from_pretrained` load offline: config.json, generation_config.json, the
+/// weights as model.safetensors — or, above `maxShardBytes`, shards
+/// `model-0000k-of-0000n.safetensors` listed in model.safetensors.index.json (transformers'
+/// layout) — and the tokenizer: the source directory's files copied as they are, or
+/// tokenizer.json + tokenizer_config.json written from the tokenizer Secateur holds (a GGUF
+/// source), so no GGUF is needed beside it.
+///
+/// transformers builds every Llama/OPT layer from one config, so a model whose layers differ
+/// is refused unless `padUniform` (see `UniformPadding`). The directory appears complete or not
+/// at all: it is written as a temporary sibling and renamed into place.
+public enum HFExport {
+    public struct Summary: Sendable, Equatable {
+        public var files: [String]
+        public var shards: Int
+        public var tensorCount: Int
+        /// Whether non-uniform layers were zero-padded (same logits, no speed-up).
+        public var padded: Bool
+        public var tokenizerWritten: Bool
+    }
+
+    public static let defaultMaxShardBytes = 2 << 30
+
+    public static func write(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
+                             padUniform: Bool, to directory: String,
+                             maxShardBytes: Int = defaultMaxShardBytes) throws -> Summary {
+        guard let stDType = dtype.safetensorsDType, let torchName = dtype.torchName else {
+            throw ExportError.dtypeNotAvailable(dtype, format: .hf)
+        }
+        var m = model
+        var padded = false
+        if UniformPadding.target(model) != nil {
+            guard padUniform else { throw ExportError.nonUniformWidths(summary: widthSummary(model.blockShapes)) }
+            m = try UniformPadding.padded(model)
+            padded = true
+        }
+
+        return try writeDirectoryAtomically(directory) { tmp in
+            var files: [String] = []
+            func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
+
+            var config = m.huggingFaceConfig()
+            config["torch_dtype"] = nil
+            config["dtype"] = torchName   // transformers 5 name (torch_dtype is deprecated there)
+            try writeFileAtomically(HFConfig.encode(json: config), to: path(HFCheckpoint.configFileName))
+            files.append(HFCheckpoint.configFileName)
+
+            var generation: [String: Any] = ["_from_model_config": true]
+            for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
+                if let v = config[key], !(v is NSNull) { generation[key] = v }
+            }
+            try writeFileAtomically(HFConfig.encode(json: generation), to: path("generation_config.json"))
+            files.append("generation_config.json")
+
+            // Shards in registry order; a new shard starts when the next tensor would overflow.
+            let bytesPerValue = stDType == .f32 ? 4 : 2
+            var groups: [[ParameterTensor]] = [[]]
+            var groupBytes = 0
+            for p in m.parameters {
+                let bytes = p.count * bytesPerValue
+                if !groups[groups.count - 1].isEmpty && groupBytes + bytes > maxShardBytes {
+                    groups.append([]); groupBytes = 0
+                }
+                groups[groups.count - 1].append(p)
+                groupBytes += bytes
+            }
+            var weightMap: [String: String] = [:]
+            var total = 0
+            for (k, group) in groups.enumerated() {
+                let name = groups.count == 1 ? HFCheckpoint.singleFileName
+                    : String(format: "model-%05d-of-%05d.safetensors", k + 1, groups.count)
+                var writer = SafetensorsWriter(metadata: ["format": "pt"])
+                for p in group {
+                    try m.withParameter(p.name) { try writer.add(p.name, shape: p.shape, data: $0, as: stDType) }
+                    weightMap[p.name] = name
+                    total += p.count * bytesPerValue
+                }
+                try writer.write(to: path(name))
+                files.append(name)
+            }
+            if groups.count > 1 {
+                let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": weightMap]
+                let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
+                try writeFileAtomically(data, to: path(HFCheckpoint.indexFileName))
+                files.append(HFCheckpoint.indexFileName)
+            }
+
+            var tokenizerWritten = false
+            if let t = tokenizer {
+                if let src = t.huggingFaceDirectory {
+                    for name in Tokenizer.directoryFileNames {
+                        let from = src.appendingPathComponent(name)
+                        guard FileManager.default.fileExists(atPath: from.path) else { continue }
+                        try FileManager.default.copyItem(atPath: from.path, toPath: path(name))
+                        files.append(name)
+                    }
+                } else {
+                    try writeFileAtomically(t.tokenizer.tokenizerJSONData(), to: path("tokenizer.json"))
+                    let cfg = t.tokenizer.tokenizerConfigObject(chatTemplate: t.chatTemplate, modelMaxLength: m.maxPositions)
+                    let data = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
+                    try writeFileAtomically(data, to: path("tokenizer_config.json"))
+                    files += ["tokenizer.json", "tokenizer_config.json"]
+                }
+                tokenizerWritten = true
+            }
+            return Summary(files: files, shards: groups.count, tensorCount: m.parameters.count,
+                           padded: padded, tokenizerWritten: tokenizerWritten)
+        }
+    }
+}
+
+/// Builds a directory as a hidden temporary sibling of `directory`, then renames it into
+/// place, so a reader (or a crash) never sees it half-written. An existing target is replaced
+/// only if it is a model directory (holds config.json) or empty; a failure removes the
+/// temporary and leaves any existing target as it was.
+func writeDirectoryAtomically<R>(_ directory: String, _ body: (String) throws -> R) throws -> R {
+    let fm = FileManager.default
+    let url = URL(fileURLWithPath: directory).standardizedFileURL
+    let parent = url.deletingLastPathComponent().path
+    var isDir: ObjCBool = false
+    if fm.fileExists(atPath: url.path, isDirectory: &isDir) {
+        guard isDir.boolValue else {
+            throw ExportError.writeFailed(path: directory, reason: "a file of that name exists (an HF export is a directory)")
+        }
+        let contents = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
+        guard contents.isEmpty || contents.contains(HFCheckpoint.configFileName) else {
+            throw ExportError.writeFailed(path: directory, reason: "the directory exists and is not a model directory; choose a new path")
+        }
+    }
+    do {
+        try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+    } catch {
+        throw ExportError.writeFailed(path: directory, reason: (error as NSError).localizedDescription)
+    }
+    let tmp = (parent as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    try? fm.removeItem(atPath: tmp)
+    do {
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
+        let result = try body(tmp)
+        if fm.fileExists(atPath: url.path) {
+            let old = (parent as NSString).appendingPathComponent(".\(url.lastPathComponent).old-\(getpid())")
+            try? fm.removeItem(atPath: old)
+            guard rename(url.path, old) == 0 else {
+                throw ExportError.writeFailed(path: directory, reason: String(cString: strerror(errno)))
+            }
+            guard rename(tmp, url.path) == 0 else {
+                let why = String(cString: strerror(errno))
+                _ = rename(old, url.path)
+                throw ExportError.writeFailed(path: directory, reason: why)
+            }
+            try? fm.removeItem(atPath: old)
+        } else {
+            guard rename(tmp, url.path) == 0 else {
+                throw ExportError.writeFailed(path: directory, reason: String(cString: strerror(errno)))
+            }
+        }
+        return result
+    } catch {
+        try? fm.removeItem(atPath: tmp)
+        throw error
+    }
+}
