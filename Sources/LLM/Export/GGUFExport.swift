@@ -79,9 +79,14 @@ public enum GGUFExport {
         w.add(key("rope.dimension_count"), .uint32(UInt32(c.headDim)))
         w.add(key("rope.freq_base"), .float32(c.ropeTheta))
         w.add(key("attention.layer_norm_rms_epsilon"), .float32(c.rmsNormEps))
-        if let s = c.ropeScaling, s.type == "linear" {
-            w.add(key("rope.scaling.type"), .string("linear"))
-            w.add(key("rope.scaling.factor"), .float32(s.factor))
+        if let s = c.ropeScaling {
+            if s.type == "linear" {
+                w.add(key("rope.scaling.type"), .string("linear"))
+                w.add(key("rope.scaling.factor"), .float32(s.factor))
+            }
+            // llama3 scaling is stored as rope_freqs divisors; the original context lets a
+            // reader recognise the llama3 formula behind them (llama.cpp reads it as n_ctx_orig).
+            w.add(key("rope.scaling.original_context_length"), .uint32(UInt32(s.originalMaxPositionEmbeddings)))
         }
 
         if let t = tokenizer {
