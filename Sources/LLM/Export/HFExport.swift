@@ -38,6 +38,12 @@ public enum HFExport {
             padded = true
         }
 
+        if let llama = m as? LlamaModel, let heads = llama.config.numHeads.first, heads > 0,
+           llama.hiddenSize % heads != 0 {
+            // transformers 5 validates this even when head_dim is given.
+            throw ExportError.unrepresentable("transformers' LlamaConfig requires hidden_size (\(llama.hiddenSize)) to be a multiple of num_attention_heads (\(heads)); remove a multiple of \(heads) hidden channels, or export GGUF")
+        }
+
         return try writeDirectoryAtomically(directory) { tmp in
             var files: [String] = []
             func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
