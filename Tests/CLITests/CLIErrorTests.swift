@@ -300,7 +300,7 @@ final class CLIErrorTests: XCTestCase {
 
     // MARK: - Harness
 
-    private var tmp: TempDir!
+    var tmp: TempDir!
 
     override func setUpWithError() throws {
         tmp = try TempDir()
