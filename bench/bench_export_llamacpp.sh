@@ -5,6 +5,8 @@
 #   1. each loads and generates; llama.cpp's perplexity from its own logits on the first
 #      WINDOWS WikiText-2 windows of 2048 vs Secateur's `eval ppl` on the same GGUF file
 #      (goal: within 1 % at F32, 2 % at Q8_0);
+#   Calibration is small (Wanda 8 × 1024 C4 tokens, Taylor CALIB_WINDOWS × 64): the point is the
+#   runtimes agreeing on the same files, not the pruned models' quality.
 #   2. speed in llama.cpp, 2 threads, prompt 128, 128 decoded tokens, median of 5: the
 #      structured export vs the dense export of the same tensor type (F16 and Q8_0; goal
 #      >= 1.3x prefill and decode); file sizes.
@@ -34,7 +36,7 @@ with open(sys.argv[1], encoding="utf-8", newline="") as f:
 open(sys.argv[2], "w", encoding="utf-8", newline="").write("\n\n".join(rows))
 PYEOF
 
-[ -d "$WORK/wanda24" ] || "$BIN" prune --method wanda --pattern 2:4 --calib-windows "$CALIB" --output "$WORK/wanda24" >&2
+[ -d "$WORK/wanda24" ] || "$BIN" prune --method wanda --pattern 2:4 --nsamples 8 --seqlen 1024 --output "$WORK/wanda24" >&2
 [ -d "$WORK/taylor30" ] || "$BIN" prune --structured --method taylor --ratio 0.3 --attn-layers 4-27 --mlp-layers 4-27 \
     --calib-windows "$CALIB" --output "$WORK/taylor30" >&2
 [ -d "$WORK/dense-hf" ] || "$BIN" export --format hf --output "$WORK/dense-hf" >&2   # its tokenizer.json tokenizes for llama.cpp

@@ -56,7 +56,8 @@ public struct ExportResult: Codable, Sendable, Equatable {
     public var tensors: Int
     public var tensorsByType: [String: Int]
     public var fallbackTensors: [String]
-    public var zeroChannelMLPLayers: [Int]
+    /// GGUF layers whose MLP was written wider with zero channels (whole quantization blocks, or deci's no-empty-MLP rule).
+    public var paddedMLPLayers: [Int]
     public var padded: Bool
     public var tokenizer: Bool
     /// Plain statements a user should read (padding buys no speed, fallbacks, …).
@@ -64,7 +65,7 @@ public struct ExportResult: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case output, format, dtype, architecture, bytes, files, tensors, tensorsByType = "tensors_by_type"
-        case fallbackTensors = "fallback_tensors", zeroChannelMLPLayers = "zero_channel_mlp_layers"
+        case fallbackTensors = "fallback_tensors", paddedMLPLayers = "padded_mlp_layers"
         case padded, tokenizer, notes
     }
 }
@@ -116,13 +117,13 @@ public struct ExportRun {
             if !summary.fallbackTensors.isEmpty {
                 notes.append("\(summary.fallbackTensors.count) matrices kept as f16: their rows are not whole \(settings.dtype.rawValue) blocks")
             }
-            if !summary.zeroChannelMLPLayers.isEmpty {
-                notes.append("layers \(summary.zeroChannelMLPLayers) have no MLP left; written as one zero channel (llama.cpp's deci drops a layer with feed_forward_length 0)")
+            if !summary.paddedMLPLayers.isEmpty {
+                notes.append("MLP widths of \(summary.paddedMLPLayers.count) layers padded with zero channels (to whole \(settings.dtype.rawValue) blocks, or to one channel where none was left: llama.cpp's deci drops a layer with feed_forward_length 0); same function")
             }
             return ExportResult(output: settings.output, format: .gguf, dtype: settings.dtype, architecture: summary.architecture,
                                 bytes: bytes, files: [(settings.output as NSString).lastPathComponent], tensors: summary.tensorCount,
                                 tensorsByType: summary.tensorsByType, fallbackTensors: summary.fallbackTensors,
-                                zeroChannelMLPLayers: summary.zeroChannelMLPLayers, padded: false, tokenizer: true, notes: notes)
+                                paddedMLPLayers: summary.paddedMLPLayers, padded: false, tokenizer: true, notes: notes)
         case .hf:
             let summary: HFExport.Summary
             do {
@@ -149,7 +150,7 @@ public struct ExportRun {
                                 architecture: config["model_type"] as? String ?? loaded.model.architecture,
                                 bytes: bytes, files: files, tensors: summary.tensorCount,
                                 tensorsByType: [settings.dtype.rawValue: summary.tensorCount], fallbackTensors: [],
-                                zeroChannelMLPLayers: [], padded: summary.padded, tokenizer: summary.tokenizerWritten, notes: notes)
+                                paddedMLPLayers: [], padded: summary.padded, tokenizer: summary.tokenizerWritten, notes: notes)
         }
     }
 

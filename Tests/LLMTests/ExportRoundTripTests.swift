@@ -54,15 +54,23 @@ final class ExportRoundTripTests: XCTestCase {
             let scale = reference.map(abs).max()!
             for (dtype, tolerance) in [(ExportDType.f16, Float(3e-3)), (.bf16, 3e-2), (.q8_0, 5e-2), (.q4_0, 0.5)] {
                 let (back, ckpt, summary) = try viaGGUF(m, dtype, file: "\(name)-\(dtype.rawValue).gguf")
+                let storedShapes = Dictionary(uniqueKeysWithValues: back.parameters.map { ($0.name, $0.shape) })
                 for p in m.parameters {
-                    let original = m.withParameter(p.name) { $0 }
+                    var original = m.withParameter(p.name) { $0 }
                     let stored = back.withParameter(p.name) { $0 }
                     guard p.shape.count == 2, let info = ckpt.ggufTensor(for: p.name) else {
                         XCTAssertEqual(stored, original, "\(name) \(dtype): \(p.name) should be exact")
                         continue
                     }
+                    // A quantized type pads the 40-wide MLP with zero channels to 64 (whole blocks).
+                    let shape = try XCTUnwrap(storedShapes[p.name])
+                    if shape != p.shape {
+                        XCTAssertTrue(dtype == .q8_0 || dtype == .q4_0, "\(p.name) reshaped at \(dtype)")
+                        original = UniformPadding.place(original, shape: p.shape, into: shape,
+                                                        maps: p.shape.map { Array(0..<$0) })
+                    }
                     // What the file holds for this matrix: its type's rounding of the original (rows permuted for q/k).
-                    let rows = p.shape[0], cols = p.shape[1]
+                    let rows = shape[0], cols = shape[1]
                     var expected = try GGMLQuantize.encode(original, rowLength: cols, as: info.type)
                         .withUnsafeBytes { raw -> [Float] in
                             var out = [Float](repeating: 0, count: original.count)
@@ -78,9 +86,12 @@ final class ExportRoundTripTests: XCTestCase {
                     }
                     XCTAssertEqual(stored, expected, "\(name) \(dtype): \(p.name) (\(info.type))")
                 }
+                XCTAssertEqual(summary.fallbackTensors, [], "\(name) \(dtype): every matrix is stored in the chosen type")
                 if dtype == .q8_0 || dtype == .q4_0 {
-                    // down_proj rows are 40 wide: not whole blocks, kept as F16.
-                    XCTAssertTrue(summary.fallbackTensors.contains { $0.hasSuffix("ffn_down.weight") }, "\(name) \(dtype)")
+                    XCTAssertEqual(summary.paddedMLPLayers, [0, 1])
+                    XCTAssertEqual(back.config.intermediateSizes, [64, 64])
+                } else {
+                    XCTAssertEqual(back.config.intermediateSizes, m.config.intermediateSizes)
                 }
                 let diff = zip(try back.logits(Self.tokens), reference).map { abs($0 - $1) }.max()!
                 XCTAssertLessThanOrEqual(diff, tolerance * scale, "\(name) \(dtype): logits moved by \(diff)")
@@ -114,7 +125,7 @@ final class ExportRoundTripTests: XCTestCase {
                 XCTAssertEqual(back.config.numHeads, n.config.numHeads)
                 XCTAssertEqual(back.config.numKVHeads, n.config.numKVHeads)
                 if second.intermediateSize == 0 {
-                    XCTAssertEqual(summary.zeroChannelMLPLayers, [1])
+                    XCTAssertEqual(summary.paddedMLPLayers, [1])
                     XCTAssertEqual(back.config.intermediateSizes[1], 1, "an empty MLP is written as one zero channel")
                     XCTAssertNil(ckpt.file.tensor(named: "blk.1.attn_q.weight"), "attention-free deci layers carry no attention tensors")
                     XCTAssertNil(ckpt.file.tensor(named: "blk.1.attn_norm.weight"))

@@ -13,12 +13,15 @@ import ModelIO
 ///   llama.cpp runs with NeoX rotary on unpermuted rows;
 /// * llama3 RoPE scaling as the `rope_freqs.weight` divisors, linear scaling as
 ///   `rope.scaling.type/factor`;
-/// * 2-D weights in the chosen type (a quantized type falls back to F16 for rows that are not
-///   whole blocks, as the converter does); norms, biases and rope_freqs in F32.
+/// * 2-D weights in the chosen type; norms, biases and rope_freqs in F32. A quantized type needs
+///   rows of whole blocks (32 values): an MLP width that structured pruning left at, say, 733 is
+///   padded with zero channels to 736 (zero gate/up rows, zero down columns: silu(0)·0 adds
+///   nothing), so ffn_down is quantized too instead of falling back to F16 as llama.cpp's
+///   converter would; other odd rows (a pruned hidden size) still fall back to F16.
 ///
 /// Two llama.cpp facts shape deci exports: it reads the head size from layer 0 (which must
 /// therefore keep a head), and its deci graph skips a layer's whole output when
-/// `feed_forward_length` is 0 — so an MLP pruned away entirely is written as one zero channel
+/// `feed_forward_length` is 0 — so an MLP pruned away entirely is written as zero channels
 /// (the same function, computed in llama.cpp as in Secateur).
 public enum GGUFExport {
     /// What was written.
@@ -29,8 +32,8 @@ public enum GGUFExport {
         public var tensorsByType: [String: Int]
         /// Matrices written as F16 because their rows are not whole blocks of the chosen type.
         public var fallbackTensors: [String]
-        /// Layers whose MLP was written as one zero channel (see the type's notes).
-        public var zeroChannelMLPLayers: [Int]
+        /// Layers whose MLP was written wider, with zero channels (see the type's notes).
+        public var paddedMLPLayers: [Int]
     }
 
     /// The GGUF writer holding `model` (and the tokenizer's metadata when given).
@@ -62,8 +65,13 @@ public enum GGUFExport {
         w.add("general.file_type", .uint32(dtype.llamaFileType))
         if dtype == .q8_0 || dtype == .q4_0 { w.add("general.quantization_version", .uint32(2)) }
 
-        // Per-layer widths: one integer when uniform, arrays for deci.
-        let mlpWidths = shapes.map { max($0.intermediateSize, uniform ? $0.intermediateSize : 1) }
+        // Per-layer widths: one integer when uniform, arrays for deci. MLP widths padded with
+        // zero channels to whole blocks of a quantized type, and to at least one in deci.
+        let block = dtype.ggmlType.blockSize
+        let mlpWidths = shapes.map { s -> Int in
+            let f = uniform ? s.intermediateSize : max(s.intermediateSize, 1)
+            return (f + block - 1) / block * block
+        }
         func widths(_ v: [Int]) -> GGUFValue {
             uniform ? .uint32(UInt32(v[0])) : .array(.int32, v.map { .int32(Int32($0)) })
         }
@@ -95,7 +103,7 @@ public enum GGUFExport {
             if t.ggufMetadata == nil, let chat = t.chatTemplate { w.add("tokenizer.chat_template", .string(chat)) }
         }
 
-        var summary = Summary(architecture: arch, tensorCount: 0, tensorsByType: [:], fallbackTensors: [], zeroChannelMLPLayers: [])
+        var summary = Summary(architecture: arch, tensorCount: 0, tensorsByType: [:], fallbackTensors: [], paddedMLPLayers: [])
         func add(_ gguf: String, _ shape: [Int], _ values: [Float], matrix: Bool) throws {
             var type = matrix ? dtype.ggmlType : .f32
             if type.blockSize > 1, shape.last! % type.blockSize != 0 {
@@ -131,13 +139,20 @@ public enum GGUFExport {
                 }
             }
             try add(blk + LlamaTensorNames.postAttentionNorm.gguf + ".weight", [d], layer.postAttentionNorm, matrix: false)
-            let f = mlpWidths[i]
-            if f != s.intermediateSize { summary.zeroChannelMLPLayers.append(i) }
+            let f = mlpWidths[i], kept = s.intermediateSize
+            if f != kept { summary.paddedMLPLayers.append(i) }
             for (proj, _, gguf) in LlamaTensorNames.projections where [.gate, .up, .down].contains(proj) {
-                let lin = layer[proj]
-                let shape = proj == .down ? [d, f] : [f, d]
-                let values = f == s.intermediateSize ? lin.weight : [Float](repeating: 0, count: f * d)
-                try add(blk + gguf + ".weight", shape, values, matrix: true)
+                let w = layer[proj].weight
+                var values = w
+                if f != kept {
+                    values = [Float](repeating: 0, count: f * d)
+                    if proj == .down {          // [d, kept] → [d, f]: zero columns after each row's kept ones
+                        for r in 0..<d { for c in 0..<kept { values[r * f + c] = w[r * kept + c] } }
+                    } else {                    // [kept, d] → [f, d]: zero rows after the kept ones
+                        for j in 0..<(kept * d) { values[j] = w[j] }
+                    }
+                }
+                try add(blk + gguf + ".weight", proj == .down ? [d, f] : [f, d], values, matrix: true)
             }
         }
         try add(LlamaTensorNames.finalNorm.gguf, [d], model.finalNorm, matrix: false)
