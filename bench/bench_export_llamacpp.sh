@@ -14,7 +14,8 @@
 #
 #   PYTHON=/work/venv/bin/python bash bench/bench_export_llamacpp.sh
 # Environment: PYTHON (python3, with llama_cpp, tokenizers, numpy), SECATEUR_BIN, WORK (scratch
-# folder, default /tmp/secateur-export-bench), WINDOWS (4), CALIB_WINDOWS (32), SECATEUR_DATA.
+# folder, default /tmp/secateur-export-bench), WINDOWS (4), CALIB_WINDOWS (32), SECATEUR_DATA,
+# PPL=0 (export the files and time them, skipping the perplexity table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -49,7 +50,7 @@ for m in dense wanda24 taylor30; do
     out="$WORK/$m-$t.gguf"
     arch=$("$BIN" export --model "${SRC[$m]}" --format gguf --dtype "$t" --output "$out" --json \
            | "$PY" -c "import json,sys; print(json.load(sys.stdin)['architecture'])")
-    [ "$t" = f16 ] && continue
+    [ "$t" = f16 ] || [ "${PPL:-1}" = 0 ] && continue
     ours=$("$BIN" eval ppl --model "$out" --dataset wikitext2 --windows "$WINDOWS" --json \
            | "$PY" -c "import json,sys; j=json.load(sys.stdin); print(j.get('ppl') or j['metrics']['perplexity'][0]['value'])")
     theirs=$("$PY" bench/export_llamacpp.py ppl --gguf "$out" --tokenizer "$WORK/dense-hf" --text "$WORK/wikitext2.txt" --windows "$WINDOWS")

@@ -118,7 +118,7 @@ public struct ExportRun {
                 notes.append("\(summary.fallbackTensors.count) matrices kept as f16: their rows are not whole \(settings.dtype.rawValue) blocks")
             }
             if !summary.paddedMLPLayers.isEmpty {
-                notes.append("MLP widths of \(summary.paddedMLPLayers.count) layers padded with zero channels (to whole \(settings.dtype.rawValue) blocks, or to one channel where none was left: llama.cpp's deci drops a layer with feed_forward_length 0); same function")
+                notes.append("MLP widths of \(summary.paddedMLPLayers.count) layers padded with zero channels (to multiples of \(GGUFExport.mlpAlignment) below f32, for whole quantization blocks and llama.cpp's fast kernels; or to one channel where none was left, since llama.cpp's deci drops a layer with feed_forward_length 0); same function")
             }
             return ExportResult(output: settings.output, format: .gguf, dtype: settings.dtype, architecture: summary.architecture,
                                 bytes: bytes, files: [(settings.output as NSString).lastPathComponent], tensors: summary.tensorCount,

@@ -70,6 +70,8 @@ final class ExportSmolLM2Tests: XCTestCase {
         XCTAssertGreaterThan(q8.tensorsByType["q8_0"] ?? 0, 150)
         XCTAssertLessThan(q8.bytes, f32.bytes / 3)
         let qBack = try ModelLoader.load(q8.output)
+        // Below F32, MLP widths come back padded with zero channels to multiples of 32.
+        XCTAssertEqual(qBack.model.blockShapes.map(\.intermediateSize), source.model.blockShapes.map { ($0.intermediateSize + 31) / 32 * 32 })
         let q = try qBack.model.logits(Self.tokens)
         let meanDiff = zip(q, reference).map { abs($0 - $1) }.reduce(0, +) / Float(q.count)
         let v = source.model.vocabSize

@@ -13,17 +13,25 @@ import ModelIO
 ///   llama.cpp runs with NeoX rotary on unpermuted rows;
 /// * llama3 RoPE scaling as the `rope_freqs.weight` divisors, linear scaling as
 ///   `rope.scaling.type/factor`;
-/// * 2-D weights in the chosen type; norms, biases and rope_freqs in F32. A quantized type needs
-///   rows of whole blocks (32 values): an MLP width that structured pruning left at, say, 733 is
-///   padded with zero channels to 736 (zero gate/up rows, zero down columns: silu(0)·0 adds
-///   nothing), so ffn_down is quantized too instead of falling back to F16 as llama.cpp's
-///   converter would; other odd rows (a pruned hidden size) still fall back to F16.
+/// * 2-D weights in the chosen type; norms, biases and rope_freqs in F32. At F16, BF16, Q8_0 and
+///   Q4_0 an MLP width that structured pruning left at, say, 733 is padded with zero channels to
+///   a multiple of 32
+///   (zero gate/up rows, zero down columns: silu(0)·0 adds nothing). Quantized types need rows
+///   of whole 32-value blocks — without the padding ffn_down would fall back to F16, as in
+///   llama.cpp's converter — and llama.cpp's fast matrix kernels need whole vectors: measured
+///   on the 30 % Taylor SmolLM2 at F16, prefill ran at 0.87× the dense model's with 733-wide
+///   rows (BENCHMARKS.md). F32 keeps the exact widths, so that its round trip is bit-exact (a
+///   padded sum can round differently). Other odd rows (a pruned hidden size) fall back to F16.
 ///
 /// Two llama.cpp facts shape deci exports: it reads the head size from layer 0 (which must
 /// therefore keep a head), and its deci graph skips a layer's whole output when
 /// `feed_forward_length` is 0 — so an MLP pruned away entirely is written as zero channels
 /// (the same function, computed in llama.cpp as in Secateur).
 public enum GGUFExport {
+    /// MLP widths at types other than F32 are written as multiples of this (ggml's quantization
+    /// block, and a whole number of SIMD vectors for its kernels).
+    public static let mlpAlignment = 32
+
     /// What was written.
     public struct Summary: Sendable, Equatable {
         public var architecture: String
@@ -66,11 +74,11 @@ public enum GGUFExport {
         if dtype == .q8_0 || dtype == .q4_0 { w.add("general.quantization_version", .uint32(2)) }
 
         // Per-layer widths: one integer when uniform, arrays for deci. MLP widths padded with
-        // zero channels to whole blocks of a quantized type, and to at least one in deci.
-        let block = dtype.ggmlType.blockSize
+        // zero channels to a multiple of `mlpAlignment` (not at F32), and to at least one in deci.
+        let align = dtype == .f32 ? 1 : mlpAlignment
         let mlpWidths = shapes.map { s -> Int in
             let f = uniform ? s.intermediateSize : max(s.intermediateSize, 1)
-            return (f + block - 1) / block * block
+            return (f + align - 1) / align * align
         }
         func widths(_ v: [Int]) -> GGUFValue {
             uniform ? .uint32(UInt32(v[0])) : .array(.int32, v.map { .int32(Int32($0)) })
