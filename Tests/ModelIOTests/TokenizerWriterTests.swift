@@ -66,6 +66,45 @@ final class TokenizerWriterTests: XCTestCase {
         }
     }
 
+    /// transformers' AutoTokenizer on the written tokenizer.json + tokenizer_config.json gives
+    /// the fixtures' ids (transformers' own, from the original files) — for a SentencePiece
+    /// tokenizer built from GGUF metadata and for SmolLM2's byte-level one. Skips, saying so,
+    /// when Python lacks transformers (`SECATEUR_PYTHON` names the interpreter).
+    func testTransformersReadsTheWrittenTokenizerJSON() throws {
+        let python = ProcessInfo.processInfo.environment["SECATEUR_PYTHON"] ?? "python3"
+        guard run(python, ["-c", "import transformers"]).status == 0 else {
+            throw XCTSkip("\(python) lacks transformers: the AutoTokenizer check of the written tokenizer.json was skipped")
+        }
+        let script = TokenizerFixtures.packageRoot.appendingPathComponent("scripts/check_tokenizer_json.py").path
+        for (name, original, stringsFile) in try sources() where ["spm_llama_gguf", "smollm2_gguf"].contains(name) {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("secateur-tokjson-\(getpid())-\(name)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try original.tokenizerJSONData().write(to: dir.appendingPathComponent("tokenizer.json"))
+            try JSONSerialization.data(withJSONObject: original.tokenizerConfigObject(chatTemplate: nil, modelMaxLength: 2048))
+                .write(to: dir.appendingPathComponent("tokenizer_config.json"))
+            let r = run(python, [script, dir.path, TokenizerFixtures.dir.appendingPathComponent(stringsFile).path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let got = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[Int]], r.stdout)
+            let expected = try strings(stringsFile)
+            XCTAssertEqual(got.count, expected.count)
+            for (g, e) in zip(got, expected) {
+                XCTAssertEqual(g.map(Int32.init), e.ids, "\(name): \(e.text.debugDescription)")
+            }
+        }
+    }
+
+    func run(_ python: String, _ args: [String]) -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [python] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        do { try p.run() } catch { return (-1, "", "\(error)") }
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
     func testGGUFPreNames() throws {
         let dir = TokenizerFixtures.dir
         XCTAssertEqual(try Tokenizer(tokenizerJSON: dir.appendingPathComponent("bytelevel_llama3_tokenizer.json")).ggufPreName, "llama-bpe")
