@@ -97,12 +97,8 @@ public struct ExportRun {
         let fm = FileManager.default
         switch settings.format {
         case .gguf:
-            guard let llama = loaded.model as? LlamaModel else {
-                throw ExportError.unsupportedArchitecture(loaded.model.architecture, format: .gguf,
-                                                          reason: "llama.cpp has no architecture for it; export it with format hf")
-            }
             let description = pruning.map { "Pruned with Secateur (\($0.command)): \($0.summary)" }
-            var (writer, summary) = try GGUFExport.writer(for: llama, dtype: settings.dtype, tokenizer: tokenizer,
+            var (writer, summary) = try GGUFExport.writer(for: loaded.model, dtype: settings.dtype, tokenizer: tokenizer,
                                                           name: ExportRun.displayName(loaded), description: description)
             if let pruning { writer.add("secateur.pruning", .string(pruning.json)) }
             writer.add("secateur.version", .string(SecateurVersion.string))
@@ -157,12 +153,9 @@ public struct ExportRun {
     /// The source's tokenizer and where its files or metadata are.
     static func tokenizer(of loaded: LoadedModel) throws -> ExportTokenizer {
         var t = ExportTokenizer(tokenizer: loaded.tokenizer)
-        func ggufTokenizerKeys(_ file: GGUFFile) -> [(String, GGUFValue)] {
-            file.metadataKeys.filter { $0.hasPrefix("tokenizer.") }.compactMap { k in file.metadata[k].map { (k, $0) } }
-        }
         switch loaded.location {
         case .gguf(let url):
-            let keys = ggufTokenizerKeys(try GGUFFile(path: url.path))
+            let keys = try GGUFFile(path: url.path).tokenizerMetadata
             t.ggufMetadata = keys
             t.chatTemplate = keys.first { $0.0 == "tokenizer.chat_template" }?.1.string
         case .huggingFaceDirectory(let dir):
@@ -177,7 +170,7 @@ public struct ExportRun {
             } else {
                 let gguf = dir.appendingPathComponent(ModelWriter.ggufTokenizerFile)
                 if fm.fileExists(atPath: gguf.path) {
-                    let keys = ggufTokenizerKeys(try GGUFFile(path: gguf.path))
+                    let keys = try GGUFFile(path: gguf.path).tokenizerMetadata
                     t.ggufMetadata = keys
                     t.chatTemplate = keys.first { $0.0 == "tokenizer.chat_template" }?.1.string
                 }

@@ -16,16 +16,13 @@ final class ExportSmolLM2Tests: XCTestCase {
     static let work = FileManager.default.temporaryDirectory.appendingPathComponent("secateur-export-smol-\(getpid())")
     static let tokens: [Int32] = [504, 2365, 6354, 16438, 27003, 690, 260, 23790, 2767, 30, 216, 33, 34, 35, 1, 9, 200, 4000, 31000, 12]
 
+    /// The cached SmolLM2 GGUF, found as `--model smollm2-135m` finds it.
     func smolLM2Path() throws -> String {
-        let env = ProcessInfo.processInfo.environment
-        let home = env["SECATEUR_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/secateur")
-        let f = home.appendingPathComponent("models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf")
-        guard FileManager.default.fileExists(atPath: f.path) else {
-            if env["CI"] == "true" { XCTFail("SmolLM2 GGUF not found") }
+        guard case .gguf(let url)? = try? ModelCache.resolve("smollm2-135m") else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("SmolLM2 GGUF not found") }
             throw XCTSkip("SmolLM2 GGUF not in the model cache; run `secateur fetch smollm2-135m`")
         }
-        return f.path
+        return url.path
     }
 
     /// The pruned model directory (made once): non-uniform widths, tokenizer.gguf beside it.

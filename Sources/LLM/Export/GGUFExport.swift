@@ -44,9 +44,14 @@ public enum GGUFExport {
         public var paddedMLPLayers: [Int]
     }
 
-    /// The GGUF writer holding `model` (and the tokenizer's metadata when given).
-    public static func writer(for model: LlamaModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
+    /// The GGUF writer holding `model` (and the tokenizer's metadata when given). Only the
+    /// Llama family has a llama.cpp architecture; any other family is refused.
+    public static func writer(for model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
                               name: String, description: String? = nil) throws -> (GGUFWriter, Summary) {
+        guard let model = model as? LlamaModel else {
+            throw ExportError.unsupportedArchitecture(model.architecture, format: .gguf,
+                                                      reason: "llama.cpp has no architecture for it; export it with format hf")
+        }
         let c = model.config
         let shapes = model.blockShapes
         let uniform = UniformPadding.target(model) == nil
@@ -150,17 +155,11 @@ public enum GGUFExport {
             let f = mlpWidths[i], kept = s.intermediateSize
             if f != kept { summary.paddedMLPLayers.append(i) }
             for (proj, _, gguf) in LlamaTensorNames.projections where [.gate, .up, .down].contains(proj) {
+                // Kept channels first, zero channels after them.
+                let (from, to) = proj == .down ? ([d, kept], [d, f]) : ([kept, d], [f, d])
                 let w = layer[proj].weight
-                var values = w
-                if f != kept {
-                    values = [Float](repeating: 0, count: f * d)
-                    if proj == .down {          // [d, kept] → [d, f]: zero columns after each row's kept ones
-                        for r in 0..<d { for c in 0..<kept { values[r * f + c] = w[r * kept + c] } }
-                    } else {                    // [kept, d] → [f, d]: zero rows after the kept ones
-                        for j in 0..<(kept * d) { values[j] = w[j] }
-                    }
-                }
-                try add(blk + gguf + ".weight", proj == .down ? [d, f] : [f, d], values, matrix: true)
+                let values = f == kept ? w : UniformPadding.place(w, shape: from, into: to, maps: from.map { Array(0..<$0) })
+                try add(blk + gguf + ".weight", to, values, matrix: true)
             }
         }
         try add(LlamaTensorNames.finalNorm.gguf, [d], model.finalNorm, matrix: false)

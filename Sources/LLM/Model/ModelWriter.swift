@@ -30,9 +30,8 @@ public enum ModelWriter {
         case .gguf(let url):
             let file = try GGUFFile(path: url.path)
             var w = GGUFWriter()
-            for key in file.metadataKeys where key.hasPrefix("tokenizer.") || key == "general.architecture" {
-                if let v = file.metadata[key] { w.add(key, v) }
-            }
+            if let arch = file.metadata["general.architecture"] { w.add("general.architecture", arch) }
+            for (key, value) in file.tokenizerMetadata { w.add(key, value) }
             try w.write(to: out.appendingPathComponent(ggufTokenizerFile).path)
         }
     }

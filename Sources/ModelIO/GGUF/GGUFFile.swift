@@ -42,6 +42,11 @@ public final class GGUFFile: @unchecked Sendable {
     public let dataOffset: Int
     public var fileSize: Int { file.count }
 
+    /// The `tokenizer.*` key/values in file order (what a copy of the tokenizer carries).
+    public var tokenizerMetadata: [(String, GGUFValue)] {
+        metadataKeys.filter { $0.hasPrefix("tokenizer.") }.compactMap { k in metadata[k].map { (k, $0) } }
+    }
+
     private let file: MappedFile
     private let tensorIndex: [String: Int]
 
