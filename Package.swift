@@ -24,6 +24,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Studies: the YAML grid (Yams) and the SQLite results store (GRDB; libsqlite3-dev on Linux).
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -34,7 +37,9 @@ let package = Package(
         .target(name: "LLM", dependencies: ["Compute", "ModelIO"], swiftSettings: optimized),
         .target(name: "Pruning", dependencies: ["Compute", "ModelIO", "LLM"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Compute", "ModelIO", "LLM"], swiftSettings: optimized),
-        .target(name: "Experiments", dependencies: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation"],
+        .target(name: "Experiments", dependencies: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation",
+                                                    .product(name: "Yams", package: "Yams"),
+                                                    .product(name: "GRDB", package: "GRDB.swift")],
                 swiftSettings: optimized),
         .executableTarget(name: "secateur",
                           dependencies: ["Compute", "ModelIO", "LLM", "Pruning", "Evaluation", "Experiments",

@@ -13,6 +13,18 @@ public enum CalibrationDataset: String, CaseIterable, Codable, Sendable {
     case wikitext2
     /// `bookcorpus/book10k.txt`: 10,000 BookCorpus sentences, the kind of text LLM-Pruner calibrates on.
     case bookcorpus
+
+    /// The file the windows are drawn from (relative to the data folder) and what it is.
+    var file: (path: String, hint: String) {
+        switch self {
+        case .c4: return ("c4/c4-train.00000-of-01024.first1000.jsonl", "C4 train shard for calibration")
+        case .wikitext2: return ("wikitext2/wiki.train.raw", "WikiText-2 train split for calibration (the test split is not used for calibration)")
+        case .bookcorpus: return ("bookcorpus/book10k.txt", "BookCorpus sentences for calibration")
+        }
+    }
+
+    /// Fails, naming the expected file, when the data folder lacks it (a study checks this before running).
+    public func checkPresent(data: DataDirectory) throws { _ = try data.file(file.path, hint: file.hint) }
 }
 
 /// Where a run's calibration windows come from.
@@ -36,16 +48,15 @@ public enum CalibrationSource: Sendable, Equatable, Codable, CustomStringConvert
         case .tokenFile(let path):
             return try Calibration.fromTokenFile(path, seqlen: seqlen, nsamples: nsamples, vocabSize: vocabSize)
         case .dataset(.c4):
-            let f = try data.file("c4/c4-train.00000-of-01024.first1000.jsonl", hint: "C4 train shard for calibration")
+            let f = try data.file(CalibrationDataset.c4.file.path, hint: CalibrationDataset.c4.file.hint)
             return try Calibration.sample(documents: try JSONLines.texts(f, field: "text"), tokenizer: tokenizer,
                                           nsamples: nsamples, seqlen: seqlen, seed: seed)
         case .dataset(.wikitext2):
-            let raw = try data.text("wikitext2/wiki.train.raw",
-                                    hint: "WikiText-2 train split for calibration (the test split is not used for calibration)")
+            let raw = try data.text(CalibrationDataset.wikitext2.file.path, hint: CalibrationDataset.wikitext2.file.hint)
             return try Calibration.sample(stream: tokenizer.encode(raw.components(separatedBy: "\n").joined(separator: " ")),
                                           nsamples: nsamples, seqlen: seqlen, seed: seed)
         case .dataset(.bookcorpus):
-            let raw = try data.text("bookcorpus/book10k.txt", hint: "BookCorpus sentences for calibration")
+            let raw = try data.text(CalibrationDataset.bookcorpus.file.path, hint: CalibrationDataset.bookcorpus.file.hint)
             let sentences = raw.split(separator: "\n", omittingEmptySubsequences: true)
             return try Calibration.sample(stream: tokenizer.encode(sentences.joined(separator: " ")),
                                           nsamples: nsamples, seqlen: seqlen, seed: seed)

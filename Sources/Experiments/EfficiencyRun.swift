@@ -25,7 +25,7 @@ public struct EfficiencyRunSettings: Codable, Sendable, Equatable {
         return s
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case promptLength = "prompt_length", decodeTokens = "decode_tokens", repetitions, warmup
         case sparseFormat = "sparse_format", cpuWatts = "cpu_watts", gridIntensity = "grid_intensity_g_per_kwh", seed, threads
     }

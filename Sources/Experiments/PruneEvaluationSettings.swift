@@ -13,7 +13,7 @@ public struct PruneEvaluationSettings: Codable, Sendable, Equatable {
         self.dataset = dataset; self.protocol = proto; self.seqlen = seqlen; self.windows = windows
     }
 
-    enum CodingKeys: String, CodingKey { case dataset, `protocol`, seqlen, windows }
+    enum CodingKeys: String, CodingKey, CaseIterable { case dataset, `protocol`, seqlen, windows }
 
     /// Tokenizes the text and cuts the windows (a missing dataset fails here, before pruning).
     func prepare(_ loaded: LoadedModel, data: DataDirectory) throws -> PerplexityEvaluation {

@@ -57,7 +57,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     /// Whether the run needs calibration windows at all.
     public var needsCalibration: Bool { method.needsCalibration || allocation == .owl }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
         case matrices, layers, alpha, allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
         case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads

@@ -51,6 +51,19 @@ public struct RecoverRun {
         }
     }
 
+    /// Recovers an already loaded model in place (a study cell's freshly pruned model). Its
+    /// pruning record, if any, is the caller's to keep.
+    public func run(model loaded: LoadedModel, progress: RunProgressHandler = { _ in },
+                    shouldStop: () -> Bool = { false }) throws -> RunRecord {
+        try settings.validate()
+        if settings.checkpointEvery != nil, settings.output == nil { throw RecoverError.checkpointWithoutOutput }
+        var context = RunContext(threads: settings.threads)
+        return try withEngineThreads(context.threads) {
+            let identity = try context.identify(loaded)
+            return try run(loaded, identity: identity, context: &context, progress: progress, shouldStop: shouldStop)
+        }
+    }
+
     private func run(_ loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
                      progress: RunProgressHandler, shouldStop: () -> Bool) throws -> RunRecord {
         let model = loaded.model

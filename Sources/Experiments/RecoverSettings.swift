@@ -52,7 +52,7 @@ public struct RecoverSettings: Codable, Sendable, Equatable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case method, rank, alpha, dropout, targets, learningRate = "lr", weightDecay = "weight_decay", schedule
         case warmupSteps = "warmup_steps", maxGradientNorm = "max_grad_norm", batchSize = "batch_size"
         case gradientAccumulation = "gradient_accumulation", steps, epochs, data, teacher

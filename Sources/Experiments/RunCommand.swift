@@ -10,4 +10,6 @@ public enum RunCommand: String, Codable, CaseIterable, Sendable {
     case generate
     case recover
     case export
+    /// One cell of a study: prune, recover, evaluate, in one record.
+    case studyCell = "study_cell"
 }

@@ -14,6 +14,8 @@ public enum RunResult: Sendable {
     /// Indirect: a recovery result carries the source's pruning record.
     indirect case recover(RecoveryResult)
     case export(ExportResult)
+    /// Indirect: a cell's result carries the prune and recover records it made.
+    indirect case studyCell(StudyCellResult)
 
     public var command: RunCommand {
         switch self {
@@ -26,6 +28,7 @@ public enum RunResult: Sendable {
         case .generate: return .generate
         case .recover: return .recover
         case .export: return .export
+        case .studyCell: return .studyCell
         }
     }
 
@@ -40,6 +43,7 @@ public enum RunResult: Sendable {
         case .generate(let r): try r.encode(to: encoder)
         case .recover(let r): try r.encode(to: encoder)
         case .export(let r): try r.encode(to: encoder)
+        case .studyCell(let r): try r.encode(to: encoder)
         }
     }
 
@@ -54,6 +58,7 @@ public enum RunResult: Sendable {
         case .generate: return .generate(try GenerationResult(from: decoder))
         case .recover: return .recover(try RecoveryResult(from: decoder))
         case .export: return .export(try ExportResult(from: decoder))
+        case .studyCell: return .studyCell(try StudyCellResult(from: decoder))
         }
     }
 }

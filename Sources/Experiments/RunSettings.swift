@@ -9,6 +9,7 @@ public enum RunSettings: Sendable, Equatable {
     case generate(GenerateSettings)
     case recover(RecoverSettings)
     case export(ExportSettings)
+    case studyCell(StudyCell)
 
     public var command: RunCommand {
         switch self {
@@ -21,6 +22,7 @@ public enum RunSettings: Sendable, Equatable {
         case .generate: return .generate
         case .recover: return .recover
         case .export: return .export
+        case .studyCell: return .studyCell
         }
     }
 
@@ -35,6 +37,7 @@ public enum RunSettings: Sendable, Equatable {
         case .generate(let s): try c.encode(s, forKey: key)
         case .recover(let s): try c.encode(s, forKey: key)
         case .export(let s): try c.encode(s, forKey: key)
+        case .studyCell(let s): try c.encode(s, forKey: key)
         }
     }
 
@@ -49,6 +52,7 @@ public enum RunSettings: Sendable, Equatable {
         case .generate: return .generate(try c.decode(GenerateSettings.self, forKey: key))
         case .recover: return .recover(try c.decode(RecoverSettings.self, forKey: key))
         case .export: return .export(try c.decode(ExportSettings.self, forKey: key))
+        case .studyCell: return .studyCell(try c.decode(StudyCell.self, forKey: key))
         }
     }
 }

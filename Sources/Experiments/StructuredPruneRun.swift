@@ -15,13 +15,19 @@ public struct StructuredPruneRun {
         var context = RunContext(threads: settings.threads)
         return try withEngineThreads(context.threads) {
             let (loaded, identity) = try context.load(modelSpec)
-            return try run(loaded, identity: identity, context: &context, progress: progress)
+            return try run(loaded, identity: identity, context: &context, progress: progress).record
         }
     }
 
     /// Prunes an already loaded model (the result is a new, smaller model; `loaded` is left as it was
     /// unless the pruner shares its storage).
     public func run(model loaded: LoadedModel, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
+        try prune(model: loaded, progress: progress).record
+    }
+
+    /// Prunes an already loaded model and hands back the smaller model with the record, for a
+    /// pipeline that goes on with it in memory (a study cell recovers and evaluates it).
+    public func prune(model loaded: LoadedModel, progress: RunProgressHandler = { _ in }) throws -> (record: RunRecord, pruned: LoadedModel) {
         var context = RunContext(threads: settings.threads)
         return try withEngineThreads(context.threads) {
             let identity = try context.identify(loaded)
@@ -30,7 +36,7 @@ public struct StructuredPruneRun {
     }
 
     private func run(_ loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
-                     progress: RunProgressHandler) throws -> RunRecord {
+                     progress: RunProgressHandler) throws -> (record: RunRecord, pruned: LoadedModel) {
         let config = settings.configuration
         try config.validate(layerCount: loaded.model.layerCount)
         let data = DataDirectory(explicit: settings.dataDirectory)
@@ -96,6 +102,6 @@ public struct StructuredPruneRun {
             try record.write(to: URL(fileURLWithPath: out).appendingPathComponent("pruning.json").path)
             progress(.note("wrote \(out)"))
         }
-        return record
+        return (record, loaded.replacing(model: result.model))
     }
 }

@@ -36,7 +36,7 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     /// Taylor scores need gradients of the calibration loss; layer mode scores layers on it.
     public var needsCalibration: Bool { (criterion == .taylor && mode != .layer) || mode == .layer }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case criterion = "method", mode, ratio, ratioMode = "ratio_mode", attentionLayers = "attn_layers", mlpLayers = "mlp_layers"
         case taylorOrder = "taylor", aggregation, layerScore = "layer_score"
         case calibrationWindows = "calib_windows", calibrationSeqlen = "calib_seqlen", calibration, seed

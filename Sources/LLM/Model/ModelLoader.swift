@@ -12,6 +12,13 @@ public struct LoadedModel {
     public let tokenizerSource: String
     public let location: ModelLocation
     public let loadSeconds: Double
+
+    /// The same checkpoint's tokenizer and provenance around another model (a structurally
+    /// pruned copy of this one), so that a pipeline can go on with it in memory.
+    public func replacing(model: LanguageModel) -> LoadedModel {
+        LoadedModel(model: model, tokenizer: tokenizer, name: name, format: format, tokenizerSource: tokenizerSource,
+                    location: location, loadSeconds: loadSeconds)
+    }
 }
 
 /// An error building the model from a checkpoint (missing or misshapen tensor, NaN weights,

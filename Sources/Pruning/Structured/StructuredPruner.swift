@@ -111,6 +111,29 @@ public enum StructuredPruner {
         return Result(model: pruned, plan: plan, report: report)
     }
 
+    /// Checks, without scoring anything, that the requested ratio can be met on `model`: the
+    /// budget solvers' own refusals (unreachable, not representable within 0.5 points) before any
+    /// calibration or gradient work, so a study can reject an impossible cell up front. Layer
+    /// mode is checked with equal scores; with layers of equal size the answer does not depend on
+    /// which layers the scores pick.
+    public static func checkBudget(_ model: LanguageModel, configuration c: StructuredPruneConfiguration) throws {
+        let n = model.layerCount
+        try c.validate(layerCount: n)
+        switch c.mode {
+        case .block:
+            let def = StructuredPruneConfiguration.defaultBlockLayers(layerCount: n)
+            let attn = c.attentionLayers ?? def, mlp = c.mlpLayers ?? def
+            _ = try BlockBudget.solve(model: model, attentionLayers: Array(attn), mlpLayers: Array(mlp), ratio: c.ratio,
+                                      mode: c.ratioMode,
+                                      scope: "attention in layers \(attn.lowerBound)-\(attn.upperBound) and MLP in layers \(mlp.lowerBound)-\(mlp.upperBound)")
+        case .channel:
+            _ = try HiddenChannelBudget.solve(model: model, ratio: c.ratio, mode: c.ratioMode)
+        case .layer:
+            _ = try LayerDropBudget.solve(model: model, candidates: Array(c.attentionLayers ?? 0...(n - 1)),
+                                          scores: [Double](repeating: 0, count: n), ratio: c.ratio, mode: c.ratioMode)
+        }
+    }
+
     /// Every kept index list must be non-empty where the dense layer had that block (guards the
     /// budget's keep-one rule).
     static func checkEveryBlockKeepsOne(_ plan: StructuredPlan, _ model: LanguageModel) throws {
