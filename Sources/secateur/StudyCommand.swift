@@ -56,8 +56,8 @@ struct StudyRun: ParsableCommand {
         // Read what is stored (if anything) to plan; create the database only once the plan holds,
         // so a study refused at planning leaves nothing behind.
         let existing = FileManager.default.fileExists(atPath: db) ? try ResultsStore(path: db) : nil
-        Terminal.err("study \(study.name): planning \(study.cells.count) cells (loading and hashing \(study.models.count) model(s))")
         let plan = try StudyPlanner(config: study, dataDirectory: dataDir).plan(store: existing)
+        Terminal.err("study \(study.name): \(plan.cells.count) cells planned and checked against \(study.models.count) model(s) and the data")
 
         if dryRun { return try printPlan(plan) }
         if slurm { return try writeSlurm(study, plan) }
