@@ -8,9 +8,12 @@ public struct SVGPlot {
         public var name: String
         public var points: [(x: Double, y: Double)]
         public var dashed = false
+        /// Index into the palette; nil: the series' position. A report gives each method the
+        /// same color in every plot.
+        public var color: Int?
 
-        public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
-            self.name = name; self.points = points; self.dashed = dashed
+        public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false, color: Int? = nil) {
+            self.name = name; self.points = points; self.dashed = dashed; self.color = color
         }
     }
 
@@ -78,7 +81,7 @@ public struct SVGPlot {
         for (i, se) in series.enumerated() {
             let pts = se.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }.sorted { $0.x < $1.x }
             guard !pts.isEmpty else { continue }
-            let color = Self.palette[i % Self.palette.count]
+            let color = Self.palette[(se.color ?? i) % Self.palette.count]
             let d = pts.enumerated().map { j, p in "\(j == 0 ? "M" : "L")\(f(px(p.x))) \(f(py(p.y)))" }.joined(separator: " ")
             s += "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"\(se.dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n"
             for p in pts {

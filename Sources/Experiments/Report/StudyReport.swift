@@ -155,7 +155,9 @@ public struct StudyReport {
         }
         self.tables = tables
 
-        // Plots: one series per method family, recovered cells dashed.
+        // Plots: one series per method family (one color each, in every plot), recovered cells dashed.
+        var families = ["dense"]
+        for r in ordered where !families.contains(r.family) { families.append(r.family) }
         func series(_ rs: [Row], _ point: (Row) -> (x: Double, y: Double)?) -> [SVGPlot.Series] {
             var order: [String] = []
             var groups: [String: [(x: Double, y: Double)]] = [:]
@@ -165,7 +167,10 @@ public struct StudyReport {
                 if groups[name] == nil { order.append(name) }
                 groups[name, default: []].append(p)
             }
-            return order.map { SVGPlot.Series(name: $0, points: groups[$0]!, dashed: $0.contains(" +")) }
+            return order.map { name in
+                let family = name.components(separatedBy: " +").first ?? name
+                return SVGPlot.Series(name: name, points: groups[name]!, dashed: name.contains(" +"), color: families.firstIndex(of: family))
+            }
         }
         var plots: [SVGPlot] = []
         if let k = pplKeys.first {
@@ -198,7 +203,7 @@ public struct StudyReport {
                     return (Double(e.weightsBytes) / 1_048_576, a * 100)
                 }
                 var s = series(withEfficiency, point)
-                if let d = dense.first, let pt = point(d) { s.insert(SVGPlot.Series(name: "dense", points: [pt]), at: 0) }
+                if let d = dense.first, let pt = point(d) { s.insert(SVGPlot.Series(name: "dense", points: [pt], color: 0), at: 0) }
                 var p = SVGPlot(id: "accuracy-vs-bytes", title: "Accuracy vs weight memory", xLabel: "weight memory (MB)",
                                 yLabel: "\(taskNames.count)-task average (%)", series: s)
                 p.pareto = SVGPlot.paretoFront(withEfficiency.compactMap(point))

@@ -151,8 +151,10 @@ public struct StudyPlanner {
             flops += tokens * perToken * (r.method == .lora ? 2 : 3) * (r.teacher != nil ? 1.5 : 1)
         }
         for e in cell.evaluation.perplexity { flops += Double(e.windows * (e.seqlen ?? e.protocol.defaultSeqlen)) * perToken }
+        // A multiple-choice document costs about 60 tokens of forward work (measured on SmolLM2:
+        // five tasks × 50 documents in 35 s at 400 tokens/s).
         let docs = Double(cell.evaluation.limit ?? 1000)
-        flops += Double(cell.evaluation.tasks.count) * docs * 3 * 100 * perToken
+        flops += Double(cell.evaluation.tasks.count) * docs * 60 * perToken
         var seconds = 2 + flops / (gflops * 1e9 * 0.5)
         if let e = cell.evaluation.efficiency {
             // Decode is bound by reading the weights once per token (about 10 GB/s here).

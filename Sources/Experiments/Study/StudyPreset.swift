@@ -31,6 +31,9 @@ public enum StudyPreset: String, CaseIterable, Sendable {
         case .seedStudy:
             // Structured pruning in block mode over every layer (attention and MLP), so that 70 %
             // of the whole model is reachable; Taylor calibrates on BookCorpus as LLM-Pruner does.
+            // Unstructured calibration is 64 windows of 512 C4 tokens (a CPU budget; the papers use
+            // 128 × 2048), LoRA recovery 50 steps of 2 × 256 C4 tokens (the motivating study trained
+            // for hours; this shows the direction, not the ceiling).
             return """
             name: seed-study
             models: [smollm2-135m]
@@ -51,13 +54,17 @@ public enum StudyPreset: String, CaseIterable, Sendable {
                 mlp_layers: 0-29
               - method: [magnitude, wanda, sparsegpt, ria]
                 sparsity: [0.5, 0.7]
+                nsamples: 64
+                seqlen: 512
                 recovery: [none]
               - method: [magnitude, wanda, sparsegpt, ria]
                 pattern: ["2:4", "4:8"]
+                nsamples: 64
+                seqlen: 512
                 recovery: [none]
             recovery:
               - none
-              - {method: lora, rank: 8, alpha: 16, lr: 1e-4, steps: 50, batch_size: 4, data: c4, seqlen: 256}
+              - {method: lora, rank: 8, alpha: 16, lr: 1e-4, steps: 50, batch_size: 2, data: c4, seqlen: 256}
             evaluation:
               perplexity:
                 - {dataset: wikitext2, protocol: wanda, seqlen: 2048, windows: 16}
