@@ -30,6 +30,7 @@ public struct PerplexityResult: Codable, Sendable {
 public enum Perplexity {
     /// The first `limit` (default all) windows of `seqlen` tokens.
     public static func windows(tokens: [Int32], seqlen: Int, limit: Int?, dataset: String) throws -> [[Int32]] {
+        guard seqlen >= 2 else { throw PerplexityError.seqlenTooShort(seqlen) }
         let available = tokens.count / seqlen
         guard available > 0 else { throw DatasetError.tooFewTokens(dataset: dataset, tokens: tokens.count, seqlen: seqlen) }
         if let limit, limit > available {

@@ -2,11 +2,15 @@
 public enum PerplexityError: Error, CustomStringConvertible, Equatable {
     /// A window's mean loss is NaN or infinite: the model's weights or activations overflowed.
     case nonFiniteLoss(window: Int)
+    /// A window needs at least two tokens (one prediction).
+    case seqlenTooShort(Int)
 
     public var description: String {
         switch self {
         case .nonFiniteLoss(let i):
             return "window \(i) produced a non-finite loss (NaN/Inf in weights or activations)"
+        case .seqlenTooShort(let n):
+            return "perplexity windows need at least 2 tokens (seqlen \(n))"
         }
     }
 }

@@ -27,7 +27,7 @@ struct StudyRun: ParsableCommand {
     @Option(help: "Write the report (report.md, report.html, plots/) to this directory when the study ends.") var report: String?
     @Flag(name: .customLong("no-report"), help: "Do not write a report.") var noReport = false
     @Flag(name: .customLong("dry-run"), help: "List the cells (with an estimated time each) and run nothing.") var dryRun = false
-    @Flag(help: "With --dry-run: print the cells as one JSON array on stdout.") var json = false
+    @Flag(help: "With --dry-run: print the cells it would run as one JSON array on stdout.") var json = false
     @Flag(name: .customLong("print-config"), help: "Print the study's YAML (a preset's, to start from) and exit.") var printConfig = false
     @Option(help: "Override: score each task on its first N documents.") var limit: Int?
     @Option(help: "Override: perplexity over the first N windows.") var windows: Int?
@@ -45,6 +45,10 @@ struct StudyRun: ParsableCommand {
         if let w = windows, w < 1 { throw ValidationError("--windows must be at least 1") }
         if cellIndex != nil && recordDir == nil { throw ValidationError("--cell-index needs --record-dir") }
         if json && !dryRun { throw ValidationError("--json goes with --dry-run (`secateur results list --json` prints stored records)") }
+        if report != nil && noReport { throw ValidationError("--report and --no-report contradict each other") }
+        if [dryRun, slurm, cellIndex != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("--dry-run, --slurm and --cell-index are different modes: give one")
+        }
     }
 
     func run() throws {
@@ -54,8 +58,9 @@ struct StudyRun: ParsableCommand {
         }
         let study = try (preset.map { try $0.config } ?? StudyConfig.load(path: config!)).overriding(taskLimit: limit, windows: windows)
         // Read what is stored (if anything) to plan; create the database only once the plan holds,
-        // so a study refused at planning leaves nothing behind.
-        let existing = FileManager.default.fileExists(atPath: db) ? try ResultsStore(path: db) : nil
+        // so a study refused at planning leaves nothing behind. A Slurm array task never opens it
+        // (many tasks at once, often on a network file system): its record goes to a file.
+        let existing = cellIndex == nil && FileManager.default.fileExists(atPath: db) ? try ResultsStore(path: db) : nil
         let plan = try StudyPlanner(config: study, dataDirectory: dataDir).plan(store: existing)
         Terminal.err("study \(study.name): \(plan.cells.count) cells planned and checked against \(study.models.count) model(s) and the data")
 
@@ -95,7 +100,8 @@ struct StudyRun: ParsableCommand {
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return print(String(decoding: try enc.encode(plan.cells), as: UTF8.self))
+            // The cells it would run: those not stored complete (each with its index in the study).
+            return print(String(decoding: try enc.encode(plan.pending), as: UTF8.self))
         }
         let total = plan.pending.reduce(0) { $0 + $1.estimatedSeconds }
         for c in plan.cells {
@@ -108,13 +114,17 @@ struct StudyRun: ParsableCommand {
 
     private func writeSlurm(_ study: StudyConfig, _ plan: StudyPlan) throws {
         let dir = slurmDir ?? "slurm-\(study.name)"
-        var command = [URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path, "study", "run"]
+        // The running binary itself (argv[0] may be a bare name found on PATH).
+        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        var command = [binary, "study", "run"]
         if let preset { command += ["--preset", preset.rawValue] } else { command.append(URL(fileURLWithPath: config!).standardizedFileURL.path) }
         if let limit { command += ["--limit", String(limit)] }
         if let windows { command += ["--windows", String(windows)] }
         if let dataDir { command += ["--data-dir", URL(fileURLWithPath: dataDir).standardizedFileURL.path] }
         let script = try SlurmArray.write(study: study.name, cells: plan.cells.count, settings: study.slurm, command: command,
-                                          directory: dir, threads: threads)
+                                          directory: dir, threads: threads,
+                                          database: URL(fileURLWithPath: db).standardizedFileURL.path)
         let records = URL(fileURLWithPath: dir).appendingPathComponent(SlurmArray.recordsDirectory).standardizedFileURL.path
         print(script)
         Terminal.err("\(plan.cells.count) array tasks. Submit: sbatch \(script)")

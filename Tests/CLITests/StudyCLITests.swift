@@ -101,6 +101,8 @@ extension CLIErrorTests {
         // A rerun of a finished study runs nothing.
         let again = try runCLI(["study", study.path, "--db", db.path, "--no-report"], environment: env)
         XCTAssertTrue(again.stderr.contains("6 already stored, 0 to run"), again.stderr)
+        let dry = try runCLI(["study", study.path, "--db", db.path, "--dry-run", "--json"], environment: env)
+        XCTAssertEqual(dry.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "[]", "nothing left to run")
     }
 
     /// Starts the CLI and SIGKILLs it after `seconds`; true if it was still running then.

@@ -52,6 +52,14 @@ final class ResultsStoreTests: XCTestCase {
         // A second connection (another process's view) sees the same rows.
         XCTAssertEqual(try ResultsStore.existing(path: store.path).cells().count, 2)
         XCTAssertThrowsError(try ResultsStore.existing(path: dir.appendingPathComponent("missing.sqlite").path))
+
+        // A second study asking for the same cell shares its row and lists it as its own.
+        var shared = a
+        shared.study = "u"
+        XCTAssertFalse(try store.storeComplete(key: "ka", cell: shared, modelSHA256: "ab", record: record(shared, key: "ka", ppl: 10)))
+        XCTAssertEqual(try store.cells(study: "u").map(\.key), ["ka"])
+        XCTAssertEqual(try store.cells(study: "t").map(\.key), ["ka", "kb"])
+        XCTAssertEqual(try store.statuses(), ["ka": .complete, "kb": .complete])
     }
 
     func testCollectMergesOutcomeFilesIdempotently() throws {
@@ -67,7 +75,7 @@ final class ResultsStoreTests: XCTestCase {
         let first = try CellOutcomeFile.collect(directory: records, into: store)
         XCTAssertEqual([first.files, first.added, first.failed, first.alreadyStored, first.unreadable.count], [3, 1, 1, 0, 1])
         let second = try CellOutcomeFile.collect(directory: records, into: store)
-        XCTAssertEqual([second.added, second.alreadyStored], [0, 1])
+        XCTAssertEqual([second.added, second.failed, second.alreadyStored], [0, 0, 2])
         XCTAssertEqual(try store.cells().count, 2)
         XCTAssertEqual(try store.cell(key: "kb").error, "no data")
     }

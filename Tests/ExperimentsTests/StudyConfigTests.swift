@@ -109,6 +109,26 @@ final class StudyConfigTests: XCTestCase {
         XCTAssertTrue(error("pruning: [{method: wanda}]").contains("needs the key 'models'"))
         XCTAssertTrue(error("models: [m]\nrecovery: [{method: lora, rank: 0}]").contains("rank"))
         XCTAssertTrue(error("models: [m]\nmodels: [n]").contains("appears twice"))
+        XCTAssertTrue(error("models: [m, m]").contains("'m' is listed twice"))
+        XCTAssertTrue(error("models: [m]\nseeds: []").contains("seeds: an empty list leaves no cells"))
+        XCTAssertTrue(error("models: [m]\npruning: [{method: wanda, sparsity: []}]").contains("sparsity: an empty list"))
+        XCTAssertTrue(error("models: [m]\ndense: false").contains("no cells"))
+        XCTAssertTrue(error("models: [m]\nevaluation: {perplexity: [{dataset: wikitext2, seqlen: 0}]}").contains("seqlen must be ≥ 2"))
+        XCTAssertTrue(error("models: [m]\nevaluation: {efficiency: {repetitions: 0}}").contains("repetitions must be ≥ 1"))
+        XCTAssertTrue(error("models: [m]\npruning: [{method: wanda, calibration: {datset: c4}}]").contains("unknown key 'datset' in calibration"))
+        XCTAssertTrue(error("models: [m]\nrecovery: [{method: lora, data: {source: c4, seqlenn: 8}}]").contains("unknown key 'seqlenn' in recovery[0].data"))
+        // A structured-only key on an unstructured method is named, not the method.
+        XCTAssertTrue(error("models: [m]\npruning: [{method: wanda, ratio: 0.3}]").contains("unknown key 'ratio' in pruning[0] (unstructured pruning)"))
+        XCTAssertTrue(error("name: a b\nmodels: [m]").contains("name: 'a b' must be"))
+        XCTAssertTrue(error("models: [m]\nslurm: {partition: \"x\\n#SBATCH --uid=0\"}").contains("slurm.partition"))
+    }
+
+    func testEntryDataOverridesComeAfterTheDataMapping() throws {
+        let c = try parse("models: [m]\npruning: [{method: magnitude}]\nrecovery: [{method: lora, seqlen: 64, data: {source: bookcorpus, seqlen: 128, max_examples: 3}}]")
+        let r = try XCTUnwrap(c.cells.last?.recovery)
+        XCTAssertEqual(r.data.seqlen, 64)
+        XCTAssertEqual(r.data.source, .bookcorpus)
+        XCTAssertEqual(r.data.maxExamples, 3)
     }
 
     func testPresetsParse() throws {

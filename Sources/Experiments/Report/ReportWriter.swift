@@ -57,7 +57,7 @@ public enum ReportWriter {
         let widths = t.header.indices.map { i in all.map { i < $0.count ? $0[i].count : 0 }.max() ?? 0 }
         func line(_ r: [String]) -> String {
             r.enumerated().map { i, c in
-                let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
+                let pad = String(repeating: " ", count: max(0, (i < widths.count ? widths[i] : 0) - c.count))
                 return i == 0 ? c + pad : pad + c
             }.joined(separator: "  ")
         }

@@ -37,8 +37,10 @@ public struct SVGPlot {
     /// Whether there is anything to draw.
     public var isEmpty: Bool { series.allSatisfy { $0.points.isEmpty } }
 
-    public func render(width: Double = 640, height: Double = 400) -> String {
+    public func render(width: Double = 640, height minimumHeight: Double = 400) -> String {
         let left = 70.0, right = 190.0, top = 36.0, bottom = 52.0
+        // Tall enough for every legend line.
+        let height = max(minimumHeight, top + 8 + 15 * Double(series.count + 1) + bottom)
         let pw = width - left - right, ph = height - top - bottom
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
         func ty(_ y: Double) -> Double { logY ? log10(y) : y }
@@ -47,8 +49,8 @@ public struct SVGPlot {
         if xs.isEmpty { xs = [0, 1] }
         if ys.isEmpty { ys = [0, 1] }
         var (x0, x1) = (xs.min()!, xs.max()!), (y0, y1) = (ys.min()!, ys.max()!)
-        if x1 - x0 < 1e-12 { x0 -= 0.5; x1 += 0.5 }
-        if y1 - y0 < 1e-12 { y0 -= 0.5; y1 += 0.5 }
+        if x1 - x0 <= 1e-9 * max(1, abs(x0)) { x0 -= max(0.5, abs(x0) * 0.05); x1 += max(0.5, abs(x1) * 0.05) }
+        if y1 - y0 <= 1e-9 * max(1, abs(y0)) { y0 -= max(0.5, abs(y0) * 0.05); y1 += max(0.5, abs(y1) * 0.05) }
         let xPad = (x1 - x0) * 0.05, yPad = (y1 - y0) * 0.08
         x0 -= xPad; x1 += xPad; y0 -= yPad; y1 += yPad
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
@@ -122,8 +124,13 @@ public struct SVGPlot {
         let raw = span / Double(count)
         let mag = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? raw
-        var t = ceil(lo / step) * step, out: [Double] = []
-        while t <= hi + step * 1e-9 { out.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
+        let first = ceil(lo / step)
+        var out: [Double] = []
+        for i in 0..<(count * 3) {
+            let t = (first + Double(i)) * step
+            if t > hi + step * 1e-9 { break }
+            out.append(abs(t) < step * 1e-9 ? 0 : t)
+        }
         return out
     }
 

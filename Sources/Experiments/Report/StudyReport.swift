@@ -28,13 +28,17 @@ public struct StudyReport {
         var record: RunRecord
         var result: StudyCellResult
         var isDense: Bool { stored.cell.pruning == .dense }
+        /// Whether the report holds several models (then each family names its model).
+        var multiModel = false
         /// "wanda unstructured", "taylor block (model)", "sparsegpt N:M".
         var family: String {
             let r = result
-            if r.method == "dense" { return "dense" }
-            if r.structure.contains(":") { return "\(r.method) N:M" }
-            if r.ratioMeaning == "matrices" { return "\(r.method) \(r.structure)" }
-            return "\(r.method) \(r.structure) (\(r.ratioMeaning))"
+            let name: String
+            if r.method == "dense" { name = "dense" }
+            else if r.structure.contains(":") { name = "\(r.method) N:M" }
+            else if r.ratioMeaning == "matrices" { name = "\(r.method) \(r.structure)" }
+            else { name = "\(r.method) \(r.structure) (\(r.ratioMeaning))" }
+            return multiModel ? "\(URL(fileURLWithPath: stored.model).lastPathComponent): \(name)" : name
         }
         func perplexity(_ key: PPLKey) -> Double? {
             record.metrics.perplexity.first { PPLKey($0) == key }?.value
@@ -50,9 +54,10 @@ public struct StudyReport {
     }
 
     public init(cells: [StoredCell], title: String? = nil) {
+        let several = Set(cells.map(\.modelSHA256)).count > 1
         let rows: [Row] = cells.compactMap { c in
             guard c.status == .complete, let r = c.record, case .studyCell(let result) = r.result else { return nil }
-            return Row(stored: c, record: r, result: result)
+            return Row(stored: c, record: r, result: result, multiModel: several)
         }
         let failed = cells.filter { $0.status == .failed }
         let studies = Array(Set(cells.map(\.study))).sorted()
@@ -177,14 +182,14 @@ public struct StudyReport {
             var p = SVGPlot(id: "ppl-vs-sparsity", title: "Perplexity vs sparsity", xLabel: "parameters removed (%)",
                             yLabel: "\(k.dataset) perplexity", logY: true,
                             series: series(ordered) { r in r.perplexity(k).map { (r.result.paramsRemoved * 100, $0) } })
-            if let d = dense.first?.perplexity(k) { p.reference = (d, "dense") }
+            if dense.count == 1, let d = dense[0].perplexity(k) { p.reference = (d, "dense") }
             plots.append(p)
         }
         if !taskNames.isEmpty {
             var p = SVGPlot(id: "accuracy-vs-params", title: "Task average vs parameters left", xLabel: "non-zero parameters (M)",
                             yLabel: "\(taskNames.count)-task average (%)",
                             series: series(ordered) { r in r.result.tasksAverage.map { (Double(r.result.paramsNonzero) / 1e6, $0 * 100) } })
-            if let d = dense.first?.result.tasksAverage { p.reference = (d * 100, "dense") }
+            if dense.count == 1, let d = dense[0].result.tasksAverage { p.reference = (d * 100, "dense") }
             plots.append(p)
         }
         if !withEfficiency.isEmpty {
@@ -203,7 +208,9 @@ public struct StudyReport {
                     return (Double(e.weightsBytes) / 1_048_576, a * 100)
                 }
                 var s = series(withEfficiency, point)
-                if let d = dense.first, let pt = point(d) { s.insert(SVGPlot.Series(name: "dense", points: [pt], color: 0), at: 0) }
+                for d in dense.reversed() {
+                    if let pt = point(d) { s.insert(SVGPlot.Series(name: d.family, points: [pt], color: 0), at: 0) }
+                }
                 var p = SVGPlot(id: "accuracy-vs-bytes", title: "Accuracy vs weight memory", xLabel: "weight memory (MB)",
                                 yLabel: "\(taskNames.count)-task average (%)", series: s)
                 p.pareto = SVGPlot.paretoFront(withEfficiency.compactMap(point))

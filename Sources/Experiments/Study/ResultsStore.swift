@@ -91,6 +91,18 @@ public final class ResultsStore {
                 CREATE INDEX cell_study ON cell(study);
                 """)
         }
+        // A cell's key leaves out the study, so two studies that ask for the same cell share its
+        // row; this table records every study that asked for it.
+        m.registerMigration("v2: studies of a cell") { db in
+            try db.execute(sql: """
+                CREATE TABLE study_cell (
+                    study TEXT NOT NULL,
+                    key TEXT NOT NULL REFERENCES cell(key),
+                    PRIMARY KEY (study, key)
+                );
+                INSERT INTO study_cell (study, key) SELECT study, key FROM cell;
+                """)
+        }
         return m
     }
 
@@ -125,22 +137,44 @@ public final class ResultsStore {
         let cellJSON = String(decoding: try enc.encode(cell), as: UTF8.self)
         let now = ISO8601DateFormatter().string(from: Date())
         return try pool.write { db in
-            let existing = try String.fetchOne(db, sql: "SELECT status FROM cell WHERE key = ?", arguments: [key])
-            if existing == StoredCell.Status.complete.rawValue { return false }
+            try db.execute(sql: "INSERT OR IGNORE INTO study_cell (study, key) SELECT ?, key FROM cell WHERE key = ?",
+                           arguments: [cell.study, key])
+            let existing = try Row.fetchOne(db, sql: "SELECT status, error FROM cell WHERE key = ?", arguments: [key])
+            if let existing {
+                if (existing["status"] as String) == StoredCell.Status.complete.rawValue { return false }
+                // The same failure again (a record file collected twice) changes nothing.
+                if status == .failed, (existing["error"] as String?) == error { return false }
+            }
             try db.execute(sql: """
                 INSERT OR REPLACE INTO cell (key, study, label, model, model_sha256, status, error, cell_json, record_json, seconds, finished_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [key, cell.study, cell.label, cell.model, modelSHA256, status.rawValue, error, cellJSON, record,
                                  seconds, now])
+            try db.execute(sql: "INSERT OR IGNORE INTO study_cell (study, key) VALUES (?, ?)", arguments: [cell.study, key])
             return true
         }
     }
 
-    /// Every row (optionally of one study), in the order the cells finished.
+    /// Status of every stored key (planning reads only this, not the records).
+    public func statuses() throws -> [String: StoredCell.Status] {
+        try pool.read { db in
+            var out: [String: StoredCell.Status] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, status FROM cell") {
+                out[row["key"]] = StoredCell.Status(rawValue: row["status"]) ?? .failed
+            }
+            return out
+        }
+    }
+
+    /// Every row (optionally of one study: every cell it asked for, shared ones included), in
+    /// the order the cells finished.
     public func cells(study: String? = nil) throws -> [StoredCell] {
         let rows = try pool.read { db -> [Row] in
             if let study {
-                return try Row.fetchAll(db, sql: "SELECT * FROM cell WHERE study = ? ORDER BY finished_at, rowid", arguments: [study])
+                return try Row.fetchAll(db, sql: """
+                    SELECT cell.* FROM cell JOIN study_cell ON study_cell.key = cell.key
+                    WHERE study_cell.study = ? ORDER BY cell.finished_at, cell.rowid
+                    """, arguments: [study])
             }
             return try Row.fetchAll(db, sql: "SELECT * FROM cell ORDER BY finished_at, rowid")
         }

@@ -31,8 +31,14 @@ public struct SlurmSettings: Codable, Sendable, Equatable {
         let r = try decodeSettings(SlurmSettings.self, defaults: SlurmSettings(), overrides: json, at: { s.location(of: $0) }, section: "slurm")
         guard r.cpusPerTask >= 1 else { throw StudyConfigError.invalid(s.location(of: "cpus_per_task"), "slurm.cpus_per_task must be ≥ 1") }
         if let k = r.maxConcurrent, k < 1 { throw StudyConfigError.invalid(s.location(of: "max_concurrent"), "slurm.max_concurrent must be ≥ 1") }
-        for (key, value) in [("mem", r.mem), ("time", r.time)] where value.contains(where: { $0.isWhitespace || $0 == "\"" }) {
-            throw StudyConfigError.invalid(s.location(of: key), "slurm.\(key) '\(value)' must be one word")
+        // Each value becomes part of an #SBATCH line: one word, nothing a shell or sbatch would read further.
+        let words = [("mem", r.mem), ("time", r.time), ("job_name", r.jobName), ("partition", r.partition), ("account", r.account),
+                     ("qos", r.qos)].compactMap { k, v in v.map { (k, $0) } }
+        for (key, value) in words where value.isEmpty || value.contains(where: { $0.isWhitespace || "\"'`$\\#;".contains($0) }) {
+            throw StudyConfigError.invalid(s.location(of: key), "slurm.\(key) '\(value)' must be one word (no spaces, quotes or shell characters)")
+        }
+        for line in r.extra where line.isEmpty || line.contains(where: \.isNewline) || !line.hasPrefix("--") {
+            throw StudyConfigError.invalid(s.location(of: "extra"), "slurm.extra: each entry is one sbatch option on one line, like \"--gres=none\" (got '\(line)')")
         }
         return r
     }
@@ -52,13 +58,13 @@ public enum SlurmArray {
     /// and overrides), each already absolute where it is a path; the task appends its cell index
     /// and the records directory.
     public static func script(study: String, cells: Int, settings: SlurmSettings, command: [String], directory: String,
-                              threads: Int?) -> String {
+                              threads: Int?, database: String = "results.sqlite") -> String {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         var array = "0-\(max(0, cells - 1))"
         if let k = settings.maxConcurrent { array += "%\(k)" }
         var lines = ["#!/bin/bash",
                      "# Secateur study '\(study)': \(cells) cells, one array task each.",
-                     "# Submit: sbatch \(dir)/\(scriptFile); then: secateur study collect --records \(dir)/\(recordsDirectory) --db results.sqlite",
+                     "# Submit: sbatch \(dir)/\(scriptFile); then: secateur study collect --records \(dir)/\(recordsDirectory) --db \(database)",
                      "#SBATCH --job-name=\(settings.jobName ?? "secateur-\(study)")",
                      "#SBATCH --array=\(array)",
                      "#SBATCH --cpus-per-task=\(settings.cpusPerTask)",
@@ -79,14 +85,14 @@ public enum SlurmArray {
 
     /// Writes the script and creates the records and logs folders; returns the script's path.
     public static func write(study: String, cells: Int, settings: SlurmSettings, command: [String], directory: String,
-                             threads: Int?) throws -> String {
+                             threads: Int?, database: String = "results.sqlite") throws -> String {
         let fm = FileManager.default
         for sub in [recordsDirectory, logsDirectory] {
             try fm.createDirectory(atPath: URL(fileURLWithPath: directory).appendingPathComponent(sub).path, withIntermediateDirectories: true)
         }
         let path = URL(fileURLWithPath: directory).appendingPathComponent(scriptFile).path
         try writeFileAtomically(Data(script(study: study, cells: cells, settings: settings, command: command, directory: directory,
-                                            threads: threads).utf8), to: path)
+                                            threads: threads, database: database).utf8), to: path)
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
         return path
     }

@@ -132,8 +132,9 @@ public struct StudyCell: Codable, Sendable, Equatable {
 
     /// SHA-256 of the resolved settings (pruning, recovery, evaluation, sorted-key JSON) and the
     /// model file's own SHA-256: the same work on the same weights has the same key wherever
-    /// and whenever it is planned. The teacher is the cell's model by hash too.
-    public func key(modelSHA256: String) throws -> String {
+    /// and whenever it is planned. A distillation teacher counts by its weights too: the cell's
+    /// own model, or `teacherSHA256` (the planner hashes any other teacher).
+    public func key(modelSHA256: String, teacherSHA256: String? = nil) throws -> String {
         struct Keyed: Encodable {
             var modelSHA256: String
             var pruning: CellPruning
@@ -142,7 +143,7 @@ public struct StudyCell: Codable, Sendable, Equatable {
             enum CodingKeys: String, CodingKey { case modelSHA256 = "model_sha256", pruning, recovery, evaluation }
         }
         var recovery = self.recovery
-        if recovery?.teacher == model { recovery?.teacher = "<model>" }
+        if recovery?.teacher == model { recovery?.teacher = "<model>" } else if let t = teacherSHA256, recovery?.teacher != nil { recovery?.teacher = "sha256:" + t }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try enc.encode(Keyed(modelSHA256: modelSHA256, pruning: pruning, recovery: recovery, evaluation: evaluation))

@@ -102,10 +102,17 @@ public struct StudyConfig: Sendable {
         let top = try Section(root, name: "the study", allowed: ["name", "models", "seeds", "dense", "pruning", "recovery", "evaluation", "slurm"])
         var config = StudyConfig(name: "study", models: [], seeds: [0], includeDense: true, pruning: [], recovery: [nil],
                                  evaluation: StudyEvaluation(), slurm: SlurmSettings())
-        if let v = top["name"] { config.name = try v.string("name") }
+        if let v = top["name"] {
+            config.name = try v.string("name")
+            guard !config.name.isEmpty, config.name.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
+                throw StudyConfigError.invalid(v.at, "name: '\(config.name)' must be letters, digits, '.', '_' or '-' (it names directories and the Slurm job)")
+            }
+        }
         guard let models = top["models"] else { throw StudyConfigError.missingKey(root.at, key: "models", section: "the study") }
         config.models = try models.listOrOne("models").map { try $0.string("models") }
-        if config.models.isEmpty { throw StudyConfigError.invalid(models.at, "models: list at least one model") }
+        if let dup = config.models.first(where: { m in config.models.filter { $0 == m }.count > 1 }) {
+            throw StudyConfigError.invalid(models.at, "models: '\(dup)' is listed twice")
+        }
         if let v = top["seeds"] {
             config.seeds = try v.listOrOne("seeds").map { s in
                 guard case .int(let i) = s.value, i >= 0 else { throw StudyConfigError.invalid(s.at, "seeds: expected non-negative integers") }
@@ -125,7 +132,7 @@ public struct StudyConfig: Sendable {
         }
         if let v = top["evaluation"] { config.evaluation = try EvaluationEntry.read(v) }
         if let v = top["slurm"] { config.slurm = try SlurmSettings.read(v) }
-        if config.pruning.isEmpty && !config.includeDense {
+        if config.cells.isEmpty {
             throw StudyConfigError.invalid(root.at, "the study has no cells: add pruning entries or keep the dense baseline")
         }
         return config
@@ -173,9 +180,13 @@ extension ConfigValue.Located {
         return i
     }
 
-    /// A list's items, or the value itself as a one-item list.
+    /// A list's items, or the value itself as a one-item list. An empty list is an error: it
+    /// would silently remove every cell of its axis.
     func listOrOne(_ key: String) throws -> [ConfigValue.Located] {
-        if case .list(let l) = value { return l }
+        if case .list(let l) = value {
+            guard !l.isEmpty else { throw StudyConfigError.invalid(at, "\(key): an empty list leaves no cells; give at least one value") }
+            return l
+        }
         return [self]
     }
 }
@@ -241,11 +252,16 @@ private let allowedValues: [String: [String]] = [
 /// order the keys were written (the last key varies fastest). `fixedLists` are keys whose value
 /// is itself a list (layer ranges, matrices): never an axis.
 func gridProduct(_ entries: [(key: String, keyAt: ConfigLocation, value: ConfigValue.Located)],
-                 fixedLists: Set<String>) -> [[String: ConfigValue.Located]] {
+                 fixedLists: Set<String>) throws -> [[String: ConfigValue.Located]] {
     var combos: [[String: ConfigValue.Located]] = [[:]]
     for e in entries {
         let values: [ConfigValue.Located]
-        if case .list(let l) = e.value.value, !fixedLists.contains(e.key) { values = l } else { values = [e.value] }
+        if case .list(let l) = e.value.value, !fixedLists.contains(e.key) {
+            guard !l.isEmpty else { throw StudyConfigError.invalid(e.value.at, "\(e.key): an empty list leaves no cells; give at least one value") }
+            values = l
+        } else {
+            values = [e.value]
+        }
         combos = combos.flatMap { c in values.map { v in var c = c; c[e.key] = v; return c } }
     }
     return combos
@@ -268,7 +284,17 @@ func layerRangeJSON(_ v: ConfigValue.Located, key: String) throws -> [Int] {
 
 /// `calibration: c4` (a dataset) or `calibration: path/to/tokens.bin` (a token file).
 func calibrationJSON(_ v: ConfigValue.Located) throws -> [String: Any] {
-    if case .map = v.value { return v.value.json as? [String: Any] ?? [:] }
+    if case .map = v.value {
+        let s = try Section(v, name: "calibration", allowed: ["dataset", "token_file"])
+        guard s.keys.count == 1 else { throw StudyConfigError.invalid(v.at, "calibration: give one of dataset or token_file") }
+        if let d = s["dataset"] {
+            let name = try d.string("dataset")
+            guard CalibrationDataset(rawValue: name) != nil else {
+                throw StudyConfigError.invalid(d.at, "calibration: unknown dataset '\(name)'; one of: \(CalibrationDataset.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        return v.value.json as? [String: Any] ?? [:]
+    }
     let s = try v.string("calibration")
     if CalibrationDataset(rawValue: s) != nil { return ["dataset": s] }
     if s.contains("/") || s.hasSuffix(".bin") { return ["token_file": s] }
@@ -292,11 +318,13 @@ enum PruningEntry {
             try v.listOrOne("recovery").enumerated().flatMap { i, r in try RecoveryEntry.expand(r, section: "\(section).recovery[\(i)]") }
         }
         var out: [CellPruning] = []
-        for combo in gridProduct(entry.all.filter { $0.key != "recovery" }, fixedLists: rangeKeys.union(["matrices"])) {
+        for combo in try gridProduct(entry.all.filter { $0.key != "recovery" }, fixedLists: rangeKeys.union(["matrices"])) {
             let method = try combo["method"]!.string("method")
             let structured: Bool
             if let s = combo["structured"] {
                 structured = try s.bool("structured")
+            } else if PruneMethod(rawValue: method) != nil && method != "random" {
+                structured = false   // its structured-only keys are reported as unknown below
             } else {
                 structured = ["taylor", "l1", "l2"].contains(method)
                     || combo.keys.contains { !unstructuredKeys.contains($0) && structuredKeys.contains($0) }
@@ -343,6 +371,14 @@ enum PruningEntry {
     }
 }
 
+extension RecoveryDataSource {
+    /// The JSON the type's decoder reads ({"dataset": …} or {"file": …}).
+    var jsonObject: [String: Any] {
+        if case .file(let p) = self { return ["file": p] }
+        return ["dataset": description]
+    }
+}
+
 enum RecoveryEntry {
     static let managed: Set<String> = ["eval", "output", "resume", "checkpoint_every", "data_dir", "threads", "seed"]
     /// `data` may be a dataset name, a path, or a mapping of the data settings; these keys set the
@@ -354,16 +390,22 @@ enum RecoveryEntry {
         let keys = RecoverSettings.CodingKeys.allCases.map(\.stringValue).filter { !managed.contains($0) } + dataKeys
         let entry = try Section(e, name: section, allowed: keys.sorted())
         var out: [RecoverSettings?] = []
-        for combo in gridProduct(entry.all, fixedLists: ["targets"]) {
+        for combo in try gridProduct(entry.all, fixedLists: ["targets"]) {
             let at = { (k: String) in entry.location(of: k) }
             var json: [String: Any] = [:]
             var data = RecoveryDataSettings(source: .c4)
-            for (k, v) in combo {
+            // `data` first, so that the entry's own seqlen / max_examples / ... override it, always.
+            for (k, v) in combo.sorted(by: { a, b in (a.key == "data" ? 0 : 1, a.key) < (b.key == "data" ? 0 : 1, b.key) }) {
                 switch k {
                 case "data":
                     if case .map = v.value {
-                        data = try decodeSettings(RecoveryDataSettings.self, defaults: data, overrides: v.value.json as? [String: Any] ?? [:],
-                                                  at: at, section: "\(section).data")
+                        let d = try Section(v, name: "\(section).data",
+                                            allowed: ["source", "seqlen", "max_examples", "validation_count", "train_on_inputs",
+                                                      "add_eos_token", "file_format"])
+                        var json = v.value.json as? [String: Any] ?? [:]
+                        if let src = json["source"] as? String { json["source"] = try RecoveryDataSource(argument: src).jsonObject }
+                        data = try decodeSettings(RecoveryDataSettings.self, defaults: data, overrides: json,
+                                                  at: { d.location(of: $0) }, section: "\(section).data")
                     } else {
                         data.source = RecoveryDataSource(argument: try v.string("data"))
                     }
@@ -408,6 +450,9 @@ enum EvaluationEntry {
                                                   overrides: item.value.json as? [String: Any] ?? [:], at: { s.location(of: $0) },
                                                   section: "evaluation.perplexity[\(i)]")
                 guard settings.windows >= 1 else { throw StudyConfigError.invalid(s.location(of: "windows"), "evaluation.perplexity[\(i)]: windows must be ≥ 1") }
+                if let n = settings.seqlen, n < 2 {
+                    throw StudyConfigError.invalid(s.location(of: "seqlen"), "evaluation.perplexity[\(i)]: seqlen must be ≥ 2 (got \(n))")
+                }
                 return settings.resolved
             }
         }
@@ -439,9 +484,14 @@ enum EvaluationEntry {
             default:
                 let s = try Section(f, name: "evaluation.efficiency",
                                     allowed: EfficiencyRunSettings.CodingKeys.allCases.map(\.stringValue).filter { $0 != "threads" })
-                e.efficiency = try decodeSettings(EfficiencyRunSettings.self, defaults: EfficiencyRunSettings(),
-                                                  overrides: f.value.json as? [String: Any] ?? [:], at: { s.location(of: $0) },
-                                                  section: "evaluation.efficiency")
+                let eff = try decodeSettings(EfficiencyRunSettings.self, defaults: EfficiencyRunSettings(),
+                                             overrides: f.value.json as? [String: Any] ?? [:], at: { s.location(of: $0) },
+                                             section: "evaluation.efficiency")
+                for (key, value, least) in [("prompt_length", eff.promptLength, 1), ("decode_tokens", eff.decodeTokens, 1),
+                                            ("repetitions", eff.repetitions, 1), ("warmup", eff.warmup, 0)] where value < least {
+                    throw StudyConfigError.invalid(s.location(of: key), "evaluation.efficiency: \(key) must be ≥ \(least) (got \(value))")
+                }
+                e.efficiency = eff
             }
         }
         return e

@@ -48,19 +48,34 @@ public struct StudyPlanner {
     public func plan(store: ResultsStore?, gflops: Double? = nil) throws -> StudyPlan {
         let data = DataDirectory(explicit: dataDirectory)
         let cells = config.cells
-        let stored = try store?.cells().reduce(into: [String: StoredCell.Status]()) { $0[$1.key] = $1.status } ?? [:]
+        let stored = try store?.statuses() ?? [:]
         try checkDatasets(cells, data: data)
         let rate = gflops ?? max(1, GEMMThroughput.measure(repeats: 2))
         var planned: [PlannedCell] = []
+        var teacherHashes: [String: String] = [:]
         for model in config.models {
             let loaded: LoadedModel
             do { loaded = try ModelLoader.load(model) } catch {
                 throw StudyConfigError.impossibleCell(cell: "\(model) (all cells)", reason: "\(error)")
             }
             let sha = try ModelIdentity.sha256(of: loaded.location)
+            // Perplexity windows the text cannot provide fail here, once per model and setting.
+            for e in config.evaluation.perplexity {
+                do { _ = try e.prepare(loaded, data: data) } catch {
+                    throw StudyConfigError.impossibleCell(cell: "\(model) (perplexity \(e.dataset.rawValue))", reason: "\(error)")
+                }
+            }
             for cell in cells where cell.model == model {
                 try check(cell, on: loaded, data: data)
-                let key = try cell.key(modelSHA256: sha)
+                var teacherSHA: String?
+                if let t = cell.recovery?.teacher, t != cell.model {
+                    teacherSHA = try teacherHashes[t] ?? ModelIdentity.sha256(of: ModelCache.resolve(t))
+                    teacherHashes[t] = teacherSHA
+                }
+                let key = try cell.key(modelSHA256: sha, teacherSHA256: teacherSHA)
+                if let same = planned.first(where: { $0.key == key }) {
+                    throw StudyConfigError.impossibleCell(cell: cell.label, reason: "it is the same cell as '\(same.label)' on \(same.model) (the same weights under two names?)")
+                }
                 planned.append(PlannedCell(index: 0, key: key, label: cell.label, model: model, modelSHA256: sha,
                                            estimatedSeconds: Self.estimate(cell, model: loaded.model, gflops: rate),
                                            stored: stored[key], cell: cell))
@@ -81,16 +96,19 @@ public struct StudyPlanner {
                 if s.matrices == nil { c.matrices = loaded.model.projections }
                 try c.validate(layerCount: loaded.model.layerCount)
                 if s.needsCalibration, case .tokenFile(let p) = s.calibration, !FileManager.default.fileExists(atPath: p) {
-                    throw StudyConfigError.unreadable(path: p, reason: "calibration token file not found")
+                    throw StudyConfigError.impossibleCell(cell: cell.label, reason: "calibration token file \(p) not found")
                 }
             case .structured(let s):
                 try StructuredPruner.checkBudget(loaded.model, configuration: s.configuration)
+                if s.needsCalibration, case .tokenFile(let p) = s.calibration, !FileManager.default.fileExists(atPath: p) {
+                    throw StudyConfigError.impossibleCell(cell: cell.label, reason: "calibration token file \(p) not found")
+                }
             }
             if let r = cell.recovery {
                 if let targets = r.targets { for t in targets { _ = try loaded.model.projection(named: t) } }
                 if let t = r.teacher, t != cell.model { _ = try ModelCache.resolve(t) }
                 if case .file(let p) = r.data.source, !FileManager.default.fileExists(atPath: p) {
-                    throw StudyConfigError.unreadable(path: p, reason: "recovery data file not found")
+                    throw StudyConfigError.impossibleCell(cell: cell.label, reason: "recovery data file \(p) not found")
                 }
             }
         } catch let e as StudyConfigError {
