@@ -4,10 +4,11 @@
 # munged, slurmctld and slurmd, and waits until the node takes jobs. Needs root (CI is root).
 # Prints "slurm ready" on success; exits non-zero, with the daemons' logs, otherwise.
 set -euo pipefail
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null || ! command -v sbatch >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
 fi
 
 host=$(hostname -s)
@@ -15,18 +16,18 @@ cpus=$(nproc)
 mem_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 
 # munge: a key, its directories, the daemon.
-mkdir -p /etc/munge /var/lib/munge /var/log/munge /run/munge
-[ -s /etc/munge/munge.key ] || mungekey --create --keyfile=/etc/munge/munge.key 2>/dev/null \
-  || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
-chown -R munge:munge /etc/munge /var/lib/munge /var/log/munge /run/munge 2>/dev/null || true
-chmod 0700 /etc/munge /var/lib/munge /var/log/munge
-chmod 0400 /etc/munge/munge.key
-chmod 0755 /run/munge
-pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged 2>/dev/null || /usr/sbin/munged --force
+$SUDO mkdir -p /etc/munge /var/lib/munge /var/log/munge /run/munge
+$SUDO test -s /etc/munge/munge.key || $SUDO mungekey --create --keyfile=/etc/munge/munge.key 2>/dev/null \
+  || $SUDO dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
+$SUDO chown -R munge:munge /etc/munge /var/lib/munge /var/log/munge /run/munge 2>/dev/null || true
+$SUDO chmod 0700 /etc/munge /var/lib/munge /var/log/munge
+$SUDO chmod 0400 /etc/munge/munge.key
+$SUDO chmod 0755 /run/munge
+pgrep -x munged >/dev/null || $SUDO runuser -u munge -- /usr/sbin/munged 2>/dev/null || $SUDO /usr/sbin/munged --force
 
 # Slurm: one node, one partition; no cgroups, no accounting (a test cluster, not a production one).
-mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
-cat > /etc/slurm/slurm.conf <<EOF
+$SUDO mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+$SUDO tee /etc/slurm/slurm.conf >/dev/null <<EOF
 ClusterName=secateur
 SlurmctldHost=${host}
 SlurmUser=root
@@ -50,11 +51,11 @@ NodeName=${host} CPUs=${cpus} RealMemory=${mem_mb} State=UNKNOWN
 PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP
 EOF
 
-pkill -x slurmctld 2>/dev/null || true
-pkill -x slurmd 2>/dev/null || true
+$SUDO pkill -x slurmctld 2>/dev/null || true
+$SUDO pkill -x slurmd 2>/dev/null || true
 sleep 1
-slurmctld -c
-slurmd
+$SUDO slurmctld -c
+$SUDO slurmd
 
 for _ in $(seq 1 60); do
   if sinfo -h -N -o "%T" 2>/dev/null | grep -qE "^(idle|mixed|allocated)"; then
@@ -64,6 +65,6 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 echo "slurm did not come up; logs:" >&2
-tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
+$SUDO tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
 sinfo >&2 || true
 exit 1

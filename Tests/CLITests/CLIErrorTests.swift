@@ -324,15 +324,20 @@ final class CLIErrorTests: XCTestCase {
     /// longer than `timeout` is killed and reported.
     func runCLI(_ args: [String], environment: [String: String] = [:], timeout: TimeInterval = 300) throws -> RunResult {
         let bin = try XCTUnwrap(CLIBinary.url, "secateur binary not built")
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["SECATEUR_HOME"] = tmp.url.appendingPathComponent("default-home").path   // never the user's cache by accident
         env["SECATEUR_DATA"] = nil
         env["SECATEUR_THREADS"] = nil
         for (k, v) in environment { env[k] = v }
-        p.environment = env
+        return try runProcess(bin, args, environment: env, timeout: timeout)
+    }
+
+    /// Runs any program to completion (killed after `timeout`, which fails the test).
+    func runProcess(_ executable: URL, _ args: [String], environment: [String: String], timeout: TimeInterval) throws -> RunResult {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = args
+        p.environment = environment
         let id = UUID().uuidString
         let outURL = tmp.url.appendingPathComponent("stdout-\(id)"), errURL = tmp.url.appendingPathComponent("stderr-\(id)")
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
@@ -347,7 +352,7 @@ final class CLIErrorTests: XCTestCase {
         if p.isRunning {
             p.terminate()
             p.waitUntilExit()
-            XCTFail("secateur \(args.joined(separator: " ")) did not finish in \(Int(timeout)) s")
+            XCTFail("\(executable.lastPathComponent) \(args.joined(separator: " ")) did not finish in \(Int(timeout)) s")
         }
         p.waitUntilExit()
         try out.close(); try err.close()

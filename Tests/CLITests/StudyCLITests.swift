@@ -307,26 +307,10 @@ extension CLIErrorTests {
         return nil
     }
 
-    /// Runs a program (found on PATH) to completion; stdout and stderr through files.
+    /// Runs a program (found on PATH) to completion.
     func shell(_ program: String, _ args: [String], environment: [String: String]? = nil, timeout: TimeInterval = 120) throws -> RunResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : try XCTUnwrap(which(program), "\(program) not on PATH"))
-        p.arguments = args
-        if let environment { p.environment = environment }
-        let id = UUID().uuidString
-        let o = tmp.url.appendingPathComponent("sh-out-\(id)"), e = tmp.url.appendingPathComponent("sh-err-\(id)")
-        FileManager.default.createFile(atPath: o.path, contents: nil)
-        FileManager.default.createFile(atPath: e.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: o)
-        p.standardError = try FileHandle(forWritingTo: e)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { p.terminate(); p.waitUntilExit(); XCTFail("\(program) did not finish in \(Int(timeout)) s") }
-        p.waitUntilExit()
-        return RunResult(status: p.terminationStatus, reason: p.terminationReason,
-                         stdout: String(decoding: try Data(contentsOf: o), as: UTF8.self),
-                         stderr: String(decoding: try Data(contentsOf: e), as: UTF8.self), args: args)
+        let path = program.hasPrefix("/") ? program : try XCTUnwrap(which(program), "\(program) not on PATH")
+        return try runProcess(URL(fileURLWithPath: path), args, environment: environment ?? ProcessInfo.processInfo.environment,
+                              timeout: timeout)
     }
 }

@@ -29,7 +29,8 @@ public enum StudyPreset: String, CaseIterable, Sendable {
 
             """
         case .seedStudy:
-            // Structured pruning in block mode over every layer (attention and MLP), so that 70 %
+            // The unstructured entries come first: they are the quicker cells, so a partial run
+            // already covers every method. Structured pruning in block mode over every layer (attention and MLP), so that 70 %
             // of the whole model is reachable; Taylor calibrates on BookCorpus as LLM-Pruner does.
             // Unstructured calibration is 64 windows of 512 C4 tokens (a CPU budget; the papers use
             // 128 × 2048), LoRA recovery 50 steps of 2 × 256 C4 tokens (the motivating study trained
@@ -38,6 +39,16 @@ public enum StudyPreset: String, CaseIterable, Sendable {
             name: seed-study
             models: [smollm2-135m]
             pruning:
+              - method: [magnitude, wanda, sparsegpt, ria]
+                sparsity: [0.5, 0.7]
+                nsamples: 64
+                seqlen: 512
+                recovery: [none]
+              - method: [magnitude, wanda, sparsegpt, ria]
+                pattern: ["2:4", "4:8"]
+                nsamples: 64
+                seqlen: 512
+                recovery: [none]
               - method: [taylor, l1, l2]
                 mode: block
                 ratio: [0.3, 0.4, 0.7]
@@ -52,16 +63,6 @@ public enum StudyPreset: String, CaseIterable, Sendable {
                 ratio_mode: [model, layer]
                 attn_layers: 0-29
                 mlp_layers: 0-29
-              - method: [magnitude, wanda, sparsegpt, ria]
-                sparsity: [0.5, 0.7]
-                nsamples: 64
-                seqlen: 512
-                recovery: [none]
-              - method: [magnitude, wanda, sparsegpt, ria]
-                pattern: ["2:4", "4:8"]
-                nsamples: 64
-                seqlen: 512
-                recovery: [none]
             recovery:
               - none
               - {method: lora, rank: 8, alpha: 16, lr: 1e-4, steps: 50, batch_size: 2, data: c4, seqlen: 256}
