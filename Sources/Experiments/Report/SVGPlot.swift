@@ -32,7 +32,9 @@ public struct SVGPlot {
         self.id = id; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.logY = logY; self.series = series
     }
 
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+    /// Twenty distinguishable colors (a study has up to about twenty method families).
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+                          "#393b79", "#e6550d", "#31a354", "#756bb1", "#843c39", "#de9ed6", "#637939", "#3182bd", "#fd8d3c", "#000000"]
 
     /// Whether there is anything to draw.
     public var isEmpty: Bool { series.allSatisfy { $0.points.isEmpty } }
@@ -151,6 +153,7 @@ public struct SVGPlot {
         if a >= 1e9 { return String(format: "%.3gG", v / 1e9) }
         if a >= 1e6 { return String(format: "%.3gM", v / 1e6) }
         if a >= 1e4 { return String(format: "%.3gk", v / 1e3) }
+        if a >= 1000 { return String(format: "%.0f", v) }
         return String(format: "%.3g", v)
     }
 }
