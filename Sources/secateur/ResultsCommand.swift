@@ -64,7 +64,7 @@ struct ResultsExportCommand: ParsableCommand {
     func run() throws {
         let cells = try store.cells()
         let data = json ? try ResultsExport.jsonArray(cells) + Data("\n".utf8) : Data(ResultsExport.csv(cells).utf8)
-        if let output { try data.write(to: URL(fileURLWithPath: output), options: .atomic) } else { Terminal.out(String(decoding: data, as: UTF8.self)) }
+        if let output { try ResultsExport.write(data, to: output) } else { Terminal.out(String(decoding: data, as: UTF8.self)) }
     }
 }
 

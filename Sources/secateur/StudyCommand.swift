@@ -52,20 +52,18 @@ struct StudyRun: ParsableCommand {
     }
 
     func run() throws {
-        if printConfig {
-            if let preset { return print(preset.yaml, terminator: "") }
-            return print(try String(contentsOfFile: config!, encoding: .utf8), terminator: "")
-        }
-        let study = try (preset.map { try $0.config } ?? StudyConfig.load(path: config!)).overriding(taskLimit: limit, windows: windows)
+        let source: StudySource = preset.map { .preset($0) } ?? .file(config!)
+        if printConfig { return print(try source.text(), terminator: "") }
+        let study = try source.config().overriding(taskLimit: limit, windows: windows)
         // Read what is stored (if anything) to plan; create the database only once the plan holds,
         // so a study refused at planning leaves nothing behind. A Slurm array task never opens it
         // (many tasks at once, often on a network file system): its record goes to a file.
-        let existing = cellIndex == nil && FileManager.default.fileExists(atPath: db) ? try ResultsStore(path: db) : nil
+        let existing = cellIndex == nil ? try ResultsStore.ifPresent(path: db) : nil
         let plan = try StudyPlanner(config: study, dataDirectory: dataDir).plan(store: existing)
         Terminal.err("study \(study.name): \(plan.cells.count) cells planned and checked against \(study.models.count) model(s) and the data")
 
         if dryRun { return try printPlan(plan) }
-        if slurm { return try writeSlurm(study, plan) }
+        if slurm { return try writeSlurm(study, plan, source) }
         let runner = StudyRunner(dataDirectory: dataDir, threads: threads)
         if let i = cellIndex {
             guard plan.cells.indices.contains(i) else {
@@ -90,7 +88,7 @@ struct StudyRun: ParsableCommand {
             print(ReportWriter.textTable(t), terminator: "")
         }
         if !noReport {
-            let dir = report ?? "report-\(study.name)"
+            let dir = report ?? study.defaultReportDirectory
             let written = try ReportWriter.write(built, to: dir)
             Terminal.err("report: \(written.html), \(written.markdown)")
         }
@@ -112,23 +110,13 @@ struct StudyRun: ParsableCommand {
                      ProgressLine.duration(total), plan.gflops))
     }
 
-    private func writeSlurm(_ study: StudyConfig, _ plan: StudyPlan) throws {
-        let dir = slurmDir ?? "slurm-\(study.name)"
-        // The running binary itself (argv[0] may be a bare name found on PATH).
-        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-        var command = [binary, "study", "run"]
-        if let preset { command += ["--preset", preset.rawValue] } else { command.append(URL(fileURLWithPath: config!).standardizedFileURL.path) }
-        if let limit { command += ["--limit", String(limit)] }
-        if let windows { command += ["--windows", String(windows)] }
-        if let dataDir { command += ["--data-dir", URL(fileURLWithPath: dataDir).standardizedFileURL.path] }
-        let script = try SlurmArray.write(study: study.name, cells: plan.cells.count, settings: study.slurm, command: command,
-                                          directory: dir, threads: threads,
-                                          database: URL(fileURLWithPath: db).standardizedFileURL.path)
-        let records = URL(fileURLWithPath: dir).appendingPathComponent(SlurmArray.recordsDirectory).standardizedFileURL.path
-        print(script)
-        Terminal.err("\(plan.cells.count) array tasks. Submit: sbatch \(script)")
-        Terminal.err("then: secateur study collect --records \(records) --db \(db)")
+    private func writeSlurm(_ study: StudyConfig, _ plan: StudyPlan, _ source: StudySource) throws {
+        let written = try SlurmArray.prepare(study: study, plan: plan, source: source, taskLimit: limit, windows: windows,
+                                             dataDirectory: dataDir, database: db,
+                                             directory: slurmDir ?? study.defaultSlurmDirectory, threads: threads)
+        print(written.script)
+        Terminal.err("\(plan.cells.count) array tasks. Submit: sbatch \(written.script)")
+        Terminal.err("then: secateur study collect --records \(written.records) --db \(db)")
     }
 }
 

@@ -1,5 +1,6 @@
 import Evaluation
 import Foundation
+import ModelIO
 
 /// The rows of a results store as JSON (the run records themselves) or CSV (one flat line per
 /// cell, the columns a spreadsheet or pandas wants).
@@ -56,6 +57,9 @@ public enum ResultsExport {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// Writes an export to `path` atomically.
+    public static func write(_ data: Data, to path: String) throws { try writeFileAtomically(data, to: path) }
 
     /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
     static func csvField(_ s: String) -> String {

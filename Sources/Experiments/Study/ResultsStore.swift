@@ -70,6 +70,12 @@ public final class ResultsStore {
         return try ResultsStore(path: path)
     }
 
+    /// The store at `path` if the file exists, else nil (planning reads what is stored without
+    /// creating a database for a study that may yet be refused).
+    public static func ifPresent(path: String) throws -> ResultsStore? {
+        FileManager.default.fileExists(atPath: path) ? try ResultsStore(path: path) : nil
+    }
+
     private static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1: cells") { db in

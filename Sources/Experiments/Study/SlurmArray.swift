@@ -97,6 +97,30 @@ public enum SlurmArray {
         return path
     }
 
+    /// What `submit` wrote: the script and the records directory `collect` reads.
+    public struct Prepared: Sendable {
+        public var script: String
+        public var records: String
+    }
+
+    /// Writes the array for `study` (planned as `plan`) into `directory`: each task reruns this
+    /// binary on the same study source and evaluation overrides, for its own cell.
+    public static func prepare(study: StudyConfig, plan: StudyPlan, source: StudySource, taskLimit: Int?, windows: Int?,
+                               dataDirectory: String?, database: String, directory: String, threads: Int?) throws -> Prepared {
+        // The running binary itself (argv[0] may be a bare name found on PATH).
+        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        var command = [binary, "study", "run"] + source.arguments
+        if let taskLimit { command += ["--limit", String(taskLimit)] }
+        if let windows { command += ["--windows", String(windows)] }
+        if let dataDirectory { command += ["--data-dir", URL(fileURLWithPath: dataDirectory).standardizedFileURL.path] }
+        let script = try write(study: study.name, cells: plan.cells.count, settings: study.slurm, command: command,
+                               directory: directory, threads: threads,
+                               database: URL(fileURLWithPath: database).standardizedFileURL.path)
+        let records = URL(fileURLWithPath: directory).appendingPathComponent(recordsDirectory).standardizedFileURL.path
+        return Prepared(script: script, records: records)
+    }
+
     static func quote(_ s: String) -> String {
         if s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-=:,+@%".contains($0) }) { return s }
         return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"

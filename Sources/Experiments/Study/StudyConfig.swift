@@ -89,13 +89,7 @@ public struct StudyConfig: Sendable {
 
     // MARK: - Reading
 
-    public static func load(path: String) throws -> StudyConfig {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw StudyConfigError.unreadable(path: path, reason: (error as NSError).localizedDescription)
-        }
-        return try parse(text, file: path)
-    }
+    public static func load(path: String) throws -> StudyConfig { try StudySource.file(path).config() }
 
     public static func parse(_ text: String, file: String) throws -> StudyConfig {
         let root = try ConfigValue.parse(text, file: file)
