@@ -27,11 +27,14 @@ let package = Package(
         // Studies: the YAML grid (Yams) and the SQLite results store (GRDB; libsqlite3-dev on Linux).
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The engine's spinning fork-join workers (Compute/WorkerPool).
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "Compute",
-                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                               .product(name: "Atomics", package: "swift-atomics")],
                 swiftSettings: optimized),
         .target(name: "ModelIO", dependencies: ["Compute"], swiftSettings: optimized),
         .target(name: "LLM", dependencies: ["Compute", "ModelIO"], swiftSettings: optimized),

@@ -36,6 +36,13 @@ public enum BLAS {
     public static func linear(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
                               weight: UnsafePointer<Float>, outFeatures: Int,
                               into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        if rows == 1 {
+            // Batch-1 decode: sgemm at m = 1 packs W into panels before using each value once;
+            // the matrix-vector kernel streams W straight from memory (`EncodedRows`).
+            EncodedRows.matrixVector(.f32, UnsafeRawPointer(weight), rowBytes: 4 * inFeatures, rows: outFeatures,
+                                     columns: inFeatures, x: x, y: y, accumulate: accumulate)
+            return
+        }
         let work = rows * outFeatures * inFeatures
         // Column slices stay multiples of 16 so each worker's B panel is well aligned.
         let slices = work < 1 << 18 ? 1 : min(Parallelism.threads, max(1, outFeatures / 16))

@@ -25,6 +25,10 @@ public func causalAttention(q: UnsafePointer<Float>, qRows: Int, qStride: Int, s
     let tasks = heads * blocks
     let maxKeys = startPosition + qRows
     let workers = min(Parallelism.threads, tasks)
+    if qRows == 1 && headDim % 8 == 0 {
+        return decodeAttention(q: q, position: startPosition, keys: keys, values: values, kvStride: kvStride,
+                               heads: heads, group: group, headDim: headDim, scale: scale, out: out)
+    }
 
     DispatchQueue.concurrentPerform(iterations: workers) { w in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(blockRows, qRows) * maxKeys)
@@ -52,6 +56,39 @@ public func causalAttention(q: UnsafePointer<Float>, qRows: Int, qStride: Int, s
                        a: scores, lda: nKeys, b: values + g * headDim, ldb: kvStride,
                        beta: 0, c: out + r0 * outStride + h * headDim, ldc: outStride)
             t += workers
+        }
+    }
+}
+
+/// One query row (batch-1 decode) against keys 0...position: per head, scores by SIMD dot
+/// products, softmax, then the values summed with those weights — no GEMM calls, whose
+/// set-up costs more than the few thousand multiply-adds of a head at m = 1.
+private func decodeAttention(q: UnsafePointer<Float>, position: Int, keys: UnsafePointer<Float>,
+                             values: UnsafePointer<Float>, kvStride: Int, heads: Int, group: Int, headDim: Int,
+                             scale: Float, out: UnsafeMutablePointer<Float>) {
+    let n = position + 1
+    let workers = n * heads * headDim < 1 << 15 ? 1 : Parallelism.threads
+    parallelFor(heads, minPerThread: max(1, heads / workers)) { h0, h1 in
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { scores.deallocate() }
+        for h in h0..<h1 {
+            let qh = q + h * headDim, g = h / group
+            for j in 0..<n {
+                let k = keys + j * kvStride + g * headDim
+                var a = SIMD8<Float>()
+                var d = 0
+                while d < headDim { a.addProduct(loadVector(qh + d), loadVector(k + d)); d += 8 }
+                scores[j] = a.sum() * scale
+            }
+            softmaxInPlace(scores, count: n)
+            let o = out + h * headDim
+            var d = 0
+            while d < headDim {
+                var acc = SIMD8<Float>()
+                for j in 0..<n { acc.addProduct(SIMD8<Float>(repeating: scores[j]), loadVector(values + j * kvStride + g * headDim + d)) }
+                storeVector(acc, o + d)
+                d += 8
+            }
         }
     }
 }

@@ -15,13 +15,17 @@ enum ProcessInfoCores {
     }
 }
 
-/// Runs body(chunkStart, chunkEnd) over [0, n) split into contiguous chunks, one per worker.
-/// Small n runs inline: spawning threads costs more than a few microseconds of work.
+/// Runs body(chunkStart, chunkEnd) over [0, n) split into contiguous chunks, one per worker,
+/// on the engine's `WorkerPool` (Dispatch when the pool is busy). Small n runs inline.
 @inline(__always)
 public func parallelFor(_ n: Int, minPerThread: Int = 1, _ body: (Int, Int) -> Void) {
     let workers = min(Parallelism.threads, max(1, n / max(1, minPerThread)))
     if workers <= 1 || n <= 1 { body(0, n); return }
     let chunk = (n + workers - 1) / workers
+    if workers == Parallelism.threads, WorkerPool.shared(threads: workers).tryRun({ w in
+        let s = w * chunk, e = min(n, s + chunk)
+        if s < e { body(s, e) }
+    }) { return }
     withoutActuallyEscaping(body) { b in
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let s = w * chunk, e = min(n, s + chunk)

@@ -9,6 +9,9 @@ public struct EfficiencyRunSettings: Codable, Sendable, Equatable {
     public var warmup = 1
     /// Storage of the decoder matrices while timing.
     public var sparseFormat: SparseFormat = .auto
+    /// Encoding of the matrices left dense, and of the LM head, while timing; nil: f32 (left
+    /// out of the JSON then, so records and study keys from before the option stay the same).
+    public var weights: WeightEncoding?
     public var cpuWatts = EnergyMeter.defaultCPUWatts
     public var gridIntensity = CarbonEstimate.defaultGramsPerKWh
     public var seed: UInt64 = 0
@@ -20,14 +23,14 @@ public struct EfficiencyRunSettings: Codable, Sendable, Equatable {
         var s = EfficiencySettings()
         s.promptLength = promptLength; s.decodeTokens = decodeTokens
         s.repetitions = repetitions; s.warmup = warmup
-        s.sparseFormat = sparseFormat
+        s.sparseFormat = sparseFormat; s.weights = weights ?? .f32
         s.cpuWatts = cpuWatts; s.gridIntensity = gridIntensity; s.seed = seed
         return s
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case promptLength = "prompt_length", decodeTokens = "decode_tokens", repetitions, warmup
-        case sparseFormat = "sparse_format", cpuWatts = "cpu_watts", gridIntensity = "grid_intensity_g_per_kwh", seed, threads
+        case sparseFormat = "sparse_format", weights, cpuWatts = "cpu_watts", gridIntensity = "grid_intensity_g_per_kwh", seed, threads
     }
 }
 
@@ -57,7 +60,9 @@ public struct EfficiencyRun {
     private func measure(_ loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
                          progress: RunProgressHandler) throws -> RunRecord {
         let report = try context.clock.measure("benchmark") {
-            try EfficiencyBenchmark.run(model: loaded.model, settings: settings.benchmark) { progress(.note($0)) }
+            try EfficiencyBenchmark.run(model: loaded.model, settings: settings.benchmark, useWeights: loaded.useWeights) {
+                progress(.note($0))
+            }
         }
         var resolved = settings
         resolved.threads = context.threads

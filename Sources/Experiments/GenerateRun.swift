@@ -10,10 +10,12 @@ public struct GenerateSettings: Codable, Sendable, Equatable {
     public var topP: Float = 0.95
     public var seed: UInt64 = 0
     public var threads: Int?
+    /// Encoding the matrices run in (`WeightEncoding`); nil: float32 as loaded.
+    public var weights: WeightEncoding?
 
     public init(prompt: String) { self.prompt = prompt }
 
-    enum CodingKeys: String, CodingKey { case prompt, maxTokens = "max_tokens", temperature, topP = "top_p", seed, threads }
+    enum CodingKeys: String, CodingKey { case prompt, maxTokens = "max_tokens", temperature, topP = "top_p", seed, threads, weights }
 }
 
 /// What `generate` produced.
@@ -74,6 +76,10 @@ public struct GenerateRun {
         let window = loaded.model.maxPositions
         guard ids.count + s.maxTokens <= window else {
             throw GenerationError.exceedsContext(promptTokens: ids.count, maxTokens: s.maxTokens, context: window, model: loaded.name)
+        }
+        if let w = s.weights {
+            let summary = try loaded.useWeights(w)
+            progress(.note("weights \(w.rawValue): \(summary.description)"))
         }
         var sampler = Sampler(temperature: s.temperature, topP: s.topP, seed: s.seed)
         let stop: Set<Int32> = loaded.tokenizer.eosTokenID.map { [$0] } ?? []

@@ -70,6 +70,10 @@ public struct PerplexityRun {
         }
         progress(.note("\(loaded.name): \(settings.dataset.rawValue) (\(settings.protocol.rawValue) protocol), "
                        + "\(evaluation.textTokens) tokens, \(evaluation.windowCount) windows of \(seqlen)"))
+        if let w = settings.weights {
+            let summary = try loaded.useWeights(w)
+            progress(.note("weights \(w.rawValue): \(summary.description)"))
+        }
         let (metric, r) = try context.clock.measure("evaluate") {
             try evaluation.measure(loaded.model, stage: .dense, label: "windows", progress: progress)
         }

@@ -1,4 +1,5 @@
 import Evaluation
+import LLM
 
 /// Settings of `eval ppl`, and of the perplexity a prune run measures before and after.
 public struct PerplexitySettings: Codable, Sendable, Equatable {
@@ -12,6 +13,8 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
     public var dataDirectory: String?
     /// Engine worker threads; nil: every core. Resolved in the record.
     public var threads: Int?
+    /// Encoding the matrices run in (`WeightEncoding`); nil: float32 as loaded.
+    public var weights: WeightEncoding?
 
     public init(dataset: PerplexityDataset = .wikitext2, protocol proto: PerplexityProtocol = .wanda, seqlen: Int? = nil,
                 windows: Int? = nil, dataDirectory: String? = nil, threads: Int? = nil) {
@@ -22,6 +25,6 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
     public var resolvedSeqlen: Int { seqlen ?? `protocol`.defaultSeqlen }
 
     enum CodingKeys: String, CodingKey {
-        case dataset, `protocol`, seqlen, windows, dataDirectory = "data_dir", threads
+        case dataset, `protocol`, seqlen, windows, dataDirectory = "data_dir", threads, weights
     }
 }

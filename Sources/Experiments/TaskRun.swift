@@ -19,12 +19,14 @@ public struct TaskSettings: Codable, Sendable, Equatable {
     public var logSamples: String?
     public var dataDirectory: String?
     public var threads: Int?
+    /// Encoding the matrices run in (`WeightEncoding`); nil: float32 as loaded.
+    public var weights: WeightEncoding?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case tasks, limit, batchSize = "batch_size", maxRows = "max_rows", maxLength = "max_length"
-        case logSamples = "log_samples", dataDirectory = "data_dir", threads
+        case logSamples = "log_samples", dataDirectory = "data_dir", threads, weights
     }
 }
 
@@ -90,6 +92,10 @@ public struct TaskRun {
     private func evaluate(_ docs: [[TaskDocument]], loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
                           progress: RunProgressHandler) throws -> RunRecord {
         let model = loaded.model
+        if let w = settings.weights {
+            let summary = try loaded.useWeights(w)
+            progress(.note("weights \(w.rawValue): \(summary.description)"))
+        }
         let maxLength = settings.maxLength ?? model.maxPositions
         if model.hasLearnedPositions && maxLength > model.maxPositions {
             throw TaskSettingError.maxLengthBeyondPositions(requested: maxLength, positions: model.maxPositions)

@@ -36,6 +36,8 @@ public struct Linear: Sendable {
             }
         case .csr(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
         case .nm(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
+        case .packed24(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
+        case .encoded(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
         }
         if let bias {
             let n = outFeatures

@@ -2,17 +2,23 @@ import Compute
 
 /// How a linear layer's weight W is held for inference. Dense is what pruning edits (zeros
 /// in place); the sparse formats hold only the non-zeros and run their own kernels
-/// (Compute/Sparse), so a pruned model streams fewer bytes per decoded token.
+/// (Compute/Sparse), so a pruned model streams fewer bytes per decoded token; the encoded
+/// storage holds every value in 16 bits or in ggml blocks (Compute/Encoded) for the same reason.
 public enum LinearStorage: Sendable {
     case dense
     case csr(CSRMatrix)
     case nm(PackedNMMatrix)
+    /// 2:4 or 1:4 with 2-bit offsets and encoded values (`Packed24Matrix`), the decode format.
+    case packed24(Packed24Matrix)
+    case encoded(EncodedMatrix)
 
     public var name: String {
         switch self {
         case .dense: return "dense"
         case .csr: return "csr"
         case .nm(let m): return "\(m.group - m.keep):\(m.group)"
+        case .packed24(let m): return "\(4 - m.keep):4" + (m.valueEncoding == .f32 ? "" : " \(m.valueEncoding.rawValue)")
+        case .encoded(let m): return m.encoding.rawValue
         }
     }
 }
@@ -24,6 +30,8 @@ extension Linear {
         case .dense: return weight
         case .csr(let m): return m.densified()
         case .nm(let m): return m.densified()
+        case .packed24(let m): return m.densified()
+        case .encoded(let m): return m.densified()
         }
     }
 
@@ -33,6 +41,8 @@ extension Linear {
         case .dense: return weight.reduce(0) { $1 != 0 ? $0 + 1 : $0 }
         case .csr(let m): return m.nonzeroCount
         case .nm(let m): return m.nonzeroCount
+        case .packed24(let m): return m.nonzeroCount
+        case .encoded(let m): return m.densified().reduce(0) { $1 != 0 ? $0 + 1 : $0 }
         }
     }
 
@@ -42,6 +52,8 @@ extension Linear {
         case .dense: return weight.count * MemoryLayout<Float>.size
         case .csr(let m): return m.bytes
         case .nm(let m): return m.bytes
+        case .packed24(let m): return m.bytes
+        case .encoded(let m): return m.bytes
         }
     }
 
@@ -52,10 +64,19 @@ extension Linear {
         weight = []
     }
 
-    /// Holds W packed N:M (at most `keep` non-zeros in each `group` consecutive inputs).
+    /// Holds W packed N:M (at most `keep` non-zeros in each `group` consecutive inputs): 2:4 and
+    /// 1:4 in the decode format with 2-bit offsets where the width allows, else `PackedNMMatrix`.
     public mutating func storeAsNM(keep: Int, group: Int) throws {
         let w = denseWeight
-        storage = .nm(try PackedNMMatrix(dense: w, rows: outFeatures, columns: inFeatures, keep: keep, group: group))
+        if group == 4, Packed24Matrix.fits(columns: inFeatures, keep: keep, encoding: .f32) {
+            storage = .packed24(try w.withUnsafeBufferPointer {
+                try Packed24Matrix(dense: $0.baseAddress!, rows: outFeatures, columns: inFeatures, keep: keep, encoding: .f32) { v, _ in
+                    v.withUnsafeBytes { [UInt8]($0) }
+                }
+            })
+        } else {
+            storage = .nm(try PackedNMMatrix(dense: w, rows: outFeatures, columns: inFeatures, keep: keep, group: group))
+        }
         weight = []
     }
 

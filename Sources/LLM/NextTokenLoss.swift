@@ -16,24 +16,21 @@ extension LanguageModel {
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunkRows * v)
         defer { logits.deallocate() }
         normed.withUnsafeBufferPointer { x in
-            withHeadWeights { w in
-                nll.withUnsafeMutableBufferPointer { out in
-                    var r0 = 0
-                    while r0 < rows {
-                        let n = min(chunkRows, rows - r0)
-                        BLAS.linear(x.baseAddress! + r0 * d, rows: n, inFeatures: d, weight: w,
-                                    outFeatures: v, into: logits)
-                        let o = out.baseAddress!
-                        parallelFor(n) { a, b in
-                            for i in a..<b {
-                                let t = targets[r0 + i]
-                                if t < 0 { continue }
-                                let row = logits + i * v
-                                o[r0 + i] = logSumExp(row, count: v) - row[Int(t)]
-                            }
+            nll.withUnsafeMutableBufferPointer { out in
+                var r0 = 0
+                while r0 < rows {
+                    let n = min(chunkRows, rows - r0)
+                    applyHead(x.baseAddress! + r0 * d, rows: n, into: logits)
+                    let o = out.baseAddress!
+                    parallelFor(n) { a, b in
+                        for i in a..<b {
+                            let t = targets[r0 + i]
+                            if t < 0 { continue }
+                            let row = logits + i * v
+                            o[r0 + i] = logSumExp(row, count: v) - row[Int(t)]
                         }
-                        r0 += n
                     }
+                    r0 += n
                 }
             }
         }

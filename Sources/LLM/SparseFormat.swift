@@ -35,7 +35,15 @@ public enum SparseDecodeCost {
     public static func dense(rows: Int, columns: Int) -> Int { rows * columns * MemoryLayout<Float>.size }
     public static func csr(rows: Int, nonzeros: Int) -> Double { Double(CSRMatrix.bytes(nonzeros: nonzeros, rows: rows)) }
     public static func nm(rows: Int, columns: Int, keep: Int, group: Int) -> Double {
-        Double(PackedNMMatrix.bytes(rows: rows, columns: columns, keep: keep, group: group)) * nmPerByte
+        Double(packedBytes(rows: rows, columns: columns, keep: keep, group: group)) * nmPerByte
+    }
+
+    /// Bytes of the packed N:M storage `Linear.storeAsNM` picks (2-bit offsets for x:4).
+    public static func packedBytes(rows: Int, columns: Int, keep: Int, group: Int) -> Int {
+        if group == 4, Packed24Matrix.fits(columns: columns, keep: keep, encoding: .f32) {
+            return rows * (columns / 4 * keep * MemoryLayout<Float>.size + columns / 32 * MemoryLayout<UInt32>.size)
+        }
+        return PackedNMMatrix.bytes(rows: rows, columns: columns, keep: keep, group: group)
     }
 
     /// The storage `auto` picks for a matrix with `nonzeros` non-zeros and an N:M pattern (if any).
@@ -47,7 +55,7 @@ public enum SparseDecodeCost {
         }
         if let p = pattern {
             let c = nm(rows: rows, columns: columns, keep: p.keep, group: p.group)
-            if c < cost && Double(PackedNMMatrix.bytes(rows: rows, columns: columns, keep: p.keep, group: p.group)) < denseBytes {
+            if c < cost && Double(packedBytes(rows: rows, columns: columns, keep: p.keep, group: p.group)) < denseBytes {
                 best = .nm
             }
         }

@@ -27,3 +27,14 @@ extension SparsityPattern: ExpressibleByArgument {
     public init?(argument: String) { try? self.init(parsing: argument) }
     public var defaultValueDescription: String { description }
 }
+
+extension WeightEncoding {
+    /// Parses `--weights` with a one-line refusal (ArgumentParser lists more than a few
+    /// choices over several lines).
+    static func parseArgument(_ s: String) throws -> WeightEncoding {
+        guard let w = WeightEncoding(rawValue: s) else {
+            throw ValidationError("'\(s)' is not an encoding; use one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return w
+    }
+}

@@ -5,7 +5,7 @@ import Experiments
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a model (params, MACs, memory, speed, energy) or this machine.",
-        subcommands: [BenchModel.self, BenchGEMM.self, BenchSparse.self, BenchHessian.self], defaultSubcommand: BenchModel.self)
+        subcommands: [BenchModel.self, BenchGEMM.self, BenchMemory.self, BenchSparse.self, BenchHessian.self], defaultSubcommand: BenchModel.self)
 }
 
 struct BenchGEMM: ParsableCommand {
@@ -28,6 +28,30 @@ struct BenchGEMM: ParsableCommand {
         } else {
             print(String(format: "sgemm %d×%d×%d on %d threads: %.1f GFLOP/s", m, n, k, workers, g))
         }
+    }
+}
+
+struct BenchMemory: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Memory bandwidth (STREAM-style read and triad): the ceiling batch-1 decode is judged against.")
+
+    @Option(help: "MiB per array (far above the last-level cache).") var mib: Int = 256
+    @Option(help: "Timed repetitions (the best is reported).") var repetitions: Int = 5
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+
+    func validate() throws {
+        guard mib >= 1, mib <= 1 << 16, repetitions >= 1 else { throw ValidationError("need 1 ≤ --mib ≤ 65536 and --repetitions ≥ 1") }
+    }
+
+    func run() throws {
+        let m = withEngineThreads(threads ?? defaultEngineThreads) {
+            MemoryBandwidth.measure(arrayBytes: mib << 20, repetitions: repetitions)
+        }
+        if json { return try Terminal.printJSON(m) }
+        print(String(format: "memory on %d threads, arrays of %d MiB: read %.1f GB/s, triad %.1f GB/s (best of %d)",
+                     m.threads, m.arrayBytes >> 20, m.readGBps, m.triadGBps, m.repetitions))
     }
 }
 

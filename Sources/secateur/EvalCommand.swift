@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Experiments
 import Foundation
+import LLM
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Evaluate a model.", subcommands: [Ppl.self, Tasks.self])
@@ -18,6 +19,7 @@ struct Ppl: ParsableCommand {
     @Option(help: "Window length in tokens (default: 2048 for wanda, 128 for llm-pruner).") var seqlen: Int?
     @Option(help: "Evaluate only the first N windows.") var windows: Int?
     @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
+    @Option(help: "Encoding the matrices run in: f32, f16, bf16, q8_0, q4_0, or native (as the model file stores them).", transform: WeightEncoding.parseArgument) var weights: WeightEncoding?
     @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func validate() throws {
@@ -26,8 +28,9 @@ struct Ppl: ParsableCommand {
     }
 
     func run() throws {
-        let settings = PerplexitySettings(dataset: dataset, protocol: proto, seqlen: seqlen, windows: windows,
+        var settings = PerplexitySettings(dataset: dataset, protocol: proto, seqlen: seqlen, windows: windows,
                                           dataDirectory: dataDir, threads: options.threads)
+        settings.weights = weights
         let record = try PerplexityRun(settings: settings).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }
         guard case .evalPerplexity(let r) = record.result else { return }
@@ -52,6 +55,7 @@ struct Tasks: ParsableCommand {
     @Option(help: "Write one JSON line per scored document to this file.") var logSamples: String?
     @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
     @Option(help: "Longest input in tokens (longer ones are cut on the left, as lm-eval does); default: the model's context length.") var maxLength: Int?
+    @Option(help: "Encoding the matrices run in: f32, f16, bf16, q8_0, q4_0, or native (as the model file stores them).", transform: WeightEncoding.parseArgument) var weights: WeightEncoding?
     @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func validate() throws {
@@ -64,7 +68,7 @@ struct Tasks: ParsableCommand {
     func run() throws {
         var s = TaskSettings()
         s.tasks = tasks.tasks; s.limit = limit; s.batchSize = batchSize; s.maxRows = maxRows; s.maxLength = maxLength
-        s.logSamples = logSamples; s.dataDirectory = dataDir; s.threads = options.threads
+        s.logSamples = logSamples; s.dataDirectory = dataDir; s.threads = options.threads; s.weights = weights
         let record = try TaskRun(settings: s).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }
         guard case .evalTasks(let r) = record.result else { return }

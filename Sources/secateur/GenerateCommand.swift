@@ -1,5 +1,6 @@
 import ArgumentParser
 import Experiments
+import LLM
 import Foundation
 
 struct Generate: ParsableCommand {
@@ -11,6 +12,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
     @Option(help: "Nucleus sampling mass.") var topP: Float = 0.95
     @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Encoding the matrices run in: f32, f16, bf16, q8_0, q4_0, or native (as the model file stores them).", transform: WeightEncoding.parseArgument) var weights: WeightEncoding?
     @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func validate() throws {
@@ -23,6 +25,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         var s = GenerateSettings(prompt: prompt)
         s.maxTokens = maxTokens; s.temperature = temperature; s.topP = topP; s.seed = seed; s.threads = options.threads
+        s.weights = weights
         let printer = ProgressPrinter(streamText: !json)
         var promptShown = false
         let record = try GenerateRun(settings: s).run(modelSpec: options.model) { event in

@@ -298,6 +298,27 @@ final class CLIErrorTests: XCTestCase {
         }
     }
 
+    func testWeightsOptionAndBenchMemory() throws {
+        let dir = try tmp.modelDir("weights", from: "llama-gqa-tied", tokenizer: true)
+        let quick = ["--prompt-length", "8", "--decode-tokens", "2", "--repetitions", "1"]
+        assertCleanFailure(try runCLI(["bench", "model", "--model", dir.path, "--weights", "q9_9"] + quick), "bad encoding",
+                           mentions: ["--weights", "q9_9"], usageAllowed: true)
+        let r = try runCLI(["bench", "model", "--model", dir.path, "--weights", "q8_0", "--json"] + quick)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for key in ["\"weights\":\"q8_0\"", "\"weight_storage\":", "\"decode_bytes_per_token\":", "\"memory_read_gb_per_s\":",
+                    "\"decode_fraction_of_bound\":"] {
+            XCTAssertTrue(r.stdout.contains(key), "\(key) in \(r.stdout)")
+        }
+        // native on a float32 safetensors model: every matrix stays float32.
+        let n = try runCLI(["bench", "model", "--model", dir.path, "--weights", "native", "--json"] + quick)
+        XCTAssertEqual(n.status, 0, n.stderr)
+        XCTAssertTrue(n.stdout.contains("\"weight_storage\":{\"f32\":15}"), n.stdout)
+        let m = try runCLI(["bench", "memory", "--mib", "8", "--repetitions", "1", "--json"])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.stdout.contains("\"read_gb_per_s\":"), m.stdout)
+        assertCleanFailure(try runCLI(["bench", "memory", "--mib", "0"]), "zero arrays", mentions: ["--mib"], usageAllowed: true)
+    }
+
     // MARK: - Harness
 
     var tmp: TempDir!

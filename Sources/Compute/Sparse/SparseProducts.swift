@@ -141,12 +141,16 @@ public enum SparseProducts {
     public static let densifyAboveDensity = 0.25
 
     /// y = x·Wᵀ for n tokens by densifying W a slice of output rows at a time (per worker,
-    /// 64 rows: the slice stays in L2) and calling BLAS on each slice.
+    /// about 1 MB: the slice stays in L2) and calling BLAS on each slice. Every slice's sgemm
+    /// packs x again, so slices are as tall as L2 allows. `fillRows` writes the slice's non-zeros into a zeroed
+    /// buffer, or every value when `zeroFill` is false.
     @inline(__always)
     static func densifiedProduct(outputs: Int, inputs: Int, tokens n: Int, x: UnsafePointer<Float>,
-                                 y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                 y: UnsafeMutablePointer<Float>, accumulate: Bool, zeroFill: Bool = true,
                                  fillRows: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
-        let slice = 64
+        let tall = max(64, min(512, (1 << 18) / max(1, inputs)))
+        // At least one slice per worker.
+        let slice = max(16, min(tall, (outputs + Parallelism.threads - 1) / Parallelism.threads))
         let slices = (outputs + slice - 1) / slice
         let workers = outputs * inputs * n < 1 << 18 ? 1 : Parallelism.threads
         parallelFor(slices, minPerThread: max(1, slices / workers)) { s0, s1 in
@@ -154,7 +158,7 @@ public enum SparseProducts {
             defer { w.deallocate() }
             for s in s0..<s1 {
                 let r0 = s * slice, r1 = min(outputs, r0 + slice)
-                w.initialize(repeating: 0, count: (r1 - r0) * inputs)
+                if zeroFill { w.initialize(repeating: 0, count: (r1 - r0) * inputs) }
                 fillRows(r0, r1, w)
                 BLAS.sgemm(transA: false, transB: true, m: n, n: r1 - r0, k: inputs, a: x, lda: inputs,
                            b: w, ldb: inputs, beta: accumulate ? 1 : 0, c: y + r0, ldc: outputs)

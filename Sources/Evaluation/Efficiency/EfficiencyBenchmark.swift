@@ -9,6 +9,10 @@ public struct EfficiencySettings: Sendable {
     public var repetitions = 5
     public var warmup = 1
     public var sparseFormat = SparseFormat.dense
+    /// Encoding of the matrices still dense after `sparseFormat`, and of the LM head.
+    public var weights = WeightEncoding.f32
+    /// Measure the memory bandwidth too, to state decode as a fraction of its bound.
+    public var measureBandwidth = true
     public var cpuWatts = EnergyMeter.defaultCPUWatts
     public var gridIntensity = CarbonEstimate.defaultGramsPerKWh
     public var seed: UInt64 = 0
@@ -29,6 +33,18 @@ public struct EfficiencyReport: Codable, Sendable {
     public var weightsBytesByFormat: WeightBytes
     public var sparseFormat: String
     public var storage: [String: Int]
+    // The fields below are optional so records written before them still decode.
+    public var weights: String?
+    /// Matrices (LM head included) per value encoding, after `weights`.
+    public var weightStorage: [String: Int]?
+    /// Bytes read from memory per decoded token (`DecodeTraffic`).
+    public var decodeBytesPerToken: Int?
+    /// This machine's read bandwidth (`MemoryBandwidth`), GB/s; nil when not measured.
+    public var memoryReadGBps: Double?
+    /// Read bandwidth ÷ bytes per token: the fastest decode the memory allows.
+    public var decodeBoundTokensPerSecond: Double?
+    /// Median decode speed as a fraction of that bound.
+    public var decodeFractionOfBound: Double?
     public var kvCacheBytes: Int
     public var kvCacheContext: Int
     public var peakRSSBytes: Int
@@ -56,7 +72,9 @@ public struct EfficiencyReport: Codable, Sendable {
         case macsPerSequence = "macs_per_sequence", macsLinearPerToken = "macs_linear_per_token"
         case macsConvention = "macs_convention"
         case weightsBytes = "weights_bytes", weightsBytesByFormat = "weights_bytes_by_format"
-        case sparseFormat = "sparse_format", storage
+        case sparseFormat = "sparse_format", storage, weights, weightStorage = "weight_storage"
+        case decodeBytesPerToken = "decode_bytes_per_token", memoryReadGBps = "memory_read_gb_per_s"
+        case decodeBoundTokensPerSecond = "decode_bound_tokens_per_second", decodeFractionOfBound = "decode_fraction_of_bound"
         case kvCacheBytes = "kv_cache_bytes", kvCacheContext = "kv_cache_context", peakRSSBytes = "peak_rss_bytes", rssBytes = "rss_bytes"
         case promptLength = "prompt_length", decodeTokens = "decode_tokens", repetitions
         case prefillTokensPerSecond = "prefill_tokens_per_second"
@@ -81,7 +99,10 @@ public struct EfficiencyReport: Codable, Sendable {
 /// median tokens/s is reported with min and max. Energy is metered over the timed rounds,
 /// separately for prefill and decode; `energy_joules_per_token` is per decoded token.
 public enum EfficiencyBenchmark {
+    /// `useWeights` converts the matrices to `settings.weights` (a loaded model's own, which
+    /// knows its file for `native`); by default the model's `useWeights(_: BlockEncoding)`.
     public static func run(model: LanguageModel, settings s: EfficiencySettings,
+                           useWeights: ((WeightEncoding) throws -> WeightConversionSummary)? = nil,
                            progress: (String) -> Void = { _ in }) throws -> EfficiencyReport {
         guard s.promptLength >= 1, s.decodeTokens >= 1, s.repetitions >= 1, s.warmup >= 0 else {
             throw EfficiencyError.invalidSetting("prompt length, decode tokens and repetitions must be ≥ 1, warm-up ≥ 0")
@@ -95,8 +116,14 @@ public enum EfficiencyBenchmark {
         let bytes = WeightBytes(model: model)
         // No progress line before the conversion: if it fails, its error is all a user sees.
         let summary = try model.useSparseFormat(s.sparseFormat)
-        progress("decoder matrices: \(summary.description)")
+        let encoded = try (useWeights ?? { w in
+            guard let e = w.blockEncoding else { throw EfficiencyError.invalidSetting("native weights need the model's file; load it by name") }
+            return try model.useWeights(e)
+        })(s.weights)
+        progress("decoder matrices: \(summary.description); values: \(encoded.description)")
         let current = WeightBytes(model: model).current
+        let traffic = DecodeTraffic.bytesPerToken(model, promptLength: s.promptLength, decodeTokens: s.decodeTokens)
+        let bandwidth = s.measureBandwidth ? MemoryBandwidth.measure(arrayBytes: 128 << 20, repetitions: 3) : nil
 
         var rng = SeededRNG(seed: s.seed)
         let prompt = (0..<s.promptLength).map { _ in Int32(rng.next() % UInt64(model.vocabSize)) }
@@ -138,6 +165,10 @@ public enum EfficiencyBenchmark {
             macsConvention: "1 MAC = 1 multiply-add; linear layers (LM head included) + QK^T and PV over causal pairs T(T+1)/2, T = prompt length; per token = per sequence / T",
             weightsBytes: current, weightsBytesByFormat: bytes,
             sparseFormat: s.sparseFormat.rawValue, storage: summary.matrices,
+            weights: s.weights.rawValue, weightStorage: encoded.matrices, decodeBytesPerToken: traffic,
+            memoryReadGBps: bandwidth?.readGBps,
+            decodeBoundTokensPerSecond: bandwidth.map { $0.readGBps * 1e9 / Double(traffic) },
+            decodeFractionOfBound: bandwidth.map { decode.median / ($0.readGBps * 1e9 / Double(traffic)) },
             kvCacheBytes: KVCacheBytes.of(model, context: context), kvCacheContext: context,
             peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0, rssBytes: ProcessMemory.residentBytes(),
             promptLength: s.promptLength, decodeTokens: s.decodeTokens, repetitions: s.repetitions,

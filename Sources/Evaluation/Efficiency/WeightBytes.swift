@@ -9,7 +9,8 @@ public struct WeightBytes: Codable, Sendable, Equatable {
     public var denseF16: Int
     /// Every decoder matrix in CSR (float32 values, UInt16 columns, Int32 row starts).
     public var csr: Int
-    /// Every decoder matrix packed N:M (float32 values + 1-byte offsets); nil when some
+    /// Every decoder matrix packed N:M as `Linear.storeAsNM` holds it (float32 values; 2-bit
+    /// offsets for 2:4 / 1:4 at widths of whole 32-column chunks, else 1-byte); nil when some
     /// matrix has no N:M pattern (`PackedNMMatrix.detectPattern`).
     public var packedNM: Int?
     /// As the model is held now (its current `LinearStorage`s).
@@ -48,7 +49,7 @@ public struct WeightBytes: Codable, Sendable, Equatable {
                         PackedNMMatrix.detectPattern(dense: $0.baseAddress!, rows: lin.outFeatures, columns: lin.inFeatures)
                     }
                     if let pattern {
-                        nm! += PackedNMMatrix.bytes(rows: lin.outFeatures, columns: lin.inFeatures,
+                        nm! += SparseDecodeCost.packedBytes(rows: lin.outFeatures, columns: lin.inFeatures,
                                                     keep: pattern.keep, group: pattern.group)
                     } else {
                         nm = nil

@@ -103,6 +103,24 @@ public final class GGUFCheckpoint: CheckpointSource {
         return LlamaCppRotaryPermutation.unpermute(data, rows: rows, cols: data.count / rows, heads: heads)
     }
 
+    /// A 2-D tensor's stored bytes in Hugging Face row order (llama.cpp's q/k row permutation
+    /// undone by moving whole rows, so block-quantized rows stay intact): what running a GGUF's
+    /// own encoding needs. Nil for tensors the file does not hold.
+    public func storedRows(_ name: String) throws -> (type: GGMLType, rows: Int, columns: Int, bytes: [UInt8])? {
+        guard let info = infoByHFName[name], info.dims.count == 2 else { return nil }
+        var bytes = [UInt8](try file.rawBytes(info))
+        let rows = info.shape[0], columns = info.shape[1]
+        guard rows > 0 else { return (info.type, rows, columns, bytes) }
+        if rotaryRowsPermuted, let (layer, isQ) = GGUFCheckpoint.rotaryProjection(name), layer < config.numLayers {
+            let heads = isQ ? config.numHeads[layer] : config.numKVHeads[layer]
+            guard heads > 0, rows % (2 * heads) == 0 else {
+                throw GGUFError.unsupportedModel(path: file.path, reason: "tensor '\(info.name)' has \(rows) rows, which cannot be split into \(heads) heads of even size to undo llama.cpp's rotary permutation")
+            }
+            bytes = LlamaCppRotaryPermutation.unpermute(rows: bytes, rows: rows, rowLength: bytes.count / rows, heads: heads, zero: 0)
+        }
+        return (info.type, rows, columns, bytes)
+    }
+
     /// (layer, isQuery) for `model.layers.N.self_attn.{q,k}_proj.{weight,bias}`.
     static func rotaryProjection(_ name: String) -> (Int, Bool)? {
         let parts = name.split(separator: ".")
@@ -293,11 +311,20 @@ public enum LlamaCppRotaryPermutation {
         apply(w, rows: rows, cols: cols, heads: heads, toGGUF: false)
     }
 
+    /// GGUF → HF on rows of any element type (block-quantized rows move as whole rows of bytes).
+    public static func unpermute<T>(rows w: [T], rows: Int, rowLength: Int, heads: Int, zero: T) -> [T] {
+        apply(w, rows: rows, cols: rowLength, heads: heads, toGGUF: false, zero: zero)
+    }
+
     private static func apply(_ w: [Float], rows: Int, cols: Int, heads: Int, toGGUF: Bool) -> [Float] {
+        apply(w, rows: rows, cols: cols, heads: heads, toGGUF: toGGUF, zero: 0)
+    }
+
+    private static func apply<T>(_ w: [T], rows: Int, cols: Int, heads: Int, toGGUF: Bool, zero: T) -> [T] {
         precondition(heads > 0 && rows % (2 * heads) == 0 && w.count == rows * cols,
                      "rotary permutation: \(rows) rows × \(cols) cols cannot be split into \(heads) heads of even size")
         let hd = rows / heads, half = hd / 2
-        var out = [Float](repeating: 0, count: w.count)
+        var out = [T](repeating: zero, count: w.count)
         w.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for h in 0..<heads {

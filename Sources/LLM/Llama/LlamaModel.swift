@@ -10,6 +10,7 @@ public final class LlamaModel: BlockStack {
     public var layers: [LlamaBlock]
     public var finalNorm: [Float]
     public var lmHead: [Float]?              // vocab × hidden; nil when tied to the embedding
+    public var encodedHead: EncodedMatrix?   // vocab × hidden, for inference only (`useWeights`)
     public let rope: RotaryEmbedding
 
     public var architecture: String { config.architecture }

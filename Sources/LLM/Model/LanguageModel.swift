@@ -56,6 +56,9 @@ public protocol LanguageModel: AnyObject {
     func finalNormed(_ hidden: [Float]) -> [Float]
     /// Calls body with the LM head matrix [vocab × headInputSize] (the embedding when tied).
     func withHeadWeights<R>(_ body: (UnsafePointer<Float>) -> R) -> R
+    /// The LM head held in a `BlockEncoding` for inference (`useWeights`); nil: the float32 head.
+    /// Training and pruning always read the float32 head.
+    var encodedHead: EncodedMatrix? { get set }
     func makeCache(capacity: Int) -> KVCache
 
     /// Adds ∂L/∂θ of one sequence's loss (`SequenceObjective`) into the parameters `gradients`
@@ -167,17 +170,20 @@ extension LanguageModel {
 
     /// Logits [rows × vocab] for head inputs (`finalNormed`).
     public func headLogits(normed: [Float]) -> [Float] {
-        let w = headInputSize, rows = normed.count / w
+        let rows = normed.count / headInputSize
         var logits = [Float](repeating: 0, count: rows * vocabSize)
         normed.withUnsafeBufferPointer { x in
-            logits.withUnsafeMutableBufferPointer { y in
-                withHeadWeights { h in
-                    BLAS.linear(x.baseAddress!, rows: rows, inFeatures: w, weight: h, outFeatures: vocabSize,
-                                into: y.baseAddress!)
-                }
-            }
+            logits.withUnsafeMutableBufferPointer { y in applyHead(x.baseAddress!, rows: rows, into: y.baseAddress!) }
         }
         return logits
+    }
+
+    /// logits [rows × vocab] = x [rows × headInputSize] · Headᵀ, from the encoded head when there is one.
+    public func applyHead(_ x: UnsafePointer<Float>, rows: Int, into logits: UnsafeMutablePointer<Float>) {
+        if let encodedHead { return encodedHead.multiply(x, rows: rows, into: logits) }
+        withHeadWeights { h in
+            BLAS.linear(x, rows: rows, inFeatures: headInputSize, weight: h, outFeatures: vocabSize, into: logits)
+        }
     }
 
     /// Logits for every position, [tokens.count × vocab]; with a cache the tokens continue it.

@@ -14,6 +14,7 @@ public final class OPTModel: BlockStack {
     public var projectOut: Linear?             // [wordEmbedProjDim × hidden]
     public var finalNorm: LayerNormWeights?    // pre-LN models only
     public var layers: [OPTBlock]
+    public var encodedHead: EncodedMatrix?     // [vocab × wordEmbedProjDim], for inference only (`useWeights`)
     static let eps: Float = 1e-5               // torch.nn.LayerNorm's default; OPT's config has no key for it
 
     public var architecture: String { "opt" }

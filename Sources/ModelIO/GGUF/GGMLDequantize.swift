@@ -25,61 +25,18 @@ public enum GGMLDequantize {
     }
 
     static func decodeBlocks(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ nBlocks: Int) {
+        // F32, F16, BF16, Q8_0, Q4_0 and Q4_1 are the encodings the engine also runs in (their
+        // layouts and kernels: Compute/Encoded/EncodedRows).
+        if let e = BlockEncoding(ggml: type) {
+            return EncodedRows.decode(e, row: src, columns: nBlocks * e.blockSize, into: dst)
+        }
         switch type {
-        case .f32:
-            // Plain IEEE float32.
-            UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: nBlocks * 4)
-        case .f16:
-            // IEEE binary16.
-            for i in 0..<nBlocks {
-                dst[i] = floatFromFloat16Bits(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            }
-        case .bf16:
-            // bfloat16: the top 16 bits of a float32.
-            for i in 0..<nBlocks {
-                dst[i] = floatFromBFloat16Bits(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            }
-        case .q4_0: q4_0(src, dst, nBlocks)
-        case .q4_1: q4_1(src, dst, nBlocks)
         case .q5_0: q5_0(src, dst, nBlocks)
         case .q5_1: q5_1(src, dst, nBlocks)
-        case .q8_0: q8_0(src, dst, nBlocks)
         case .q4_K: q4_K(src, dst, nBlocks)
         case .q5_K: q5_K(src, dst, nBlocks)
         case .q6_K: q6_K(src, dst, nBlocks)
         default: preconditionFailure("unreachable: \(type.name) is not decodable")
-        }
-    }
-
-    /// block_q4_0 (18 bytes, 32 elements):
-    ///   f16 d | u8 qs[16]
-    /// element j (0..<16) = (qs[j] & 0xF) - 8, element j+16 = (qs[j] >> 4) - 8; y = q * d.
-    static func q4_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ nBlocks: Int) {
-        for b in 0..<nBlocks {
-            let blk = src + b * 18, y = dst + b * 32
-            let d = f16(blk, 0)
-            let qs = (blk + 2).assumingMemoryBound(to: UInt8.self)
-            for j in 0..<16 {
-                let q = qs[j]
-                y[j] = Float(Int32(q & 0x0F) - 8) * d
-                y[j + 16] = Float(Int32(q >> 4) - 8) * d
-            }
-        }
-    }
-
-    /// block_q4_1 (20 bytes, 32 elements):
-    ///   f16 d | f16 m | u8 qs[16]
-    /// element j = qs[j] & 0xF, element j+16 = qs[j] >> 4 (unsigned); y = q * d + m.
-    static func q4_1(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ nBlocks: Int) {
-        for b in 0..<nBlocks {
-            let blk = src + b * 20, y = dst + b * 32
-            let d = f16(blk, 0), m = f16(blk, 2)
-            let qs = (blk + 4).assumingMemoryBound(to: UInt8.self)
-            for j in 0..<16 {
-                let q = qs[j]
-                y[j] = Float(q & 0x0F) * d + m
-                y[j + 16] = Float(q >> 4) * d + m
-            }
         }
     }
 
@@ -118,18 +75,6 @@ public enum GGMLDequantize {
                 y[j] = Float((q & 0x0F) | h0) * d + m
                 y[j + 16] = Float((q >> 4) | h1) * d + m
             }
-        }
-    }
-
-    /// block_q8_0 (34 bytes, 32 elements):
-    ///   f16 d | i8 qs[32]
-    /// y = qs[j] * d.
-    static func q8_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ nBlocks: Int) {
-        for b in 0..<nBlocks {
-            let blk = src + b * 34, y = dst + b * 32
-            let d = f16(blk, 0)
-            let qs = (blk + 2).assumingMemoryBound(to: Int8.self)
-            for j in 0..<32 { y[j] = Float(qs[j]) * d }
         }
     }
 
