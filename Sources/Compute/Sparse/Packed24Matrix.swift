@@ -158,35 +158,28 @@ public struct Packed24Matrix: Sendable {
 enum Packed24Kernel {
     static let shifts = SIMD8<UInt32>(0, 2, 4, 6, 8, 10, 12, 14)
 
-    /// x under the 8 kept values of one slot of a chunk: X_offset per lane.
+    /// x under the 8 kept values of one slot of a chunk: X_offset per lane, chosen by the
+    /// offset's two bits with bit-mask selects (`EncodedRows.select`).
     @inline(__always)
     static func select(_ code: UInt32, slot: Int, _ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>,
                        _ x3: SIMD8<Float>) -> SIMD8<Float> {
         let o = (SIMD8<UInt32>(repeating: code &>> UInt32(16 * slot)) &>> shifts) & 3
-        var v = x0
-        v = v.replacing(with: x1, where: o .== 1)
-        v = v.replacing(with: x2, where: o .== 2)
-        v = v.replacing(with: x3, where: o .== 3)
-        return v
+        let low = 0 &- (o & 1), high = 0 &- (o &>> 1)
+        @inline(__always) func bits(_ v: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(v, to: SIMD8<UInt32>.self) }
+        let odd = EncodedRows.select(low, bits(x3), bits(x2)), even = EncodedRows.select(low, bits(x1), bits(x0))
+        return unsafeBitCast(EncodedRows.select(high, odd, even), to: SIMD8<Float>.self)
     }
 
     @inline(__always)
     static func dot(_ e: BlockEncoding, keep: Int, values: UnsafeRawPointer, codes: UnsafePointer<UInt32>, chunks: Int,
                     phases xp: UnsafePointer<Float>, groups: Int) -> Float {
         // Eight kept values j..<j+8 of the row as floats (Q8_0: without the block's scale).
-        // Sixteen-bit values are widened one at a time into a vector: no generic SIMD conversion.
         @inline(__always) func load(_ j: Int) -> SIMD8<Float> {
             switch e {
-            case .f32: return values.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-            case .f16, .bf16:
-                var v = SIMD8<UInt32>()
-                for k in 0..<8 { v[k] = UInt32(values.loadUnaligned(fromByteOffset: 2 * (j + k), as: UInt16.self)) }
-                return e == .f16 ? EncodedRows.halfFloats(v) : unsafeBitCast(v &<< 16, to: SIMD8<Float>.self)
-            default:   // q8_0
-                var v = SIMD8<Int32>()
-                let q = (values + 34 * (j / 32) + 2 + j % 32).assumingMemoryBound(to: Int8.self)
-                for k in 0..<8 { v[k] = Int32(q[k]) }
-                return EncodedRows.floats(v)
+            case .f32: return (values + 4 * j).loadUnaligned(as: SIMD8<Float>.self)
+            case .f16: return EncodedRows.halves8(values + 2 * j)
+            case .bf16: return EncodedRows.bfloats8(values + 2 * j)
+            default: return EncodedRows.int8s8(values + 34 * (j / 32) + 2 + j % 32)   // q8_0
             }
         }
         var acc = SIMD8<Float>()
