@@ -54,10 +54,10 @@ ours f16 smollm2-135m --weights f16 --sparse-format dense
 ours bf16 smollm2-135m --weights bf16 --sparse-format dense
 ours q8_0 smollm2-135m --weights q8_0 --sparse-format dense
 ours native smollm2-135m --weights native --sparse-format dense
-ours wanda24 "$WORK/wanda24" --sparse-format auto
+ours wanda24 "$WORK/wanda24" --sparse-format nm
 ours wanda70 "$WORK/wanda70" --sparse-format auto
 # 2:4 with 8-bit values: the packed 2:4 storage re-encodes its kept values (CSR keeps float32).
-ours wanda24-8bit "$WORK/wanda24" --sparse-format auto --weights q8_0
+ours wanda24-8bit "$WORK/wanda24" --sparse-format nm --weights q8_0
 
 if [ "${PPL:-0}" = 1 ]; then
   for w in f32 f16 bf16 q8_0 native; do

@@ -20,22 +20,29 @@ public struct SparseConversionSummary: Sendable, Equatable {
 }
 
 /// Decode (batch 1) reads every stored byte of every matrix once per token, so `auto` ranks
-/// formats by bytes times how long their kernel takes per byte. Measured once with
-/// `secateur bench sparse` (1536×576 and 576×1536, weights streamed from memory, 2-core
-/// EPYC; BENCHMARKS.md "Sparse inference"): per byte, the packed N:M kernel took 0.9–1.05×
-/// the CSR kernel's time and dense OpenBLAS sgemm at batch 1 took 1.7–2.1×. Because the
-/// sparse kernels are faster per byte than the dense path, `auto` also requires a sparse
-/// format to be smaller than dense (CSR below density 2/3): a sparse format must save memory
-/// too, never trade it for speed. A measured rule rather than a timing at conversion keeps
-/// `auto` deterministic on a loaded machine.
+/// formats by bytes times how long their kernel takes per byte, relative to dense float32.
+/// Measured in one run of `bench/bench_decode.sh` (SmolLM2-135M, 2 threads, 2026-12-06;
+/// BENCHMARKS.md "Decode"): dense F32 streamed 27.3 GB/s (86 % of the read bandwidth),
+/// Wanda 70 % in CSR 21.3 GB/s (1.3× dense's time per byte), Wanda 2:4 in the packed 2:4
+/// format 11.4 GB/s (2.4×); the general packed N:M kernel (byte offsets) took as long as dense
+/// for 0.625 of the bytes (`secateur bench sparse`, 1536×576, one token: 155.2 vs 154.7 µs), 1.6×
+/// per byte. So a 2:4 model decodes faster dense than packed on this machine and
+/// `auto` keeps it dense (`nm` still packs it); CSR wins below about 55 % density. A sparse
+/// format must also be smaller than dense: it never trades memory for speed. A measured rule
+/// rather than a timing at conversion keeps `auto` deterministic on a loaded machine.
 public enum SparseDecodeCost {
-    /// Time per byte relative to the CSR kernel.
-    public static let nmPerByte = 1.05
+    /// Time per byte relative to dense float32.
+    public static let csrPerByte = 1.3
+    public static let packed24PerByte = 2.4
+    public static let nmPerByte = 1.6
 
     public static func dense(rows: Int, columns: Int) -> Int { rows * columns * MemoryLayout<Float>.size }
-    public static func csr(rows: Int, nonzeros: Int) -> Double { Double(CSRMatrix.bytes(nonzeros: nonzeros, rows: rows)) }
+    public static func csr(rows: Int, nonzeros: Int) -> Double {
+        Double(CSRMatrix.bytes(nonzeros: nonzeros, rows: rows)) * csrPerByte
+    }
     public static func nm(rows: Int, columns: Int, keep: Int, group: Int) -> Double {
-        Double(packedBytes(rows: rows, columns: columns, keep: keep, group: group)) * nmPerByte
+        let packed24 = group == 4 && Packed24Matrix.fits(columns: columns, keep: keep, encoding: .f32)
+        return Double(packedBytes(rows: rows, columns: columns, keep: keep, group: group)) * (packed24 ? packed24PerByte : nmPerByte)
     }
 
     /// Bytes of the packed N:M storage `Linear.storeAsNM` picks (2-bit offsets for x:4).
@@ -49,15 +56,14 @@ public enum SparseDecodeCost {
     /// The storage `auto` picks for a matrix with `nonzeros` non-zeros and an N:M pattern (if any).
     public static func choice(rows: Int, columns: Int, nonzeros: Int, pattern: (keep: Int, group: Int)?) -> SparseFormat {
         let denseBytes = Double(dense(rows: rows, columns: columns))
-        var best = SparseFormat.dense, cost = Double.infinity
-        if columns <= CSRMatrix.maxColumns, csr(rows: rows, nonzeros: nonzeros) < denseBytes {
+        var best = SparseFormat.dense, cost = denseBytes
+        if columns <= CSRMatrix.maxColumns, Double(CSRMatrix.bytes(nonzeros: nonzeros, rows: rows)) < denseBytes,
+           csr(rows: rows, nonzeros: nonzeros) < cost {
             best = .csr; cost = csr(rows: rows, nonzeros: nonzeros)
         }
-        if let p = pattern {
-            let c = nm(rows: rows, columns: columns, keep: p.keep, group: p.group)
-            if c < cost && Double(packedBytes(rows: rows, columns: columns, keep: p.keep, group: p.group)) < denseBytes {
-                best = .nm
-            }
+        if let p = pattern, Double(packedBytes(rows: rows, columns: columns, keep: p.keep, group: p.group)) < denseBytes,
+           nm(rows: rows, columns: columns, keep: p.keep, group: p.group) < cost {
+            best = .nm
         }
         return best
     }

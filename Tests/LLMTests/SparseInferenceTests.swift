@@ -72,8 +72,10 @@ final class SparseInferenceTests: XCTestCase {
     func testAutoPicksSparseStorageForPrunedModels() throws {
         let m24 = try tinyModel("llama-gqa-untied")
         prune(m24)
+        // 2:4 packed costs 2.4× dense's time per byte for 0.53× the bytes (`SparseDecodeCost`): it stays dense.
         let s24 = try m24.useSparseFormat(.auto)
-        XCTAssertEqual(s24.matrices["2:4"], 14, "\(s24)")
+        XCTAssertEqual(s24.matrices["dense"], 14, "\(s24)")
+        XCTAssertEqual(try m24.useSparseFormat(.nm).matrices["2:4"], 14, "nm still packs it")
         let m70 = try tinyModel("llama-gqa-untied")
         prune(m70, fraction: 0.7)
         XCTAssertEqual(try m70.useSparseFormat(.auto).matrices["csr"], 14)
