@@ -66,32 +66,24 @@ struct StudyRun: ParsableCommand {
         if slurm { return try writeSlurm(study, plan, source) }
         let runner = StudyRunner(dataDirectory: dataDir, threads: threads)
         if let i = cellIndex {
-            guard plan.cells.indices.contains(i) else {
-                throw CLIError("cell index \(i) is outside the study's \(plan.cells.count) cells (0-\(plan.cells.count - 1))")
-            }
             let progress = ProgressPrinter()
-            let outcome = runner.runCell(plan.cells[i]) { e in if case .progress(let p) = e { progress(p) } }
-            let path = try CellOutcomeFile(plan.cells[i], outcome: outcome).write(to: recordDir!)
+            let (outcome, path) = try runner.runArrayTask(plan, index: i, recordDirectory: recordDir!) { e in
+                if case .progress(let p) = e { progress(p) }
+            }
             Terminal.err("cell \(i) (\(plan.cells[i].label)): \(outcome.status.rawValue), wrote \(path)")
             return
         }
 
-        let store = try existing ?? ResultsStore(path: db)
-        let summary = try runner.run(plan, store: store, event: StudyEventPrinter().callAsFunction)
+        let out = try runner.runGrid(study, plan: plan, store: try existing ?? ResultsStore(path: db), writeReport: !noReport,
+                                     reportDirectory: report, event: StudyEventPrinter().callAsFunction)
+        let summary = out.summary
         Terminal.err(String(format: "study %@: %d cells, %d already stored, %d completed, %d failed (%@)", study.name, summary.total,
                             summary.skipped, summary.completed, summary.failed, ProgressLine.duration(summary.seconds)))
-        let keys = Set(plan.cells.map(\.key))
-        let cells = try store.cells().filter { keys.contains($0.key) }
-        let built = StudyReport(cells: cells, title: "Study \(study.name)")
-        for t in built.tables where ["quality", "recovered", "efficiency", "failed"].contains(t.id) {
+        for t in out.report.tables where ["quality", "recovered", "efficiency", "failed"].contains(t.id) {
             print("\n\(t.title)\n")
             print(ReportWriter.textTable(t), terminator: "")
         }
-        if !noReport {
-            let dir = report ?? study.defaultReportDirectory
-            let written = try ReportWriter.write(built, to: dir)
-            Terminal.err("report: \(written.html), \(written.markdown)")
-        }
+        if let w = out.written { Terminal.err("report: \(w.html), \(w.markdown)") }
     }
 
     private func printPlan(_ plan: StudyPlan) throws {
