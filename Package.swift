@@ -14,6 +14,13 @@ if ProcessInfo.processInfo.environment["SECATEUR_PORTABLE"] == nil {
 }
 #endif
 let optimized: [SwiftSetting] = [.unsafeFlags(optimizationFlags)]
+// The C decode kernels: AVX2 + FMA + F16C on x86-64 (their scalar twins otherwise).
+var kernelFlags = ["-O3"]
+#if arch(x86_64)
+if ProcessInfo.processInfo.environment["SECATEUR_PORTABLE"] == nil {
+    kernelFlags += ["-mavx2", "-mfma", "-mf16c"]
+}
+#endif
 
 let package = Package(
     name: "Secateur",
@@ -32,8 +39,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "DecodeKernels", cSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "Compute",
-                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux])), "DecodeKernels",
                                .product(name: "Atomics", package: "swift-atomics")],
                 swiftSettings: optimized),
         .target(name: "ModelIO", dependencies: ["Compute"], swiftSettings: optimized),

@@ -41,7 +41,8 @@ public enum Perplexity {
     }
 
     /// Mean next-token NLL of one window (seqlen − 1 predictions).
-    public static func windowNLL(model: LanguageModel, window: [Int32]) throws -> Double {
+    public static func windowNLL(model: LanguageModel, window: [Int32], pass: PerplexityPass = .prefill) throws -> Double {
+        if pass == .decode { return try decodedWindowNLL(model: model, window: window) }
         var hidden = try model.embed(window)
         try model.runLayers(0..<model.layerCount, hidden: &hidden)
         var targets = Array(window.dropFirst())
@@ -52,13 +53,30 @@ public enum Perplexity {
         return sum / Double(window.count - 1)
     }
 
+    /// The same mean, one token at a time through the KV cache: −log softmax(logits)[next].
+    static func decodedWindowNLL(model: LanguageModel, window: [Int32]) throws -> Double {
+        let cache = model.makeCache(capacity: window.count)
+        var sum = 0.0
+        for i in 0..<(window.count - 1) {
+            let logits = try model.lastLogits([window[i]], cache: cache)
+            let target = Int(window[i + 1])
+            guard target >= 0, target < logits.count else { throw PerplexityError.tokenOutOfVocabulary(token: target, vocabulary: logits.count) }
+            let top = Double(logits.max() ?? 0)
+            var z = 0.0
+            for l in logits { z += exp(Double(l) - top) }
+            sum += top + log(z) - Double(logits[target])
+        }
+        return sum / Double(window.count - 1)
+    }
+
     /// Evaluates all windows; `progress(done, total, seconds)` is called after each.
     public static func evaluate(model: LanguageModel, modelName: String, dataset: String, protocol proto: PerplexityProtocol,
-                                windows: [[Int32]], progress: ((Int, Int, Double) -> Void)? = nil) throws -> PerplexityResult {
+                                windows: [[Int32]], pass: PerplexityPass = .prefill,
+                                progress: ((Int, Int, Double) -> Void)? = nil) throws -> PerplexityResult {
         let start = Date()
         var nlls: [Double] = []
         for (i, w) in windows.enumerated() {
-            let nll = try windowNLL(model: model, window: w)
+            let nll = try windowNLL(model: model, window: w, pass: pass)
             guard nll.isFinite else {
                 throw PerplexityError.nonFiniteLoss(window: i)
             }

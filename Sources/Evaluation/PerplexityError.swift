@@ -4,6 +4,8 @@ public enum PerplexityError: Error, CustomStringConvertible, Equatable {
     case nonFiniteLoss(window: Int)
     /// A window needs at least two tokens (one prediction).
     case seqlenTooShort(Int)
+    /// The tokenizer produced an id the model has no logit for.
+    case tokenOutOfVocabulary(token: Int, vocabulary: Int)
 
     public var description: String {
         switch self {
@@ -11,6 +13,8 @@ public enum PerplexityError: Error, CustomStringConvertible, Equatable {
             return "window \(i) produced a non-finite loss (NaN/Inf in weights or activations)"
         case .seqlenTooShort(let n):
             return "perplexity windows need at least 2 tokens (seqlen \(n))"
+        case .tokenOutOfVocabulary(let t, let v):
+            return "token id \(t) is outside the model's vocabulary of \(v); the tokenizer does not belong to this model"
         }
     }
 }

@@ -34,11 +34,11 @@ public struct PerplexityEvaluation {
 
     /// Perplexity of `model` on the windows, labelled with the stage it was measured at;
     /// progress is reported as steps of `label`.
-    public func measure(_ model: LanguageModel, stage: MetricStage, label: String,
+    public func measure(_ model: LanguageModel, stage: MetricStage, label: String, pass: PerplexityPass = .prefill,
                         progress: RunProgressHandler) throws -> (metric: PerplexityMetric, result: PerplexityResult) {
         let r = try withoutActuallyEscaping(progress) { report in
             try Perplexity.evaluate(model: model, modelName: modelName, dataset: dataset.rawValue, protocol: `protocol`,
-                                    windows: windows) { [seqlen] done, total, seconds in
+                                    windows: windows, pass: pass) { [seqlen] done, total, seconds in
                 report(.steps(label: label, done: done, total: total, seconds: seconds, unitsPerStep: seqlen, unit: "tok"))
             }
         }

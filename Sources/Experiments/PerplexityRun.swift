@@ -75,7 +75,7 @@ public struct PerplexityRun {
             progress(.note("weights \(w.rawValue): \(summary.description)"))
         }
         let (metric, r) = try context.clock.measure("evaluate") {
-            try evaluation.measure(loaded.model, stage: .dense, label: "windows", progress: progress)
+            try evaluation.measure(loaded.model, stage: .dense, label: "windows", pass: settings.pass ?? .prefill, progress: progress)
         }
         var resolved = settings
         resolved.seqlen = seqlen

@@ -15,6 +15,8 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
     public var threads: Int?
     /// Encoding the matrices run in (`WeightEncoding`); nil: float32 as loaded.
     public var weights: WeightEncoding?
+    /// Whole windows per forward, or one token at a time (`PerplexityPass`); nil: prefill.
+    public var pass: PerplexityPass?
 
     public init(dataset: PerplexityDataset = .wikitext2, protocol proto: PerplexityProtocol = .wanda, seqlen: Int? = nil,
                 windows: Int? = nil, dataDirectory: String? = nil, threads: Int? = nil) {
@@ -25,6 +27,6 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
     public var resolvedSeqlen: Int { seqlen ?? `protocol`.defaultSeqlen }
 
     enum CodingKeys: String, CodingKey {
-        case dataset, `protocol`, seqlen, windows, dataDirectory = "data_dir", threads, weights
+        case dataset, `protocol`, seqlen, windows, dataDirectory = "data_dir", threads, weights, pass
     }
 }

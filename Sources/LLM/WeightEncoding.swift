@@ -43,15 +43,18 @@ public struct WeightConversionSummary: Sendable, Equatable {
 extension Linear {
     /// Holds W in `encoding` (float32 bytes for f32: dense storage). A matrix whose rows are not
     /// whole blocks (a pruned width such as 733) falls back to f16, as llama.cpp's converter
-    /// does. Sparse storage is left as it is. Returns the storage used.
+    /// does. Packed 2:4 storage re-encodes its kept values (Q4 types as Q8_0); other sparse
+    /// storage is left as it is. Returns the storage used.
     @discardableResult
     public mutating func storeEncoded(_ encoding: BlockEncoding) throws -> String {
         switch storage {
         case .csr, .nm: return storage.name
         case .packed24(let m):
-            // Re-encode the kept values (whole blocks of them, else f16).
+            // Re-encode the kept values (whole blocks of them, else f16); the packed kernel reads
+            // 8- and 16-bit values, so a 4-bit type holds them in Q8_0.
             let kept = m.densifiedValues()
-            let e = m.keptPerRow % encoding.blockSize == 0 ? encoding : .f16
+            let wanted = Packed24Matrix.valueEncodings.contains(encoding) ? encoding : .q8_0
+            let e = Packed24Matrix.fits(columns: m.columns, keep: m.keep, encoding: wanted) ? wanted : .f16
             storage = .packed24(try m.withValues(try EncodedMatrix(kept, rows: outFeatures, columns: m.keptPerRow, as: e)))
             return storage.name
         case .dense, .encoded: break

@@ -15,6 +15,7 @@ extension SparsityAllocation: ExpressibleByArgument {}
 extension CalibrationDataset: ExpressibleByArgument {}
 extension PerplexityDataset: ExpressibleByArgument {}
 extension PerplexityProtocol: ExpressibleByArgument {}
+extension PerplexityPass: ExpressibleByArgument {}
 extension StructuredMode: ExpressibleByArgument {}
 extension RatioMode: ExpressibleByArgument {}
 extension TaylorOrder: ExpressibleByArgument {}

@@ -20,6 +20,7 @@ struct Ppl: ParsableCommand {
     @Option(help: "Evaluate only the first N windows.") var windows: Int?
     @Option(help: "Data folder (default $SECATEUR_DATA, else $SECATEUR_HOME/data).") var dataDir: String?
     @Option(help: "Encoding the matrices run in: f32, f16, bf16, q8_0, q4_0, or native (as the model file stores them).", transform: WeightEncoding.parseArgument) var weights: WeightEncoding?
+    @Option(help: "prefill (each window in one forward) or decode (one token at a time through the KV cache, as generate runs).") var pass: PerplexityPass = .prefill
     @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func validate() throws {
@@ -31,11 +32,12 @@ struct Ppl: ParsableCommand {
         var settings = PerplexitySettings(dataset: dataset, protocol: proto, seqlen: seqlen, windows: windows,
                                           dataDirectory: dataDir, threads: options.threads)
         settings.weights = weights
+        settings.pass = pass == .prefill ? nil : pass
         let record = try PerplexityRun(settings: settings).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }
         guard case .evalPerplexity(let r) = record.result else { return }
-        print(String(format: "%@ perplexity: %.4f  (%d windows × %d tokens, %@ protocol, %.1f tok/s, %.1f s)",
-                     r.dataset, r.ppl, r.windows, r.seqlen, r.protocol, r.tokensPerSecond, r.seconds))
+        print(String(format: "%@ perplexity: %.4f  (%d windows × %d tokens, %@ protocol, %@ pass, %.1f tok/s, %.1f s)",
+                     r.dataset, r.ppl, r.windows, r.seqlen, r.protocol, pass.rawValue, r.tokensPerSecond, r.seconds))
     }
 }
 

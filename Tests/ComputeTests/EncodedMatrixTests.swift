@@ -1,10 +1,12 @@
 import XCTest
 @testable import Compute
+import DecodeKernels
 
 /// Encoded weight kernels (F32, F16, BF16, Q8_0, Q4_0, Q4_1) against a scalar reference
 /// written here from ggml's block layouts: decoding value by value, and every product (one
 /// input row through the dot kernels, several through the decoded tiles and BLAS; with and
-/// without accumulation; rows split across workers) against a double-precision sum.
+/// without accumulation; rows split across workers) against a double-precision sum. One
+/// token through a block type is checked against x rounded to 8-bit activation blocks.
 final class EncodedMatrixTests: XCTestCase {
     /// Random bytes that are a valid matrix in `e`: finite 16-bit scales, any nibbles/int8s.
     func randomBytes(_ e: BlockEncoding, rows: Int, columns: Int, seed: UInt64) -> [UInt8] {
@@ -69,6 +71,31 @@ final class EncodedMatrixTests: XCTestCase {
         }
     }
 
+    /// x as the block kernels see it: per block of 32, d = max|x| / 127 and x ≈ d · q with q
+    /// rounded to nearest, ties to even (llama.cpp's activation blocks).
+    func activationBlocks(_ x: [Float]) -> [Float] {
+        var out = x
+        for b in 0..<(x.count / 32) {
+            let block = x[(32 * b)..<(32 * b + 32)]
+            let amax = block.map(abs).max()!
+            let d = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
+            for i in block.indices { out[i] = (x[i] * id).rounded(.toNearestOrEven) * d }
+        }
+        return out
+    }
+
+    func testActivationRoundingIsWhatTheKernelsSee() {
+        // A block whose values round to ties and to ±127 exactly, against the rule by hand.
+        var x = [Float](repeating: 0, count: 32)
+        x[0] = 127; x[1] = -127; x[2] = 0.5; x[3] = 1.5; x[4] = -2.5; x[5] = 63.49
+        var q = [dk_q8_block](repeating: dk_q8_block(), count: 1)
+        x.withUnsafeBufferPointer { xp in q.withUnsafeMutableBufferPointer { dk_quantize_q8(xp.baseAddress!, 1, $0.baseAddress!) } }
+        let got = withUnsafeBytes(of: q[0].q) { Array($0.bindMemory(to: Int8.self)) }
+        XCTAssertEqual(Array(got.prefix(6)), [127, -127, 0, 2, -2, 63])
+        XCTAssertEqual(q[0].d, 1)
+        XCTAssertEqual(q[0].s, 127 - 127 + 0 + 2 - 2 + 63)
+    }
+
     func testProductsMatchADoubleReference() throws {
         // 1 token: the dot kernels (single- and multi-threaded); 3 and 70: decoded tiles + BLAS.
         for e in BlockEncoding.allCases {
@@ -85,12 +112,14 @@ final class EncodedMatrixTests: XCTestCase {
                         x.withUnsafeBufferPointer { xp in
                             y.withUnsafeMutableBufferPointer { m.multiply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, accumulate: accumulate) }
                         }
+                        // One token through a block type multiplies x rounded to 8 bits per block.
+                        let xUsed = tokens == 1 && e.blockSize == 32 ? activationBlocks(x) : x
                         var worst = 0.0
                         for t in 0..<tokens {
                             for r in 0..<rows {
                                 var s = accumulate ? Double(initial[t * rows + r]) : 0, scale = abs(s)
                                 for c in 0..<columns {
-                                    let p = Double(x[t * columns + c]) * Double(w[r * columns + c])
+                                    let p = Double(xUsed[t * columns + c]) * Double(w[r * columns + c])
                                     s += p; scale += abs(p)
                                 }
                                 worst = max(worst, abs(Double(y[t * rows + r]) - s) / max(scale, 1e-6))

@@ -19,6 +19,11 @@ final class OPTPerplexityTests: XCTestCase {
             let expected = ref["ppl"] as! Double
             XCTAssertEqual(windows.count, ref["windows"] as! Int)
             XCTAssertEqual(r.ppl, expected, accuracy: 1e-3 * expected, name)
+            // One token at a time through the KV cache: the same losses (float32 weights).
+            let d = try Perplexity.evaluate(model: model, modelName: name, dataset: "wikitext2", protocol: .wanda,
+                                            windows: windows, pass: .decode)
+            XCTAssertEqual(d.ppl, expected, accuracy: 1e-3 * expected, "\(name) decode pass")
+            for (a, b) in zip(d.nllPerWindow, r.nllPerWindow) { XCTAssertEqual(a, b, accuracy: 1e-5 * abs(b), "\(name) decode pass") }
         }
     }
 }

@@ -52,7 +52,13 @@ final class WeightEncodingTests: XCTestCase {
                 twin.lmHead = model.encodedHead!.densified()
                 let reference = try outputs(twin, tokens)
                 XCTAssertLessThanOrEqual(maxAbsDiff(encoded.full, reference.full), 1e-4, "\(name) \(e) prefill")
-                XCTAssertLessThanOrEqual(maxAbsDiff(encoded.steps, reference.steps), 1e-4, "\(name) \(e) decode")
+                // Decode through block types multiplies 8-bit activations (the kernel is checked
+                // exactly in EncodedMatrixTests): near the twin, relative to its largest logit (at
+                // width 32 each row is one block, the coarsest case; on SmolLM2 the decode-pass
+                // perplexity is within 0.05 % of llama.cpp's, BENCHMARKS.md).
+                let stepScale = reference.steps.map(abs).max()!
+                let decodeTolerance: Float = blockWise ? 0.08 * stepScale : 1e-4
+                XCTAssertLessThanOrEqual(maxAbsDiff(encoded.steps, reference.steps), decodeTolerance, "\(name) \(e) decode (scale \(stepScale))")
                 // And they are near the original model's, relative to the largest logit (f16 tightly, 4 bits loosely).
                 let original = try tinyModel(name).logits(tokens)
                 let scale = original.map(abs).max()!
@@ -96,12 +102,12 @@ final class WeightEncodingTests: XCTestCase {
         XCTAssertEqual(total, 30 * 7 + 1, "\(summary)")
         XCTAssertGreaterThan(summary.matrices["q4_1", default: 0], 0, "\(summary)")
         XCTAssertNotNil(loaded.model.encodedHead)
-        // The same values as the float32 model (the check inside useWeights is exact): only the
-        // summation order differs.
+        // The same values as the float32 model (the check inside useWeights is exact): prefill
+        // differs by summation order only; decode by the 8-bit activations of the block kernels.
         let after = try outputs(loaded.model, ids)
         let scale = before.full.map(abs).max()!
         XCTAssertLessThanOrEqual(maxAbsDiff(after.full, before.full), 1e-4 * scale)
-        XCTAssertLessThanOrEqual(maxAbsDiff(after.steps, before.steps), 1e-4 * scale)
+        XCTAssertLessThanOrEqual(maxAbsDiff(after.steps, before.steps), 0.1 * scale)
 
         // A model changed after loading cannot stand on its file's blocks.
         let changed = try ModelLoader.load(path)

@@ -1,3 +1,5 @@
+import DecodeKernels
+
 /// Row kernels of the block encodings: a row's dot product with a float vector (batch-1
 /// decode) and its conversion to float32 (prefill tiles, densifying, reading GGUF tensors).
 ///
@@ -15,18 +17,16 @@
 /// unfused, so it is bit-identical to ggml and gguf-py.
 ///
 /// Dot products: batch-1 decode streams every weight byte once per token and is bound by
-/// memory bandwidth, so the stored values are widened to float32 in registers and multiplied
-/// into x with FMA; no float copy of a row is ever written. A block's scale is applied once:
-/// its partial products are summed in one SIMD8 t, then acc += t · d. The Q4 offsets (−8·d
-/// for Q4_0, m for Q4_1) multiply the block's sum of x, computed once per token (`blockSums`).
+/// memory bandwidth. Float rows are widened to float32 in registers and multiplied into x with
+/// FMA; no float copy of a row is ever written. Block rows run on 8-bit activations in C
+/// (`matrixVector`), where AVX2's byte multiply-adds are reachable.
 public enum EncodedRows {
     // MARK: Widening to float32
     //
     // Each vector is built lane by lane from scalar conversions, which LLVM turns into one
     // widening instruction (vcvtph2ps; vpmovsxbd + vcvtdq2ps; vpmovzxbd + vcvtdq2ps). Swift's
     // generic SIMD conversions (`SIMD8<Float>(SIMD8<Int32>)` and kin) compiled to a call per
-    // vector instead, several times slower, and `replacing(with:where:)` on integer lanes to a
-    // per-lane loop.
+    // vector instead, several times slower.
 
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
@@ -66,38 +66,7 @@ public enum EncodedRows {
         return SIMD8<Float>(f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7))
     }
 
-    /// Eight signed bytes at p.
-    @inline(__always)
-    static func int8s8(_ p: UnsafeRawPointer) -> SIMD8<Float> {
-        let q = p.assumingMemoryBound(to: Int8.self)
-        return SIMD8<Float>(Float(q[0]), Float(q[1]), Float(q[2]), Float(q[3]), Float(q[4]), Float(q[5]), Float(q[6]), Float(q[7]))
-    }
-
-    /// The low (high: false) or high nibbles of eight bytes at p.
-    @inline(__always)
-    static func nibbles8(_ p: UnsafeRawPointer, high: Bool) -> SIMD8<Float> {
-        let q = p.assumingMemoryBound(to: UInt8.self)
-        @inline(__always) func f(_ i: Int) -> Float { Float(high ? q[i] >> 4 : q[i] & 0x0F) }
-        return SIMD8<Float>(f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7))
-    }
-
-    /// Lanes of `a` where mask lanes are all ones, of `b` where they are zero (bit operations;
-    /// see above for `replacing(with:where:)`).
-    @inline(__always)
-    static func select(_ mask: SIMD8<UInt32>, _ a: SIMD8<UInt32>, _ b: SIMD8<UInt32>) -> SIMD8<UInt32> {
-        (a & mask) | (b & ~mask)
-    }
-
     // MARK: Dot products (one row · x)
-
-    /// Sums of x over each block of 32 (what the Q4 offsets multiply), into sums[columns / 32].
-    @inline(__always)
-    public static func blockSums(_ x: UnsafePointer<Float>, columns: Int, into sums: UnsafeMutablePointer<Float>) {
-        for b in 0..<(columns / 32) {
-            let p = x + 32 * b
-            sums[b] = ((load8(p) + load8(p + 8)) + (load8(p + 16) + load8(p + 24))).sum()
-        }
-    }
 
     /// A row of 32-bit or 16-bit floats: `width` bytes per value, `load` widens eight.
     @inline(__always)
@@ -119,39 +88,10 @@ public enum EncodedRows {
         return s
     }
 
-    @inline(__always)
-    static func dotQ8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        for b in 0..<(n / 32) {
-            let blk = w + 34 * b, xb = x + 32 * b
-            var t0 = int8s8(blk + 2) * load8(xb), t1 = int8s8(blk + 10) * load8(xb + 8)
-            t0.addProduct(int8s8(blk + 18), load8(xb + 16)); t1.addProduct(int8s8(blk + 26), load8(xb + 24))
-            let d = SIMD8<Float>(repeating: half(blk))
-            if b & 1 == 0 { a0.addProduct(t0 + t1, d) } else { a1.addProduct(t0 + t1, d) }
-        }
-        return (a0 + a1).sum()
-    }
-
-    /// Q4_0 (block of 18 bytes, offset −8·d) or Q4_1 (20 bytes, offset m).
-    @inline(__always)
-    static func dotQ4(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ n: Int, withMin: Bool) -> Float {
-        let size = withMin ? 20 : 18, qs = size - 16
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), offset: Float = 0
-        for b in 0..<(n / 32) {
-            let blk = w + size * b, q = blk + qs, xb = x + 32 * b
-            var t0 = nibbles8(q, high: false) * load8(xb), t1 = nibbles8(q + 8, high: false) * load8(xb + 8)
-            t0.addProduct(nibbles8(q, high: true), load8(xb + 16)); t1.addProduct(nibbles8(q + 8, high: true), load8(xb + 24))
-            let d = half(blk)
-            if b & 1 == 0 { a0.addProduct(t0 + t1, SIMD8<Float>(repeating: d)) } else { a1.addProduct(t0 + t1, SIMD8<Float>(repeating: d)) }
-            offset += (withMin ? half(blk + 2) : -8 * d) * sums[b]
-        }
-        return (a0 + a1).sum() + offset
-    }
-
-    /// y[r] (+)= row r · x for rows r0..<r1 of a matrix whose rows are `rowBytes` apart.
-    /// `sums`: x's block sums (Q4 types only).
-    static func dots(_ e: BlockEncoding, rows base: UnsafeRawPointer, rowBytes: Int, columns n: Int, _ r0: Int, _ r1: Int,
-                     x: UnsafePointer<Float>, sums: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    /// y[r] (+)= row r · x for rows r0..<r1 of a float matrix (f32, f16, bf16) whose rows are
+    /// `rowBytes` apart.
+    static func floatDots(_ e: BlockEncoding, rows base: UnsafeRawPointer, rowBytes: Int, columns n: Int, _ r0: Int, _ r1: Int,
+                          x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         @inline(__always) func each(_ dot: (UnsafeRawPointer) -> Float) {
             if accumulate {
                 for r in r0..<r1 { y[r] += dot(base + r * rowBytes) }
@@ -163,9 +103,16 @@ public enum EncodedRows {
         case .f32: each { dotFloats($0, x, n, width: 4, { $0.loadUnaligned(as: SIMD8<Float>.self) }, { $0.loadUnaligned(as: Float.self) }) }
         case .f16: each { dotFloats($0, x, n, width: 2, halves8, half) }
         case .bf16: each { dotFloats($0, x, n, width: 2, bfloats8, { floatFromBFloat16Bits(UInt16(littleEndian: $0.loadUnaligned(as: UInt16.self))) }) }
-        case .q8_0: each { dotQ8_0($0, x, n) }
-        case .q4_0: each { dotQ4($0, x, sums, n, withMin: false) }
-        case .q4_1: each { dotQ4($0, x, sums, n, withMin: true) }
+        case .q8_0, .q4_0, .q4_1: preconditionFailure("block types run on 8-bit activations (matrixVector)")
+        }
+    }
+
+    /// The C kernel's name for a block type.
+    static func kernelType(_ e: BlockEncoding) -> Int32 {
+        switch e {
+        case .q8_0: return Int32(DK_Q8_0)
+        case .q4_0: return Int32(DK_Q4_0)
+        default: return Int32(DK_Q4_1)
         }
     }
 
@@ -175,15 +122,27 @@ public enum EncodedRows {
 
     /// y[rows] (+)= W · x for W [rows × columns] in encoding `e` at `base`, output rows split
     /// across the workers (each streams its own rows of W once).
+    ///
+    /// Float encodings multiply x as given. The block types (Q8_0, Q4_0, Q4_1) first quantize x
+    /// to 8 bits per block of 32 and sum integer products (`DecodeKernels/block_dot.c`), as
+    /// llama.cpp does: the result differs from the float product of the stored weights by x's
+    /// rounding only (≤ half an activation step per value), and the kernel is twice as fast.
     public static func matrixVector(_ e: BlockEncoding, _ base: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int,
                                     x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        let blocks = max(1, columns / 32)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks) { scratch in
-            let s = scratch.baseAddress!
-            if e == .q4_0 || e == .q4_1 { blockSums(x, columns: columns, into: s) }
-            let workers = rows * columns < parallelWeights ? 1 : Parallelism.threads
+        let workers = rows * columns < parallelWeights ? 1 : Parallelism.threads
+        guard e.blockSize == 32 else {
             parallelFor(rows, minPerThread: max(1, rows / workers)) { r0, r1 in
-                dots(e, rows: base, rowBytes: rowBytes, columns: columns, r0, r1, x: x, sums: s, y: y, accumulate: accumulate)
+                floatDots(e, rows: base, rowBytes: rowBytes, columns: columns, r0, r1, x: x, y: y, accumulate: accumulate)
+            }
+            return
+        }
+        let blocks = columns / 32
+        withUnsafeTemporaryAllocation(of: dk_q8_block.self, capacity: max(1, blocks)) { scratch in
+            let q = scratch.baseAddress!
+            dk_quantize_q8(x, blocks, q)
+            let type = kernelType(e), w = base.assumingMemoryBound(to: UInt8.self)
+            parallelFor(rows, minPerThread: max(1, rows / workers)) { r0, r1 in
+                dk_block_rows(type, w, rowBytes, blocks, q, r0, r1, y, accumulate ? 1 : 0)
             }
         }
     }

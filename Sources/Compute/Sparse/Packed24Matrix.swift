@@ -1,14 +1,20 @@
+import DecodeKernels
+
 /// A 2:4 (or 1:4) sparse matrix W [rows × columns] packed for batch-1 decode: the kept values
 /// in a `BlockEncoding` (f32, f16, bf16 or Q8_0 blocks over the kept values) and a 2-bit
 /// offset per kept value. 2:4 in f32 streams 2.125 bytes per weight instead of 4; with 8-bit
 /// values 0.62 instead of Q8_0's 1.06 — what makes N:M pruning pay in decode.
 ///
 /// Layout, chosen so the kernel needs no gathers: each row is cut into chunks of 8 groups
-/// (32 columns). A chunk holds slot 0 of its 8 groups, then (2:4) slot 1 — 8 or 16 values —
-/// and one UInt32 of codes: bits 2g, 2g+1 are group g's slot-0 offset (0–3), bits 16+2g,
-/// 17+2g its slot-1 offset. x is split once per product into its four phases
-/// X_k[g] = x[4g + k]; the x under 8 kept values is then X_0 with X_1, X_2, X_3 blended in
-/// where the offsets say so (compare-and-select, 8 lanes at a time), and one FMA per 8 kept.
+/// (32 columns); a chunk holds 8 · keep values and one UInt32 of codes, the 2-bit offset
+/// (0–3 within its group) of kept value j in bits 2j, 2j + 1. The values are in the order
+/// AVX2's in-lane permute (vpermilps) delivers x, so the kernel (`DecodeKernels/
+/// packed24_dot.c`) gathers the x under 8 kept values with two or four permutes of plain
+/// loads, and multiplies with one FMA:
+///
+///     kept j = 8k + 4h + p (k = j / 8, h = 0 or 1, p = 0…3)
+///     2:4: group 4k + 2·(p / 2) + h, slot p mod 2      1:4: group 2p + h
+///
 /// Groups with fewer non-zeros than slots are padded with zero values.
 public struct Packed24Matrix: Sendable {
     public let rows: Int
@@ -24,9 +30,19 @@ public struct Packed24Matrix: Sendable {
     public var keptPerRow: Int { columns / 4 * keep }
     var chunksPerRow: Int { columns / 32 }
 
+    /// The group (0–7) and slot of kept value j (0 ≤ j < 8 · keep) of a chunk (layout above).
+    @inline(__always)
+    static func position(kept j: Int, keep: Int) -> (group: Int, slot: Int) {
+        let k = j >> 3, h = (j >> 2) & 1, p = j & 3
+        return keep == 2 ? (4 * k + 2 * (p >> 1) + h, p & 1) : (2 * p + h, 0)
+    }
+
+    /// The encodings the kept values may use (the kernel reads 32-, 16- and 8-bit values).
+    public static let valueEncodings: Set<BlockEncoding> = [.f32, .f16, .bf16, .q8_0]
+
     /// Whether a matrix of this width can be held: whole chunks, and whole value blocks.
     public static func fits(columns: Int, keep: Int, encoding: BlockEncoding) -> Bool {
-        (keep == 1 || keep == 2) && columns > 0 && columns % 32 == 0 && (columns / 4 * keep) % encoding.blockSize == 0
+        valueEncodings.contains(encoding) && (keep == 1 || keep == 2) && columns > 0 && columns % 32 == 0 && (columns / 4 * keep) % encoding.blockSize == 0
     }
 
     /// Packs a dense row-major matrix whose every group of 4 inputs holds at most `keep` non-zeros;
@@ -34,6 +50,7 @@ public struct Packed24Matrix: Sendable {
     public init(dense: UnsafePointer<Float>, rows: Int, columns: Int, keep: Int, encoding: BlockEncoding,
                 encode: ([Float], Int) throws -> [UInt8]) throws {
         guard keep == 1 || keep == 2 else { throw SparseFormatError.invalidPattern(keep: keep, group: 4) }
+        guard Self.valueEncodings.contains(encoding) else { throw SparseFormatError.valueEncoding(encoding.rawValue) }
         guard Self.fits(columns: columns, keep: keep, encoding: encoding) else {
             throw SparseFormatError.columnsNotMultipleOfGroup(columns: columns, group: max(32, encoding.blockSize * 4 / keep))
         }
@@ -44,6 +61,7 @@ public struct Packed24Matrix: Sendable {
             for c in 0..<chunks {
                 var code: UInt32 = 0
                 let out = r * kept + c * 8 * keep
+                var offsets = [[Int]](repeating: [], count: 8)
                 for g in 0..<8 {
                     let col = 32 * c + 4 * g
                     let p = dense + r * columns + col
@@ -58,11 +76,13 @@ public struct Packed24Matrix: Sendable {
                         if !found.contains(o) { found.append(o) }
                         o += 1
                     }
-                    found.sort()
-                    for s in 0..<keep {
-                        vals[out + 8 * s + g] = p[found[s]]
-                        code |= UInt32(found[s]) << UInt32(16 * s + 2 * g)
-                    }
+                    offsets[g] = found.sorted()
+                }
+                for j in 0..<(8 * keep) {
+                    let (g, slot) = Self.position(kept: j, keep: keep)
+                    let o = offsets[g][slot]
+                    vals[out + j] = dense[r * columns + 32 * c + 4 * g + o]
+                    code |= UInt32(o) << UInt32(2 * j)
                 }
                 codes[r * chunks + c] = code
             }
@@ -103,11 +123,9 @@ public struct Packed24Matrix: Sendable {
             let row = dst + (r - r0) * columns
             for c in 0..<chunks {
                 let code = codes[r * chunks + c]
-                for s in 0..<keep {
-                    for g in 0..<8 {
-                        let o = Int((code >> UInt32(16 * s + 2 * g)) & 3)
-                        row[32 * c + 4 * g + o] = v[c * 8 * keep + 8 * s + g]
-                    }
+                for j in 0..<(8 * keep) {
+                    let o = Int((code >> UInt32(2 * j)) & 3)
+                    row[32 * c + 4 * Self.position(kept: j, keep: keep).group + o] = v[c * 8 * keep + j]
                 }
             }
         }
@@ -130,80 +148,23 @@ public struct Packed24Matrix: Sendable {
                                             zeroFill: false) { r0, r1, w in decodeRows(r0, r1, into: w) }
             return
         }
-        let groups = columns / 4
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: columns) { phases in
-            let xp = phases.baseAddress!
-            for g in 0..<groups {
-                for k in 0..<4 { xp[k * groups + g] = x[4 * g + k] }
-            }
-            values.storage.withUnsafeBytes { raw in
-                codes.withUnsafeBufferPointer { cb in
-                    let base = raw.baseAddress!, codes = cb.baseAddress!
-                    let workers = rows * columns < EncodedRows.parallelWeights ? 1 : Parallelism.threads
-                    parallelFor(rows, minPerThread: max(1, rows / workers)) { r0, r1 in
-                        for r in r0..<r1 {
-                            let d = Packed24Kernel.dot(valueEncoding, keep: keep, values: base + r * values.rowBytes,
-                                                       codes: codes + r * chunksPerRow, chunks: chunksPerRow,
-                                                       phases: xp, groups: groups)
-                            if accumulate { y[r] += d } else { y[r] = d }
-                        }
-                    }
+        let type: Int32
+        switch valueEncoding {
+        case .f32: type = Int32(DK_F32)
+        case .f16: type = Int32(DK_F16)
+        case .bf16: type = Int32(DK_BF16)
+        case .q8_0: type = Int32(DK_VALUES_Q8_0)
+        case .q4_0, .q4_1: preconditionFailure("packed 2:4 values are f32, f16, bf16 or q8_0")
+        }
+        values.storage.withUnsafeBytes { raw in
+            codes.withUnsafeBufferPointer { cb in
+                let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self), codes = cb.baseAddress!
+                let workers = rows * columns < EncodedRows.parallelWeights ? 1 : Parallelism.threads
+                parallelFor(rows, minPerThread: max(1, rows / workers)) { r0, r1 in
+                    dk_packed24_rows(type, Int32(keep), base, values.rowBytes, codes, chunksPerRow, x, r0, r1, y,
+                                     accumulate ? 1 : 0)
                 }
             }
         }
-    }
-}
-
-/// The dot product of one packed 2:4 / 1:4 row with x (as its four phases).
-enum Packed24Kernel {
-    static let shifts = SIMD8<UInt32>(0, 2, 4, 6, 8, 10, 12, 14)
-
-    /// x under the 8 kept values of one slot of a chunk: X_offset per lane, chosen by the
-    /// offset's two bits with bit-mask selects (`EncodedRows.select`).
-    @inline(__always)
-    static func select(_ code: UInt32, slot: Int, _ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>,
-                       _ x3: SIMD8<Float>) -> SIMD8<Float> {
-        let o = (SIMD8<UInt32>(repeating: code &>> UInt32(16 * slot)) &>> shifts) & 3
-        let low = 0 &- (o & 1), high = 0 &- (o &>> 1)
-        @inline(__always) func bits(_ v: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(v, to: SIMD8<UInt32>.self) }
-        let odd = EncodedRows.select(low, bits(x3), bits(x2)), even = EncodedRows.select(low, bits(x1), bits(x0))
-        return unsafeBitCast(EncodedRows.select(high, odd, even), to: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func dot(_ e: BlockEncoding, keep: Int, values: UnsafeRawPointer, codes: UnsafePointer<UInt32>, chunks: Int,
-                    phases xp: UnsafePointer<Float>, groups: Int) -> Float {
-        // Eight kept values j..<j+8 of the row as floats (Q8_0: without the block's scale).
-        @inline(__always) func load(_ j: Int) -> SIMD8<Float> {
-            switch e {
-            case .f32: return (values + 4 * j).loadUnaligned(as: SIMD8<Float>.self)
-            case .f16: return EncodedRows.halves8(values + 2 * j)
-            case .bf16: return EncodedRows.bfloats8(values + 2 * j)
-            default: return EncodedRows.int8s8(values + 34 * (j / 32) + 2 + j % 32)   // q8_0
-            }
-        }
-        var acc = SIMD8<Float>()
-        var block = SIMD8<Float>()   // Q8_0: the products of the current 32-value block
-        var j = 0
-        for c in 0..<chunks {
-            let code = codes[c]
-            let g0 = xp + 8 * c
-            let x0 = EncodedRows.load8(g0), x1 = EncodedRows.load8(g0 + groups)
-            let x2 = EncodedRows.load8(g0 + 2 * groups), x3 = EncodedRows.load8(g0 + 3 * groups)
-            for s in 0..<keep {
-                let xs = select(code, slot: s, x0, x1, x2, x3)
-                if e == .q8_0 {
-                    block.addProduct(load(j), xs)
-                    if (j + 8) % 32 == 0 {
-                        acc.addProduct(block, SIMD8<Float>(repeating: EncodedRows.half(values + 34 * (j / 32))))
-                        block = SIMD8<Float>()
-                    }
-                } else {
-                    acc.addProduct(load(j), xs)
-                }
-                j += 8
-            }
-        }
-        return acc.sum()
     }
 }
