@@ -75,17 +75,35 @@ private func decodeAttention(q: UnsafePointer<Float>, position: Int, keys: Unsaf
             let qh = q + h * headDim, g = h / group
             for j in 0..<n {
                 let k = keys + j * kvStride + g * headDim
-                var a = SIMD8<Float>()
+                // Four accumulators: one FMA chain through all of headDim stalled on its latency.
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
                 var d = 0
-                while d < headDim { a.addProduct(loadVector(qh + d), loadVector(k + d)); d += 8 }
-                scores[j] = a.sum() * scale
+                while d + 32 <= headDim {
+                    a0.addProduct(loadVector(qh + d), loadVector(k + d)); a1.addProduct(loadVector(qh + d + 8), loadVector(k + d + 8))
+                    a2.addProduct(loadVector(qh + d + 16), loadVector(k + d + 16)); a3.addProduct(loadVector(qh + d + 24), loadVector(k + d + 24))
+                    d += 32
+                }
+                while d < headDim { a0.addProduct(loadVector(qh + d), loadVector(k + d)); d += 8 }
+                scores[j] = ((a0 + a1) + (a2 + a3)).sum() * scale
             }
             softmaxInPlace(scores, count: n)
-            let o = out + h * headDim
+            // Σ_j p_j · v_j in tiles of 32 dimensions: one pass over the values per tile with four
+            // independent accumulators (one pass per 8 dimensions re-read the cache 8 times).
+            let o = out + h * headDim, vh = values + g * headDim
             var d = 0
+            while d + 32 <= headDim {
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                for j in 0..<n {
+                    let p = SIMD8<Float>(repeating: scores[j]), v = vh + j * kvStride + d
+                    a0.addProduct(p, loadVector(v)); a1.addProduct(p, loadVector(v + 8))
+                    a2.addProduct(p, loadVector(v + 16)); a3.addProduct(p, loadVector(v + 24))
+                }
+                storeVector(a0, o + d); storeVector(a1, o + d + 8); storeVector(a2, o + d + 16); storeVector(a3, o + d + 24)
+                d += 32
+            }
             while d < headDim {
                 var acc = SIMD8<Float>()
-                for j in 0..<n { acc.addProduct(SIMD8<Float>(repeating: scores[j]), loadVector(values + j * kvStride + g * headDim + d)) }
+                for j in 0..<n { acc.addProduct(SIMD8<Float>(repeating: scores[j]), loadVector(vh + j * kvStride + d)) }
                 storeVector(acc, o + d)
                 d += 8
             }

@@ -21,20 +21,21 @@ public struct SparseConversionSummary: Sendable, Equatable {
 
 /// Decode (batch 1) reads every stored byte of every matrix once per token, so `auto` ranks
 /// formats by bytes times how long their kernel takes per byte, relative to dense float32.
-/// Measured in one run of `bench/bench_decode.sh` (SmolLM2-135M, 2 threads, 2026-12-06;
-/// BENCHMARKS.md "Decode"): dense F32 streamed 27.3 GB/s (86 % of the read bandwidth),
-/// Wanda 70 % in CSR 21.3 GB/s (1.3× dense's time per byte), Wanda 2:4 in the packed 2:4
-/// format 11.4 GB/s (2.4×); the general packed N:M kernel (byte offsets) took as long as dense
-/// for 0.625 of the bytes (`secateur bench sparse`, 1536×576, one token: 155.2 vs 154.7 µs), 1.6×
-/// per byte. So a 2:4 model decodes faster dense than packed on this machine and
-/// `auto` keeps it dense (`nm` still packs it); CSR wins below about 55 % density. A sparse
-/// format must also be smaller than dense: it never trades memory for speed. A measured rule
-/// rather than a timing at conversion keeps `auto` deterministic on a loaded machine.
+/// Measured with `secateur bench sparse --threads 2` (1536×576 and 576×1536, one token, weights
+/// streamed from memory; 2026-12-06, after the C kernels; BENCHMARKS.md "Decode"): the 2:4
+/// decode format ran 1.61–1.76× dense for 0.53 of the bytes (1.07–1.17 per byte); CSR 1.40–1.87×
+/// at density 0.3 and 0.69–0.90× at 0.5 (1.2–1.9 per byte: its gather is compute-bound, so the
+/// cost per byte rises with density; 1.5 puts the crossover at about 45 % density, where the
+/// runs placed it); the general packed N:M kernel (byte offsets) 0.65–0.81× for 0.625 of the
+/// bytes (2.0–2.5 per byte). So a 2:4 model decodes in the 2:4 format, a 50 % unstructured one
+/// stays dense and a 70 % one goes to CSR. A sparse format must also be smaller than dense: it
+/// never trades memory for speed. A measured rule rather than a timing at conversion keeps
+/// `auto` deterministic on a loaded machine.
 public enum SparseDecodeCost {
     /// Time per byte relative to dense float32.
-    public static let csrPerByte = 1.3
-    public static let packed24PerByte = 2.4
-    public static let nmPerByte = 1.6
+    public static let csrPerByte = 1.5
+    public static let packed24PerByte = 1.15
+    public static let nmPerByte = 2.2
 
     public static func dense(rows: Int, columns: Int) -> Int { rows * columns * MemoryLayout<Float>.size }
     public static func csr(rows: Int, nonzeros: Int) -> Double {

@@ -78,8 +78,12 @@ struct BenchSparse: ParsableCommand {
             try SparseThroughput.measure(rows: rows, columns: columns, density: density, tokens: tokens)
         }
         if json { try Terminal.printJSON(r); return }
-        print(String(format: "%d×%d, %d token(s): dense %.1f µs, CSR (density %.2f) %.1f µs (%.2f×), 2:4 %.1f µs (%.2f×)",
-                     rows, columns, tokens, r.denseMicroseconds, density, r.csrMicroseconds,
-                     r.denseMicroseconds / r.csrMicroseconds, r.nmMicroseconds, r.denseMicroseconds / r.nmMicroseconds))
+        var line = String(format: "%d×%d, %d token(s): dense %.1f µs, CSR (density %.2f) %.1f µs (%.2f×), 2:4 %.1f µs (%.2f×)",
+                          rows, columns, tokens, r.denseMicroseconds, density, r.csrMicroseconds,
+                          r.denseMicroseconds / r.csrMicroseconds, r.nmMicroseconds, r.denseMicroseconds / r.nmMicroseconds)
+        if let p = r.packed24Microseconds {
+            line += String(format: ", 2:4 decode format %.1f µs (%.2f×)", p, r.denseMicroseconds / p)
+        }
+        print(line)
     }
 }

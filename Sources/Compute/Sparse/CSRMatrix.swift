@@ -1,3 +1,5 @@
+import DecodeKernels
+
 /// A matrix W [rows × columns] in compressed sparse row form (CSR): for each row, its
 /// non-zero values and their column indices, stored contiguously row after row.
 /// Column indices are UInt16 (2 bytes instead of 4): enough for every linear layer of the
@@ -66,9 +68,9 @@ public struct CSRMatrix: Sendable {
                 values.withUnsafeBufferPointer { v in
                     let rs = s.baseAddress!, ci = c.baseAddress!, vs = v.baseAddress!
                     if n == 1 {
-                        SparseProducts.vector(outputs: rows, work: values.count, y: y, accumulate: accumulate) { r in
-                            let b = Int(rs[r])
-                            return SparseProducts.gatherDot(values: vs + b, columns: ci + b, count: Int(rs[r + 1]) - b, x: x)
+                        let workers = values.count < SparseProducts.parallelWork ? 1 : Parallelism.threads
+                        parallelFor(rows, minPerThread: max(1, rows / workers)) { r0, r1 in
+                            dk_csr_rows(vs, ci, rs, x, r0, r1, y, accumulate ? 1 : 0)
                         }
                         return
                     }

@@ -39,6 +39,11 @@ enum { DK_F32 = 0, DK_F16 = 1, DK_BF16 = 2, DK_VALUES_Q8_0 = 3 };
 void dk_packed24_rows(int value_type, int keep, const uint8_t *values, size_t row_bytes, const uint32_t *codes,
                       size_t chunks, const float *x, size_t r0, size_t r1, float *y, int accumulate);
 
+/// y[r] (+)= Σ_i values[i] · x[columns[i]] over row r's entries row_start[r]..<row_start[r + 1],
+/// for rows r0..<r1 of a CSR matrix.
+void dk_csr_rows(const float *values, const uint16_t *columns, const int32_t *row_start, const float *x,
+                 size_t r0, size_t r1, float *y, int accumulate);
+
 /// 1 when the vector kernels were compiled in, 0 for the scalar twins.
 int dk_vectorized(void);
 
