@@ -58,11 +58,29 @@ ours wanda24 "$WORK/wanda24" --sparse-format nm
 ours wanda70 "$WORK/wanda70" --sparse-format auto
 # 2:4 with 8-bit values: the packed 2:4 storage re-encodes its kept values (CSR keeps float32).
 ours wanda24-8bit "$WORK/wanda24" --sparse-format nm --weights q8_0
+ours wanda24-f16 "$WORK/wanda24" --sparse-format nm --weights f16
 
 if [ "${PPL:-0}" = 1 ]; then
   for w in f32 f16 bf16 q8_0 native; do
     "$BIN" eval ppl --model smollm2-135m --windows 16 --threads "$THREADS" --weights "$w" --json > "$WORK/ppl-$w.json"
   done
+  # The decode pass (one token at a time: 8-bit activations in the block kernels) against
+  # llama.cpp's perplexity on the same files, 4 windows of 2048.
+  for w in q8_0 native; do
+    "$BIN" eval ppl --model smollm2-135m --windows 4 --threads "$THREADS" --weights "$w" --pass decode --json > "$WORK/ppl-decode-$w.json"
+  done
+  if [ "${SKIP_LLAMACPP:-0}" != 1 ]; then
+    [ -d "$WORK/dense-hf" ] || "$BIN" export --format hf --output "$WORK/dense-hf" >&2   # its tokenizer.json
+    "$PY" - "$SECATEUR_DATA/wikitext2/wiki.test.raw" "$WORK/wikitext2.txt" <<'PYEOF'
+import sys   # the text as the wanda protocol joins it (bench/bench_export_llamacpp.sh)
+rows = ["" if l.strip() == "" else l for l in open(sys.argv[1], encoding="utf-8", newline="")]
+open(sys.argv[2], "w", encoding="utf-8", newline="").write("\n\n".join(rows))
+PYEOF
+    "$PY" bench/export_llamacpp.py ppl --gguf "$WORK/dense-q8_0.gguf" --tokenizer "$WORK/dense-hf" --text "$WORK/wikitext2.txt" \
+      --windows 4 --threads "$THREADS" > "$WORK/llamacpp-ppl-q8_0.json"
+    "$PY" bench/export_llamacpp.py ppl --gguf "$Q41" --tokenizer "$WORK/dense-hf" --text "$WORK/wikitext2.txt" \
+      --windows 4 --threads "$THREADS" > "$WORK/llamacpp-ppl-native.json"
+  fi
 fi
 
 "$PY" - "$WORK" <<'PY'
@@ -77,7 +95,7 @@ lc = {t: load(f"llamacpp-{t}") for t in ("f32", "q8_0", "q4_1")}
 rows = [("f32", "dense F32", "f32"), ("f16", "dense F16", None), ("bf16", "dense BF16", None),
         ("q8_0", "dense Q8_0", "q8_0"), ("native", "dense Q4_1 (native)", "q4_1"),
         ("wanda24", "Wanda 2:4", None), ("wanda70", "Wanda 70 %", None),
-        ("wanda24-8bit", "Wanda 2:4, 8-bit values", "q8_0")]
+        ("wanda24-8bit", "Wanda 2:4, 8-bit values", "q8_0"), ("wanda24-f16", "Wanda 2:4, 16-bit values", None)]
 print("| model | MB/token | bound tok/s | decode tok/s (min–max) | % of bound | llama.cpp tok/s | ours ÷ llama.cpp | prefill tok/s | llama.cpp prefill |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 base = {}
@@ -94,7 +112,7 @@ for key, name, ref in rows:
     print(f"| {name} | {bpt:.1f} | {rec['decode_bound_tokens_per_second']:.1f} | {d:.1f} ({rec['decode_tokens_per_second_min']:.1f}–{rec['decode_tokens_per_second_max']:.1f}) "
           f"| {100 * rec['decode_fraction_of_bound']:.0f} % | {lt} | {ratio} | {rec['prefill_tokens_per_second']:.1f} | {lp} |")
 for key, over, name in [("wanda24", "f32", "Wanda 2:4 ÷ dense F32"), ("wanda70", "f32", "Wanda 70 % ÷ dense F32"),
-                        ("wanda24-8bit", "q8_0", "Wanda 2:4 8-bit ÷ dense Q8_0")]:
+                        ("wanda24-8bit", "q8_0", "Wanda 2:4 8-bit ÷ dense Q8_0"), ("wanda24-f16", "f16", "Wanda 2:4 16-bit ÷ dense F16")]:
     if key in base and over in base:
         print(f"- {name}: {base[key] / base[over]:.2f}×")
 ppl = {k: load(f"ppl-{k}") for k in ("f32", "f16", "bf16", "q8_0", "native")}
@@ -102,4 +120,10 @@ if ppl["f32"]:
     f = ppl["f32"]["ppl"]
     for k, v in ppl.items():
         if v: print(f"- ppl {k}: {v['ppl']:.4f} ({100 * (v['ppl'] / f - 1):+.3f} % vs f32)")
+for k in ("q8_0", "native"):
+    ours, theirs = load(f"ppl-decode-{k}"), load(f"llamacpp-ppl-{k}")
+    if ours:
+        o = ours["ppl"]
+        t = f", llama.cpp {theirs['ppl']:.4f} ({100 * (o / theirs['ppl'] - 1):+.3f} %)" if theirs else ""
+        print(f"- decode-pass ppl {k} (4 × 2048): {o:.4f}{t}")
 PY
