@@ -18,12 +18,6 @@ public struct Linear: Sendable {
         self.outFeatures = outFeatures; self.inFeatures = inFeatures
     }
 
-    /// A layer with these sizes but no weights (to describe the shape a rebuilt model will have).
-    init(shapeOnly outFeatures: Int, _ inFeatures: Int, bias: Bool) {
-        weight = []; self.bias = bias ? [Float](repeating: 0, count: outFeatures) : nil
-        self.outFeatures = outFeatures; self.inFeatures = inFeatures
-    }
-
     public var parameterCount: Int { outFeatures * inFeatures + (bias?.count ?? 0) }
 
     /// y[rows × out] = x[rows × in]·Wᵀ (+ y when accumulate) (+ b).

@@ -22,6 +22,7 @@ extension TaylorOrder: ExpressibleByArgument {}
 extension GroupAggregation: ExpressibleByArgument {}
 extension LayerScore: ExpressibleByArgument {}
 extension SparseFormat: ExpressibleByArgument {}
+extension LlamaShape: ExpressibleByArgument {}
 
 /// "unstructured" or N:M — not a closed set of names, so parsed rather than listed.
 extension SparsityPattern: ExpressibleByArgument {

@@ -7,7 +7,7 @@ struct Secateur: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secateur",
         abstract: "Prune large language models on a CPU and measure what it cost and bought.",
-        subcommands: [Fetch.self, Info.self, Eval.self, Prune.self, Recover.self, Export.self, Generate.self, Bench.self,
+        subcommands: [Fetch.self, Info.self, MakeModel.self, Eval.self, Prune.self, Recover.self, Export.self, Generate.self, Bench.self,
                       Study.self, Results.self, Report.self])
 
     /// ArgumentParser's `main`, except that errors thrown while a command runs are reported as

@@ -298,6 +298,22 @@ final class CLIErrorTests: XCTestCase {
         }
     }
 
+    func testMakeModelAndItsRefusals() throws {
+        let out = try tmp.modelDir("made", from: "llama-gqa-tied", tokenizer: false).deletingLastPathComponent()
+            .appendingPathComponent("random-smol").path
+        assertCleanFailure(try runCLI(["make-model", "--shape", "smollm2-135m", "--output", out]), "no --random",
+                           mentions: ["--random"], usageAllowed: true)
+        assertCleanFailure(try runCLI(["make-model", "--shape", "llama9-1t", "--random", "--output", out]), "unknown shape",
+                           mentions: ["llama9-1t"], usageAllowed: true)
+        assertCleanFailure(try runCLI(["make-model", "--shape", "smollm2-135m", "--random", "--dtype", "q8_0", "--output", out]),
+                           "block dtype", mentions: ["q8_0"], usageAllowed: true)
+        let r = try runCLI(["make-model", "--shape", "smollm2-135m", "--random", "--seed", "3", "--output", out, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"parameters\":134515008"), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+        try? FileManager.default.removeItem(atPath: out)
+    }
+
     func testWeightsOptionAndBenchMemory() throws {
         let dir = try tmp.modelDir("weights", from: "llama-gqa-tied", tokenizer: true)
         let quick = ["--prompt-length", "8", "--decode-tokens", "2", "--repetitions", "1"]

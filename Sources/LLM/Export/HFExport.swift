@@ -61,37 +61,21 @@ public enum HFExport {
             try writeFileAtomically(HFConfig.encode(json: generation), to: path("generation_config.json"))
             files.append("generation_config.json")
 
-            // Shards in registry order; a new shard starts when the next tensor would overflow.
             let bytesPerValue = stDType == .f32 ? 4 : 2
-            var groups: [[ParameterTensor]] = [[]]
-            var groupBytes = 0
-            for p in m.parameters {
-                let bytes = p.count * bytesPerValue
-                if !groups[groups.count - 1].isEmpty && groupBytes + bytes > maxShardBytes {
-                    groups.append([]); groupBytes = 0
-                }
-                groups[groups.count - 1].append(p)
-                groupBytes += bytes
-            }
+            let groups = shardGroups(m.parameters, bytesPerValue: bytesPerValue, maxShardBytes: maxShardBytes)
             var weightMap: [String: String] = [:]
-            var total = 0
             for (k, group) in groups.enumerated() {
-                let name = groups.count == 1 ? HFCheckpoint.singleFileName
-                    : String(format: "model-%05d-of-%05d.safetensors", k + 1, groups.count)
+                let name = shardFileName(k, of: groups.count)
                 var writer = SafetensorsWriter(metadata: ["format": "pt"])
                 for p in group {
                     try m.withParameter(p.name) { try writer.add(p.name, shape: p.shape, data: $0, as: stDType) }
                     weightMap[p.name] = name
-                    total += p.count * bytesPerValue
                 }
                 try writer.write(to: path(name))
                 files.append(name)
             }
-            if groups.count > 1 {
-                let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": weightMap]
-                let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
-                try writeFileAtomically(data, to: path(HFCheckpoint.indexFileName))
-                files.append(HFCheckpoint.indexFileName)
+            if let index = try writeShardIndex(groups, weightMap: weightMap, bytesPerValue: bytesPerValue, in: tmp) {
+                files.append(index)
             }
 
             var tokenizerWritten = false
@@ -115,6 +99,40 @@ public enum HFExport {
             return Summary(files: files, shards: groups.count, tensorCount: m.parameters.count,
                            padded: padded, tokenizerWritten: tokenizerWritten)
         }
+    }
+}
+
+extension HFExport {
+    /// Tensors in registry order cut into shards: a new shard starts when the next tensor would
+    /// overflow `maxShardBytes` (transformers' rule).
+    static func shardGroups(_ parameters: [ParameterTensor], bytesPerValue: Int, maxShardBytes: Int) -> [[ParameterTensor]] {
+        var groups: [[ParameterTensor]] = [[]]
+        var groupBytes = 0
+        for p in parameters {
+            let bytes = p.count * bytesPerValue
+            if !groups[groups.count - 1].isEmpty && groupBytes + bytes > maxShardBytes {
+                groups.append([]); groupBytes = 0
+            }
+            groups[groups.count - 1].append(p)
+            groupBytes += bytes
+        }
+        return groups
+    }
+
+    /// model.safetensors, or model-0000k-of-0000n.safetensors for shard k of n > 1.
+    static func shardFileName(_ k: Int, of n: Int) -> String {
+        n == 1 ? HFCheckpoint.singleFileName : String(format: "model-%05d-of-%05d.safetensors", k + 1, n)
+    }
+
+    /// model.safetensors.index.json for more than one shard (returns its name), else nothing.
+    static func writeShardIndex(_ groups: [[ParameterTensor]], weightMap: [String: String], bytesPerValue: Int,
+                                in directory: String) throws -> String? {
+        guard groups.count > 1 else { return nil }
+        let total = groups.joined().reduce(0) { $0 + $1.count * bytesPerValue }
+        let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": weightMap]
+        let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
+        try writeFileAtomically(data, to: (directory as NSString).appendingPathComponent(HFCheckpoint.indexFileName))
+        return HFCheckpoint.indexFileName
     }
 }
 

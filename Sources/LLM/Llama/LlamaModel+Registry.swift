@@ -16,24 +16,45 @@ extension LlamaModel {
     public func setLinear(_ linear: Linear, _ p: Projection, layer i: Int) { layers[i][p] = linear }
 
     public var parameters: [ParameterTensor] {
-        let d = hiddenSize, v = vocabSize
+        Self.parameters(config: currentConfig) { p, i in self.layers[i][p].bias != nil }
+    }
+
+    /// The config with the widths the layers have now (structured pruning changes them).
+    var currentConfig: ModelConfig {
+        var c = config
+        c.numHeads = layers.map(\.heads)
+        c.numKVHeads = layers.map(\.kvHeads)
+        c.intermediateSizes = layers.map(\.intermediateSize)
+        c.tieWordEmbeddings = lmHead == nil
+        return c
+    }
+
+    /// The registry of a model with `config`'s widths, without holding one (what a checkpoint
+    /// of that shape contains, in order): `biased(p, layer)` says which projections carry a
+    /// bias (by default q, k and v where `attentionBias`, as Qwen2).
+    public static func parameters(config c: ModelConfig,
+                                  biased: ((Projection, Int) -> Bool)? = nil) -> [ParameterTensor] {
+        let d = c.hiddenSize, v = c.vocabSize, hd = c.headDim
+        let hasBias = biased ?? { p, _ in c.attentionBias && [.q, .k, .v].contains(p) }
         var out = [ParameterTensor(name: LlamaTensorNames.embedding.hf, shape: [v, d], role: .tokenEmbedding,
                                    axes: [.vocabulary, .hidden])]
-        for (i, l) in layers.enumerated() {
+        for i in 0..<c.numLayers {
             let p = "model.layers.\(i)."
             let q = TensorAxis.queryChannels(layer: i), kv = TensorAxis.kvChannels(layer: i)
             let mlp = TensorAxis.mlpChannels(layer: i)
-            let axes: [Projection: (out: TensorAxis, in: TensorAxis)] = [
-                .q: (q, .hidden), .k: (kv, .hidden), .v: (kv, .hidden), .o: (.hidden, q),
-                .gate: (mlp, .hidden), .up: (mlp, .hidden), .down: (.hidden, mlp)]
+            let qw = c.numHeads[i] * hd, kvw = c.numKVHeads[i] * hd, inter = c.intermediateSizes[i]
+            let dims: [Projection: (out: (TensorAxis, Int), in: (TensorAxis, Int))] = [
+                .q: ((q, qw), (.hidden, d)), .k: ((kv, kvw), (.hidden, d)), .v: ((kv, kvw), (.hidden, d)),
+                .o: ((.hidden, d), (q, qw)),
+                .gate: ((mlp, inter), (.hidden, d)), .up: ((mlp, inter), (.hidden, d)), .down: ((.hidden, d), (mlp, inter))]
             out.append(ParameterTensor(name: p + LlamaTensorNames.inputNorm.hf + ".weight", shape: [d],
                                        role: .norm(layer: i), axes: [.hidden]))
             for proj in Projection.allCases {
-                let lin = l[proj], name = p + LlamaTensorNames.module(proj), a = axes[proj]!
-                out.append(ParameterTensor(name: name + ".weight", shape: [lin.outFeatures, lin.inFeatures],
-                                           role: .projection(proj, layer: i, site: proj.inputSite), axes: [a.out, a.in]))
-                if let b = lin.bias {
-                    out.append(ParameterTensor(name: name + ".bias", shape: [b.count], role: .bias(proj, layer: i), axes: [a.out]))
+                let name = p + LlamaTensorNames.module(proj), a = dims[proj]!
+                out.append(ParameterTensor(name: name + ".weight", shape: [a.out.1, a.in.1],
+                                           role: .projection(proj, layer: i, site: proj.inputSite), axes: [a.out.0, a.in.0]))
+                if hasBias(proj, i) {
+                    out.append(ParameterTensor(name: name + ".bias", shape: [a.out.1], role: .bias(proj, layer: i), axes: [a.out.0]))
                 }
                 if proj == .o {
                     out.append(ParameterTensor(name: p + LlamaTensorNames.postAttentionNorm.hf + ".weight", shape: [d],
@@ -42,7 +63,7 @@ extension LlamaModel {
             }
         }
         out.append(ParameterTensor(name: LlamaTensorNames.finalNorm.hf, shape: [d], role: .norm(layer: nil), axes: [.hidden]))
-        if lmHead != nil {
+        if !c.tieWordEmbeddings {
             out.append(ParameterTensor(name: LlamaTensorNames.head.hf, shape: [v, d], role: .head, axes: [.vocabulary, .hidden]))
         }
         return out
@@ -80,9 +101,9 @@ extension LlamaModel {
         c.intermediateSizes = widths.map(\.intermediateSize)
         c.tieWordEmbeddings = lmHead == nil
         var tensors = InMemoryTensors()
-        let proto = LlamaModel(config: c, embedding: [], layers: [], finalNorm: [], lmHead: nil)
         // The registry of the new shape names every tensor the builder will ask for.
-        for t in proto.parameters(shapes: widths, hiddenSize: hiddenSize, tied: lmHead == nil, biases: biasedProjections) {
+        let biases = biasedProjections
+        for t in Self.parameters(config: c, biased: { p, _ in biases.contains(p) }) {
             tensors.tensors[t.name] = (t.shape, try tensor(t.name, t.shape))
         }
         return try LlamaModel(config: c, tensors: tensors)
@@ -93,29 +114,7 @@ extension LlamaModel {
         Set(Projection.allCases.filter { p in layers.contains { $0[p].bias != nil } })
     }
 
-    /// The registry a model of these widths would have (without building it).
-    func parameters(shapes: [BlockShape], hiddenSize d: Int, tied: Bool, biases: Set<Projection>) -> [ParameterTensor] {
-        let blocks = shapes.map { s -> LlamaBlock in
-            func lin(_ out: Int, _ inp: Int, _ p: Projection) -> Linear {
-                Linear(shapeOnly: out, inp, bias: biases.contains(p))
-            }
-            return LlamaBlock(inputNorm: [], q: lin(s.queryWidth, d, .q), k: lin(s.kvWidth, d, .k), v: lin(s.kvWidth, d, .v),
-                              o: lin(d, s.queryWidth, .o), postAttentionNorm: [], gate: lin(s.intermediateSize, d, .gate),
-                              up: lin(s.intermediateSize, d, .up), down: lin(d, s.intermediateSize, .down),
-                              heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim)
-        }
-        var c = config
-        c.hiddenSize = d
-        let m = LlamaModel(config: c, embedding: [], layers: blocks, finalNorm: [], lmHead: tied ? nil : [])
-        return m.parameters
-    }
-
     public func huggingFaceConfig() -> [String: Any] {
-        var c = config
-        c.numHeads = layers.map(\.heads)
-        c.numKVHeads = layers.map(\.kvHeads)
-        c.intermediateSizes = layers.map(\.intermediateSize)
-        c.tieWordEmbeddings = lmHead == nil
-        return hfConfigJSON(c)
+        hfConfigJSON(currentConfig)
     }
 }

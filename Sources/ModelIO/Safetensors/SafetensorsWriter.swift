@@ -45,15 +45,25 @@ public struct SafetensorsWriter {
 
     /// Names in file order (the reference writer's order).
     var orderedNames: [String] {
-        entries.keys.sorted { a, b in
-            let ra = entries[a]!.dtype.referenceRank, rb = entries[b]!.dtype.referenceRank
+        Self.referenceOrder(entries.keys.map { ($0, entries[$0]!.dtype) })
+    }
+
+    /// Tensor names in the reference writer's file order: wider dtypes first, then by name bytes.
+    static func referenceOrder(_ tensors: [(name: String, dtype: SafetensorsDType)]) -> [String] {
+        tensors.sorted { a, b in
+            let ra = a.dtype.referenceRank, rb = b.dtype.referenceRank
             if ra != rb { return ra > rb }
-            return Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
-        }
+            return Array(a.name.utf8).lexicographicallyPrecedes(Array(b.name.utf8))
+        }.map(\.name)
     }
 
     /// The 8-byte length plus padded JSON header.
     func headerBytes() -> [UInt8] {
+        Self.header(metadata: metadata, tensors: orderedNames.map { ($0, entries[$0]!.dtype, entries[$0]!.shape) })
+    }
+
+    /// The header of a file holding `tensors` in this order, back to back from offset 0.
+    static func header(metadata: [String: String], tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])]) -> [UInt8] {
         var json = "{"
         var first = true
         if !metadata.isEmpty {
@@ -63,12 +73,11 @@ public struct SafetensorsWriter {
             first = false
         }
         var offset = 0
-        for name in orderedNames {
-            let e = entries[name]!
-            let size = e.data.count * e.dtype.byteSize
+        for t in tensors {
+            let size = t.shape.reduce(1, *) * t.dtype.byteSize
             if !first { json += "," }
             first = false
-            json += "\(jsonString(name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(e.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + size)]}"
+            json += "\(jsonString(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + size)]}"
             offset += size
         }
         json += "}"
@@ -87,27 +96,35 @@ public struct SafetensorsWriter {
         try w.write(headerBytes())
         for name in orderedNames {
             let e = entries[name]!
-            switch e.dtype {
-            case .f32:
-                try e.data.withUnsafeBytes { try w.write($0) }
-            case .f16, .bf16:
-                let chunk = 1 << 16
-                var bits = [UInt16](repeating: 0, count: min(chunk, e.data.count))
-                var start = 0
-                while start < e.data.count {
-                    let n = min(chunk, e.data.count - start)
-                    for i in 0..<n {
-                        let v = e.data[start + i]
-                        bits[i] = (e.dtype == .f16 ? float16Bits(v) : bfloat16Bits(v)).littleEndian
-                    }
-                    try bits.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[0..<(2 * n)])) }
-                    start += n
-                }
-            default:
-                break
-            }
+            try e.data.withUnsafeBufferPointer { try Self.writeValues($0, as: e.dtype, to: w) }
         }
         try w.commit()
+    }
+}
+
+extension SafetensorsWriter {
+    /// Appends float32 values to `w` as `dtype` (F32 as is; F16/BF16 rounded to nearest even),
+    /// little-endian, converting in pieces of 64 Ki values.
+    static func writeValues(_ v: UnsafeBufferPointer<Float>, as dtype: SafetensorsDType, to w: AtomicFileWriter) throws {
+        switch dtype {
+        case .f32:
+            try w.write(UnsafeRawBufferPointer(v))
+        case .f16, .bf16:
+            let chunk = 1 << 16
+            var bits = [UInt16](repeating: 0, count: min(chunk, v.count))
+            var start = 0
+            while start < v.count {
+                let n = min(chunk, v.count - start)
+                for i in 0..<n {
+                    let x = v[start + i]
+                    bits[i] = (dtype == .f16 ? float16Bits(x) : bfloat16Bits(x)).littleEndian
+                }
+                try bits.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[0..<(2 * n)])) }
+                start += n
+            }
+        default:
+            preconditionFailure("writes F32, F16 or BF16 only")
+        }
     }
 }
 
