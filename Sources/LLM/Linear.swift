@@ -18,6 +18,12 @@ public struct Linear: Sendable {
         self.outFeatures = outFeatures; self.inFeatures = inFeatures
     }
 
+    /// A layer with these sizes whose weights are not in memory (a streamed block between uses).
+    init(shapeOnly outFeatures: Int, _ inFeatures: Int, bias: Bool) {
+        weight = []; self.bias = bias ? [] : nil
+        self.outFeatures = outFeatures; self.inFeatures = inFeatures
+    }
+
     public var parameterCount: Int { outFeatures * inFeatures + (bias?.count ?? 0) }
 
     /// y[rows × out] = x[rows × in]·Wᵀ (+ y when accumulate) (+ b).

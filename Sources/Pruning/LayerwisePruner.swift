@@ -45,6 +45,13 @@ public final class LayerwisePruner {
     public let configuration: PruneConfiguration
     /// Called after each layer with (layers done, total).
     public var progress: ((Int, Int) -> Void)?
+    /// Streaming: the blocks live in their checkpoint and are loaded one at a time; each is
+    /// released once final (after `layerFinished`). Global and OWL pruning need every block at
+    /// once and are refused.
+    public var residency: LayerResidency?
+    /// Called once per block (every block of the model, pruned or not) when it will not change
+    /// again, in order, while it is still in memory: where a streaming run writes it out.
+    public var layerFinished: ((Int) throws -> Void)?
 
     public init(model: LanguageModel, configuration: PruneConfiguration) throws {
         try configuration.validate(layerCount: model.layerCount)
@@ -85,6 +92,10 @@ public final class LayerwisePruner {
         if (c.method.needsCalibration || c.allocation == .owl) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
         }
+        if residency != nil && (c.group == .global || c.allocation == .owl) {
+            throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "OWL allocation") needs every layer in memory at once; prune without streaming")
+        }
+        finished = [:]
 
         if c.allocation == .owl {
             layerSparsity = try timed("allocation") { try owlAllocation(calibration: calibration) }
@@ -95,12 +106,20 @@ public final class LayerwisePruner {
             try timed("prune") { try pruneGlobally() }
         } else if !c.method.needsCalibration {
             try timed("prune") {
-                for i in layerRange { try pruneLayer(i, statistics: LayerStatistics()) ; progress?(i - layerRange.lowerBound + 1, layerRange.count) }
+                for i in 0..<model.layerCount {
+                    try use(i)
+                    if layerRange.contains(i) {
+                        try pruneLayer(i, statistics: LayerStatistics())
+                        progress?(i - layerRange.lowerBound + 1, layerRange.count)
+                    }
+                    try finish(i)
+                }
             }
         } else if c.order == .onePass {
             var inputs = try timed("embed") { try calibration.map { try model.embed($0) } }
             let last = layerRange.upperBound
             for i in 0...last {
+                try use(i)
                 if layerRange.contains(i) {
                     try pruneLayerOnePass(i, inputs: &inputs, needOutput: i < last)
                     progress?(i - layerRange.lowerBound + 1, layerRange.count)
@@ -109,11 +128,13 @@ public final class LayerwisePruner {
                         for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
                     }
                 }
+                try finish(i)
             }
         } else {
             var inputs = try timed("embed") { try calibration.map { try model.embed($0) } }
             let last = layerRange.upperBound
             for i in 0...last {
+                try use(i)
                 if layerRange.contains(i) {
                     let stats = try timed("statistics") { try gatherStatistics(layer: i, inputs: inputs) }
                     try timed("prune") { try pruneLayer(i, statistics: stats) }
@@ -124,7 +145,13 @@ public final class LayerwisePruner {
                         for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
                     }
                 }
+                try finish(i)
             }
+        }
+        // Every other block, unchanged, in order.
+        for i in 0..<model.layerCount where finished[i] == nil {
+            try use(i)
+            try finish(i)
         }
         return makeReport(calibration: calibration, phases: phases, seconds: Date().timeIntervalSince(start))
     }
@@ -301,25 +328,46 @@ public final class LayerwisePruner {
             let n = model.linear(p, layer: i).weight.count
             apply(Array(mask[offset..<(offset + n)]), to: p, layer: i)
         }
+        for i in layerRange { try finish(i) }
+    }
+
+    /// Block i is final: its report and zero count are taken, `layerFinished` sees it, and a
+    /// streamed block is released.
+    private var finished: [Int: (report: [String: MatrixReport]?, zeros: Int)] = [:]
+
+    func use(_ i: Int) throws { try residency?.load(i) }
+
+    func finish(_ i: Int) throws {
+        guard finished[i] == nil else { return }
+        finished[i] = (layerRange.contains(i) ? matrixReports(layer: i) : nil,
+                       model.zeroParameterCount { $0.role.layer == i })
+        try layerFinished?(i)
+        residency?.release(i)
+    }
+
+    func matrixReports(layer i: Int) -> [String: MatrixReport] {
+        var m: [String: MatrixReport] = [:]
+        for p in configuration.matrices {
+            let lin = model.linear(p, layer: i)
+            let z = lin.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+            m[p.rawValue] = MatrixReport(rows: lin.outFeatures, cols: lin.inFeatures,
+                                         sparsityRequested: sparsity(for: p, layer: i), zeros: z,
+                                         sparsity: Double(z) / Double(max(1, lin.weight.count)))
+        }
+        return m
     }
 
     func makeReport(calibration: [[Int32]], phases: [String: Double], seconds: Double) -> PruneReport {
         var layers: [String: [String: MatrixReport]] = [:]
         var prunable = 0, zeros = 0
         for i in layerRange {
-            var m: [String: MatrixReport] = [:]
-            for p in configuration.matrices {
-                let lin = model.linear(p, layer: i)
-                let z = lin.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
-                m[p.rawValue] = MatrixReport(rows: lin.outFeatures, cols: lin.inFeatures,
-                                             sparsityRequested: sparsity(for: p, layer: i), zeros: z,
-                                             sparsity: Double(z) / Double(max(1, lin.weight.count)))
-                prunable += lin.weight.count; zeros += z
-            }
+            let m = finished[i]?.report ?? [:]
+            for r in m.values { prunable += r.rows * r.cols; zeros += r.zeros }
             layers[String(i)] = m
         }
         let total = model.parameterCount
-        let nonzero = total - model.zeroParameterCount
+        let blockZeros = finished.values.reduce(0) { $0 + $1.zeros }
+        let nonzero = total - blockZeros - model.zeroParameterCount { $0.role.layer == nil }
         return PruneReport(configuration: configuration, order: configuration.order.rawValue, nsamples: calibration.count,
                            seqlen: calibration.first?.count ?? 0, layers: layers, prunableWeights: prunable,
                            prunableZeros: zeros, sparsityAchieved: Double(zeros) / Double(max(1, prunable)),

@@ -80,20 +80,7 @@ public enum HFExport {
 
             var tokenizerWritten = false
             if let t = tokenizer {
-                if let src = t.huggingFaceDirectory {
-                    for name in Tokenizer.directoryFileNames {
-                        let from = src.appendingPathComponent(name)
-                        guard FileManager.default.fileExists(atPath: from.path) else { continue }
-                        try FileManager.default.copyItem(atPath: from.path, toPath: path(name))
-                        files.append(name)
-                    }
-                } else {
-                    try writeFileAtomically(t.tokenizer.tokenizerJSONData(), to: path("tokenizer.json"))
-                    let cfg = t.tokenizer.tokenizerConfigObject(chatTemplate: t.chatTemplate, modelMaxLength: m.maxPositions)
-                    let data = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
-                    try writeFileAtomically(data, to: path("tokenizer_config.json"))
-                    files += ["tokenizer.json", "tokenizer_config.json"]
-                }
+                files += try writeTokenizer(t, maxPositions: m.maxPositions, in: tmp)
                 tokenizerWritten = true
             }
             return Summary(files: files, shards: groups.count, tensorCount: m.parameters.count,
@@ -103,6 +90,78 @@ public enum HFExport {
 }
 
 extension HFExport {
+    /// Writes `model` as a Hugging Face directory while `body` runs, one block at a time: `body`
+    /// gets `writeBlock(i)`, to be called once per block when the block is final and in memory
+    /// (a streamed prune calls it from `LayerwisePruner.layerFinished`); each block is its own
+    /// shard, `model-0000(i+1)-of-0000(n)`. When `body` returns, the embedding, final norm and
+    /// head go to the last shard with config.json, the index and the tokenizer, and the
+    /// directory is renamed into place. Widths must be uniform (transformers' configs).
+    public static func writeStreamed<R>(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
+                                        to directory: String,
+                                        _ body: (_ writeBlock: @escaping (Int) throws -> Void) throws -> R) throws -> (R, Summary) {
+        guard let stDType = dtype.safetensorsDType, let torchName = dtype.torchName else {
+            throw ExportError.dtypeNotAvailable(dtype, format: .hf)
+        }
+        if UniformPadding.target(model) != nil { throw ExportError.nonUniformWidths(summary: widthSummary(model.blockShapes)) }
+        let parameters = model.parameters
+        let n = model.layerCount + 1
+        var groups = [[ParameterTensor]](repeating: [], count: n)
+        for p in parameters { groups[p.role.layer ?? (n - 1)].append(p) }
+        var weightMap: [String: String] = [:]
+        for (k, g) in groups.enumerated() { for p in g { weightMap[p.name] = shardFileName(k, of: n) } }
+        return try writeDirectoryAtomically(directory) { tmp in
+            func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
+            var written = Set<Int>()
+            func writeShard(_ k: Int) throws {
+                var writer = SafetensorsWriter(metadata: ["format": "pt"])
+                for p in groups[k] { try model.withParameter(p.name) { try writer.add(p.name, shape: p.shape, data: $0, as: stDType) } }
+                try writer.write(to: path(shardFileName(k, of: n)))
+                written.insert(k)
+            }
+            let result = try body { i in
+                precondition(i >= 0 && i < model.layerCount && !written.contains(i), "each block is written once")
+                try writeShard(i)
+            }
+            guard written.count == model.layerCount else {
+                throw ExportError.writeFailed(path: directory, reason: "only \(written.count) of \(model.layerCount) blocks were written")
+            }
+            try writeShard(n - 1)
+            var config = model.huggingFaceConfig()
+            config["torch_dtype"] = nil
+            config["dtype"] = torchName
+            try writeFileAtomically(HFConfig.encode(json: config), to: path(HFCheckpoint.configFileName))
+            var files = [HFCheckpoint.configFileName] + (0..<n).map { shardFileName($0, of: n) }
+            if let index = try writeShardIndex(groups, weightMap: weightMap, bytesPerValue: stDType.byteSize, in: tmp) {
+                files.append(index)
+            }
+            if let t = tokenizer { files += try writeTokenizer(t, maxPositions: model.maxPositions, in: tmp) }
+            return (result, Summary(files: files, shards: n, tensorCount: parameters.count, padded: false,
+                                    tokenizerWritten: tokenizer != nil))
+        }
+    }
+
+    /// The tokenizer files: a source directory's copied as they are, or tokenizer.json and
+    /// tokenizer_config.json written from the tokenizer held (a GGUF source). Returns the names.
+    static func writeTokenizer(_ t: ExportTokenizer, maxPositions: Int, in directory: String) throws -> [String] {
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        var files: [String] = []
+        if let src = t.huggingFaceDirectory {
+            for name in Tokenizer.directoryFileNames {
+                let from = src.appendingPathComponent(name)
+                guard FileManager.default.fileExists(atPath: from.path) else { continue }
+                try FileManager.default.copyItem(atPath: from.path, toPath: path(name))
+                files.append(name)
+            }
+        } else {
+            try writeFileAtomically(t.tokenizer.tokenizerJSONData(), to: path("tokenizer.json"))
+            let cfg = t.tokenizer.tokenizerConfigObject(chatTemplate: t.chatTemplate, modelMaxLength: maxPositions)
+            let data = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
+            try writeFileAtomically(data, to: path("tokenizer_config.json"))
+            files += ["tokenizer.json", "tokenizer_config.json"]
+        }
+        return files
+    }
+
     /// Tensors in registry order cut into shards: a new shard starts when the next tensor would
     /// overflow `maxShardBytes` (transformers' rule).
     static func shardGroups(_ parameters: [ParameterTensor], bytesPerValue: Int, maxShardBytes: Int) -> [[ParameterTensor]] {

@@ -39,7 +39,9 @@ public final class LlamaModel: BlockStack {
     }
 
     /// Builds the model for `config` from named tensors (a checkpoint, or a model being rebuilt).
-    public convenience init(config c: ModelConfig, tensors: TensorSource) throws {
+    /// `resident: false` leaves the blocks in the source (shapes only) for `LlamaLayerStream`
+    /// to bring in one at a time.
+    public convenience init(config c: ModelConfig, tensors: TensorSource, resident: Bool = true) throws {
         guard c.numLayers > 0, c.hiddenSize > 0, c.vocabSize > 0, c.headDim > 0, c.headDim % 2 == 0,
               c.numKVHeads.count == c.numLayers, c.intermediateSizes.count == c.numLayers else {
             throw LLMError.invalidConfig("layers \(c.numLayers), hidden \(c.hiddenSize), vocab \(c.vocabSize), head_dim \(c.headDim)")
@@ -48,38 +50,65 @@ public final class LlamaModel: BlockStack {
         func optional(_ name: String, _ shape: [Int]) throws -> [Float]? {
             tensors.shape(of: name) == nil ? nil : try load(name, shape)
         }
-        let d = c.hiddenSize, hd = c.headDim
+        let d = c.hiddenSize
         let embedding = try load(LlamaTensorNames.embedding.hf, [c.vocabSize, d])
         var layers: [LlamaBlock] = []
         for i in 0..<c.numLayers {
-            let p = "model.layers.\(i)."
-            let h = c.numHeads[i], kvh = c.numKVHeads[i], inter = c.intermediateSizes[i]
-            guard kvh == 0 ? h == 0 : h % kvh == 0 else {
-                throw LLMError.invalidConfig("layer \(i): \(h) heads is not a multiple of \(kvh) kv heads")
-            }
-            func linear(_ proj: Projection, _ out: Int, _ inp: Int, bias: Bool = false) throws -> Linear {
-                let name = p + LlamaTensorNames.module(proj)
-                let w = try load(name + ".weight", [out, inp])
-                let b = bias ? try optional(name + ".bias", [out]) : nil
-                return Linear(weight: w, outFeatures: out, inFeatures: inp, bias: b)
-            }
-            let bias = c.attentionBias
-            layers.append(LlamaBlock(
-                inputNorm: try load(p + LlamaTensorNames.inputNorm.hf + ".weight", [d]),
-                q: try linear(.q, h * hd, d, bias: bias),
-                k: try linear(.k, kvh * hd, d, bias: bias),
-                v: try linear(.v, kvh * hd, d, bias: bias),
-                o: try linear(.o, d, h * hd),
-                postAttentionNorm: try load(p + LlamaTensorNames.postAttentionNorm.hf + ".weight", [d]),
-                gate: try linear(.gate, inter, d),
-                up: try linear(.up, inter, d),
-                down: try linear(.down, d, inter),
-                heads: h, kvHeads: kvh, headDim: hd))
+            layers.append(resident ? try Self.block(i, config: c, tensors: tensors) : try Self.placeholderBlock(i, config: c, tensors: tensors))
         }
         let norm = try load(LlamaTensorNames.finalNorm.hf, [d])
         let head = c.tieWordEmbeddings ? nil : try optional(LlamaTensorNames.head.hf, [c.vocabSize, d])
         if !c.tieWordEmbeddings && head == nil { throw TensorSourceError.missingTensor(LlamaTensorNames.head.hf) }
         self.init(config: c, embedding: embedding, layers: layers, finalNorm: norm, lmHead: head)
+    }
+
+    /// Block i of a model with `config`, read from `tensors`.
+    static func block(_ i: Int, config c: ModelConfig, tensors: TensorSource) throws -> LlamaBlock {
+        func load(_ name: String, _ shape: [Int]) throws -> [Float] { try tensors.loadChecked(name, shape) }
+        func optional(_ name: String, _ shape: [Int]) throws -> [Float]? {
+            tensors.shape(of: name) == nil ? nil : try load(name, shape)
+        }
+        let (h, kvh, inter, hd, d) = try widths(i, config: c)
+        let p = "model.layers.\(i)."
+        func linear(_ proj: Projection, _ out: Int, _ inp: Int, bias: Bool = false) throws -> Linear {
+            let name = p + LlamaTensorNames.module(proj)
+            let w = try load(name + ".weight", [out, inp])
+            let b = bias ? try optional(name + ".bias", [out]) : nil
+            return Linear(weight: w, outFeatures: out, inFeatures: inp, bias: b)
+        }
+        let bias = c.attentionBias
+        return LlamaBlock(
+            inputNorm: try load(p + LlamaTensorNames.inputNorm.hf + ".weight", [d]),
+            q: try linear(.q, h * hd, d, bias: bias),
+            k: try linear(.k, kvh * hd, d, bias: bias),
+            v: try linear(.v, kvh * hd, d, bias: bias),
+            o: try linear(.o, d, h * hd),
+            postAttentionNorm: try load(p + LlamaTensorNames.postAttentionNorm.hf + ".weight", [d]),
+            gate: try linear(.gate, inter, d),
+            up: try linear(.up, inter, d),
+            down: try linear(.down, d, inter),
+            heads: h, kvHeads: kvh, headDim: hd)
+    }
+
+    /// Block i's shape without its weights.
+    static func placeholderBlock(_ i: Int, config c: ModelConfig, tensors: TensorSource) throws -> LlamaBlock {
+        let (h, kvh, inter, hd, d) = try widths(i, config: c)
+        func lin(_ out: Int, _ inp: Int, _ bias: Bool = false) -> Linear { Linear(shapeOnly: out, inp, bias: bias) }
+        func b(_ p: Projection) -> Bool {
+            c.attentionBias && tensors.shape(of: "model.layers.\(i)." + LlamaTensorNames.module(p) + ".bias") != nil
+        }
+        return LlamaBlock(inputNorm: [], q: lin(h * hd, d, b(.q)), k: lin(kvh * hd, d, b(.k)), v: lin(kvh * hd, d, b(.v)), o: lin(d, h * hd),
+                          postAttentionNorm: [], gate: lin(inter, d), up: lin(inter, d), down: lin(d, inter),
+                          heads: h, kvHeads: kvh, headDim: hd)
+    }
+
+    /// Heads, kv heads, MLP width, head dim and hidden size of block i, checked.
+    static func widths(_ i: Int, config c: ModelConfig) throws -> (Int, Int, Int, Int, Int) {
+        let h = c.numHeads[i], kvh = c.numKVHeads[i]
+        guard kvh == 0 ? h == 0 : h % kvh == 0 else {
+            throw LLMError.invalidConfig("layer \(i): \(h) heads is not a multiple of \(kvh) kv heads")
+        }
+        return (h, kvh, c.intermediateSizes[i], c.headDim, c.hiddenSize)
     }
 
     // MARK: - Layer-by-layer API

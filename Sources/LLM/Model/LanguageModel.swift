@@ -209,9 +209,14 @@ extension LanguageModel {
     }
 
     /// Parameters that are exactly zero (pruned, or zero in the checkpoint).
-    public var zeroParameterCount: Int {
+    public var zeroParameterCount: Int { zeroParameterCount { _ in true } }
+
+    /// Zero parameters among the tensors `include` selects (resident ones: a streamed block
+    /// between uses holds no values).
+    public func zeroParameterCount(where include: (ParameterTensor) -> Bool) -> Int {
         parameters.reduce(0) { n, p in
-            n + withParameter(p.name) { v in v.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
+            guard include(p) else { return n }
+            return n + withParameter(p.name) { v in v.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
         }
     }
 
