@@ -69,13 +69,43 @@ public enum Perplexity {
         return sum / Double(window.count - 1)
     }
 
-    /// Evaluates all windows; `progress(done, total, seconds)` is called after each.
+    /// Mean NLL of every window with the blocks streamed (`LayerResidency`): layer-major, each
+    /// block loaded once and run over all windows' hidden states, then released. The same sums
+    /// as `windowNLL` per window. `progress(done, total)` counts blocks.
+    public static func streamedWindowNLLs(model: LanguageModel, residency: LayerResidency, windows: [[Int32]],
+                                          progress: ((Int, Int) -> Void)? = nil) throws -> [Double] {
+        var hidden = try windows.map { try model.embed($0) }
+        for i in 0..<model.layerCount {
+            try residency.load(i)
+            for w in hidden.indices { try model.runLayers(i..<(i + 1), hidden: &hidden[w]) }
+            residency.release(i)
+            progress?(i + 1, model.layerCount)
+        }
+        return zip(windows, hidden).map { window, h in
+            var targets = Array(window.dropFirst())
+            targets.append(-1)
+            let nll = model.nextTokenNLL(hidden: h, targets: targets)
+            var sum = 0.0
+            for i in 0..<(window.count - 1) { sum += Double(nll[i]) }
+            return sum / Double(window.count - 1)
+        }
+    }
+
+    /// Evaluates all windows; `progress(done, total, seconds)` is called after each (after each
+    /// block when streamed: `residency`, prefill pass only).
     public static func evaluate(model: LanguageModel, modelName: String, dataset: String, protocol proto: PerplexityProtocol,
-                                windows: [[Int32]], pass: PerplexityPass = .prefill,
+                                windows: [[Int32]], pass: PerplexityPass = .prefill, residency: LayerResidency? = nil,
                                 progress: ((Int, Int, Double) -> Void)? = nil) throws -> PerplexityResult {
         let start = Date()
         var nlls: [Double] = []
-        for (i, w) in windows.enumerated() {
+        if let residency {
+            guard pass == .prefill else { throw PerplexityError.streamedDecodePass }
+            nlls = try streamedWindowNLLs(model: model, residency: residency, windows: windows) { done, total in
+                progress?(done, total, Date().timeIntervalSince(start))
+            }
+            if let bad = nlls.firstIndex(where: { !$0.isFinite }) { throw PerplexityError.nonFiniteLoss(window: bad) }
+        }
+        for (i, w) in windows.enumerated() where residency == nil {
             let nll = try windowNLL(model: model, window: w, pass: pass)
             guard nll.isFinite else {
                 throw PerplexityError.nonFiniteLoss(window: i)

@@ -35,11 +35,16 @@ public struct PerplexityEvaluation {
     /// Perplexity of `model` on the windows, labelled with the stage it was measured at;
     /// progress is reported as steps of `label`.
     public func measure(_ model: LanguageModel, stage: MetricStage, label: String, pass: PerplexityPass = .prefill,
+                        residency: LayerResidency? = nil,
                         progress: RunProgressHandler) throws -> (metric: PerplexityMetric, result: PerplexityResult) {
         let r = try withoutActuallyEscaping(progress) { report in
             try Perplexity.evaluate(model: model, modelName: modelName, dataset: dataset.rawValue, protocol: `protocol`,
-                                    windows: windows, pass: pass) { [seqlen] done, total, seconds in
-                report(.steps(label: label, done: done, total: total, seconds: seconds, unitsPerStep: seqlen, unit: "tok"))
+                                    windows: windows, pass: pass, residency: residency) { [seqlen, windows] done, total, seconds in
+                if residency != nil {
+                    report(.steps(label: label + " (blocks)", done: done, total: total, seconds: seconds, unitsPerStep: windows.count * seqlen, unit: "tok"))
+                } else {
+                    report(.steps(label: label, done: done, total: total, seconds: seconds, unitsPerStep: seqlen, unit: "tok"))
+                }
             }
         }
         let metric = PerplexityMetric(dataset: dataset.rawValue, protocol: `protocol`.rawValue, seqlen: r.seqlen,

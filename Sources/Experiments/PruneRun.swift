@@ -14,9 +14,10 @@ public struct PruneRun {
     /// Loads `modelSpec` (a path or an alias) and runs.
     public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
         _ = settings.configuration   // settings errors that need no model come before loading it
+        if settings.stream == true && settings.output == nil { throw PruneSettingError.streamNeedsOutput }
         var context = RunContext(threads: settings.threads)
         return try withEngineThreads(context.threads) {
-            let (loaded, identity) = try context.load(modelSpec)
+            let (loaded, identity) = try context.load(modelSpec, streamBlocks: settings.stream == true)
             return try run(loaded, identity: identity, context: &context, progress: progress)
         }
     }
@@ -43,7 +44,7 @@ public struct PruneRun {
         let evaluation = try settings.evaluation.map { e in try context.clock.measure("eval_prepare") { try e.prepare(loaded, data: data) } }
         if let evaluation {
             let dense = try context.clock.measure("eval_dense") {
-                try evaluation.measure(model, stage: .dense, label: "dense ppl windows", progress: progress)
+                try evaluation.measure(model, stage: .dense, label: "dense ppl windows", residency: loaded.residency, progress: progress)
             }
             metrics.perplexity.append(dense.metric)
         }
@@ -59,19 +60,41 @@ public struct PruneRun {
         }
 
         let pruner = try LayerwisePruner(model: model, configuration: config)
+        pruner.residency = loaded.residency
         let pruneStart = Date()
-        let report = try withoutActuallyEscaping(progress) { report in
-            pruner.progress = { done, total in
-                report(.note(String(format: "pruned layer %d/%d (%.0f s)", done, total, Date().timeIntervalSince(pruneStart))))
+        func prune() throws -> PruneReport {
+            try withoutActuallyEscaping(progress) { report in
+                pruner.progress = { done, total in
+                    report(.note(String(format: "pruned layer %d/%d (%.0f s)", done, total, Date().timeIntervalSince(pruneStart))))
+                }
+                defer { pruner.progress = nil }   // the closure must not outlive this call
+                return try pruner.run(calibration: calibration)
             }
-            defer { pruner.progress = nil }   // the closure must not outlive this call
-            return try pruner.run(calibration: calibration)
+        }
+        let report: PruneReport
+        if loaded.residency != nil, let out = settings.output {
+            // Streaming: each block is written as soon as it is final, then released.
+            let dtype = try Self.storedDType(loaded)
+            (report, _) = try HFExport.writeStreamed(model, dtype: dtype, tokenizer: try ExportRun.tokenizer(of: loaded), to: out) { writeBlock in
+                pruner.layerFinished = writeBlock
+                defer { pruner.layerFinished = nil }
+                return try prune()
+            }
+            progress(.note("wrote \(out) (\(dtype.rawValue), one shard per block)"))
+        } else {
+            report = try prune()
         }
         context.clock.merge(report.secondsByPhase, prefix: "prune.")
 
         if let evaluation {
             let pruned = try context.clock.measure("eval_pruned") {
-                try evaluation.measure(model, stage: .pruned, label: "pruned ppl windows", progress: progress)
+                if loaded.residency != nil, let out = settings.output {
+                    // The pruned blocks are in the output now.
+                    let written = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: out))
+                    return try evaluation.measure(written.model, stage: .pruned, label: "pruned ppl windows", residency: written,
+                                                  progress: progress)
+                }
+                return try evaluation.measure(model, stage: .pruned, label: "pruned ppl windows", progress: progress)
             }
             metrics.perplexity.append(pruned.metric)
         }
@@ -85,7 +108,7 @@ public struct PruneRun {
         resolved.dataDirectory = data.url.path
         resolved.threads = context.threads
 
-        if let out = settings.output {
+        if let out = settings.output, loaded.residency == nil {
             try context.clock.measure("save") { try ModelWriter.save(model, source: loaded.location, to: out) }
         }
         let record = context.record(model: identity, settings: .prune(resolved), metrics: metrics,
@@ -95,5 +118,17 @@ public struct PruneRun {
             progress(.note("wrote \(out)"))
         }
         return record
+    }
+
+    /// The float type the source checkpoint stores (a streamed run writes the same): BF16 or
+    /// F16 safetensors keep theirs, anything else is written as F32.
+    static func storedDType(_ loaded: LoadedModel) throws -> ExportDType {
+        guard case .huggingFaceDirectory(let dir) = loaded.location else { return .f32 }
+        let name = loaded.model.parameters.first?.name ?? ""
+        switch try HFCheckpoint(directory: dir.path).dtype(of: name) {
+        case .bf16?: return .bf16
+        case .f16?: return .f16
+        default: return .f32
+        }
     }
 }

@@ -37,6 +37,9 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var output: String?
     public var dataDirectory: String?
     public var threads: Int?
+    /// Blocks streamed from the checkpoint one at a time, the pruned model written block by
+    /// block (needs `output`); nil: the whole model in memory.
+    public var stream: Bool?
 
     public init() {}
 
@@ -60,6 +63,19 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
         case matrices, layers, alpha, allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
-        case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads
+        case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads, stream
+    }
+}
+
+/// Prune settings that do not fit together.
+public enum PruneSettingError: SettingError, Equatable {
+    /// A streamed run writes each block as it is final: it needs somewhere to write.
+    case streamNeedsOutput
+
+    public func description(namingSetting name: (String) -> String) -> String {
+        switch self {
+        case .streamNeedsOutput:
+            return "\(name("stream")) writes the pruned model block by block as it goes; give \(name("output"))"
+        }
     }
 }

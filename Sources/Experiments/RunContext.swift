@@ -11,8 +11,8 @@ struct RunContext {
     init(threads: Int?) { self.threads = threads ?? defaultEngineThreads }
 
     /// Loads `spec` (timed as "load") and identifies it (timed as "hash").
-    mutating func load(_ spec: String) throws -> (LoadedModel, ModelIdentity) {
-        let loaded = try clock.measure("load") { try ModelLoader.load(spec) }
+    mutating func load(_ spec: String, streamBlocks: Bool = false) throws -> (LoadedModel, ModelIdentity) {
+        let loaded = try clock.measure("load") { try ModelLoader.load(spec, streamBlocks: streamBlocks) }
         return (loaded, try identify(loaded, timeLoad: false))
     }
 

@@ -47,6 +47,18 @@ public final class MappedFile: @unchecked Sendable {
         if count == 0 { UnsafeMutableRawPointer(mutating: base).deallocate() } else { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
 
+    /// Drops the pages holding bytes [offset, offset+length) from this process (madvise
+    /// DONTNEED): once a tensor is decoded its file pages need not count in the resident set, so
+    /// streaming a checkpoint larger than memory does not grow with the file. The bytes stay
+    /// readable (a later access reads them from the file again).
+    public func releasePages(at offset: Int, count length: Int) {
+        guard count > 0, length > 0, offset >= 0, offset + length <= count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / page * page
+        let end = min(count, (offset + length + page - 1) / page * page)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
     /// Bytes [offset, offset+length) as a buffer; callers check bounds first.
     public func bytes(at offset: Int, count length: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base + offset, count: length)

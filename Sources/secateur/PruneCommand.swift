@@ -32,6 +32,7 @@ struct Prune: ParsableCommand {
     @Option(help: "reference (each layer's statistics from its dense forward, then a pruned forward, as the Wanda/SparseGPT code) or one-pass (each projection's statistics after the projections before it are pruned; one forward per layer).") var order: PruneOrder = .reference
     @Option(name: .customLong("calib-tokens"), help: "Read calibration windows from a file of int32 token ids (N × seqlen) instead.") var calibTokens: String?
     @Option(help: "Write the pruned model to this directory.") var output: String?
+    @Flag(help: "Stream the blocks from the checkpoint one at a time and write each pruned block as it is done (models larger than memory; needs --output; Llama family; not with --group global or --allocation owl).") var stream = false
     @Option(help: "Evaluate perplexity before and after on this dataset (wikitext2, ptb or c4).") var eval: PerplexityDataset?
     @Option(name: .customLong("eval-protocol"), help: "Perplexity protocol for --eval: wanda or llm-pruner.") var evalProtocol: PerplexityProtocol = .wanda
     @Option(name: .customLong("eval-seqlen"), help: "Perplexity window length for --eval (default: the protocol's, 2048 for wanda).") var evalSeqlen: Int?
@@ -75,6 +76,7 @@ struct Prune: ParsableCommand {
         s.ties = ties; s.permute = permute; s.order = order
         s.nsamples = nsamples; s.seqlen = seqlen; s.seed = seed; s.calibration = calibrationSource
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads
+        s.stream = stream ? true : nil
 
         let record = try PruneRun(settings: s).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }

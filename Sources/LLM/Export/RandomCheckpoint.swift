@@ -23,8 +23,10 @@ public enum RandomCheckpoint {
 
     static let blockValues = 1 << 16
 
+    /// `byteTokenizer`: also write a byte-level tokenizer (`Tokenizer.byteLevelJSON`, ids 0–255)
+    /// so the checkpoint can be calibrated and evaluated on text.
     public static func write(config: ModelConfig, seed: UInt64, dtype: ExportDType, to directory: String,
-                             initializerRange: Float = 0.02,
+                             initializerRange: Float = 0.02, byteTokenizer: Bool = false,
                              maxShardBytes: Int = HFExport.defaultMaxShardBytes) throws -> Summary {
         guard let stDType = dtype.safetensorsDType, let torchName = dtype.torchName else {
             throw ExportError.dtypeNotAvailable(dtype, format: .hf)
@@ -60,6 +62,13 @@ public enum RandomCheckpoint {
             }
             if let index = try HFExport.writeShardIndex(groups, weightMap: weightMap, bytesPerValue: bytesPerValue, in: tmp) {
                 files.append(index)
+            }
+            if byteTokenizer {
+                guard config.vocabSize >= 256 else {
+                    throw LLMError.invalidConfig("a byte tokenizer needs a vocabulary of at least 256 (this one has \(config.vocabSize))")
+                }
+                try writeFileAtomically(try Tokenizer.byteLevelJSON(), to: path("tokenizer.json"))
+                files.append("tokenizer.json")
             }
             return Summary(files: files, shards: groups.count, tensorCount: parameters.count,
                            parameterCount: parameters.reduce(0) { $0 + $1.count }, bytes: bytes)

@@ -12,6 +12,9 @@ public struct LoadedModel {
     public let tokenizerSource: String
     public let location: ModelLocation
     public let loadSeconds: Double
+    /// Streaming (`ModelLoader.load(_:streamBlocks: true)`): the blocks stay in the checkpoint
+    /// and are loaded one at a time through this; nil when every block is in memory.
+    public var residency: LayerResidency? = nil
 
     /// The same checkpoint's tokenizer and provenance around another model (a structurally
     /// pruned copy of this one), so that a pipeline can go on with it in memory.
@@ -31,19 +34,35 @@ public struct ModelLoadError: Error, CustomStringConvertible {
 
 /// Resolves `--model M` (GGUF file, Hugging Face directory, cached alias) and loads it.
 public enum ModelLoader {
-    public static func load(_ spec: String) throws -> LoadedModel {
+    /// `streamBlocks`: only the embedding, final norm and head are read now; the blocks are
+    /// read one at a time through `LoadedModel.residency` (Llama family).
+    public static func load(_ spec: String, streamBlocks: Bool = false) throws -> LoadedModel {
         let start = Date()
         let location = try ModelCache.resolve(spec)
+        var residency: LayerResidency?
+        func streamed(_ checkpoint: CheckpointSource, path: String) throws -> LanguageModel {
+            let stream = try wrapErrors(path) { try LlamaLayerStream(checkpoint: checkpoint) }
+            residency = stream
+            return stream.model
+        }
         switch location {
         case .gguf(let url):
             let file = try GGUFFile(path: url.path)
             let checkpoint = try GGUFCheckpoint(file: file)
             let tokenizer = try Tokenizer(gguf: file)
-            let model = try build(checkpoint, path: url.path)
+            let model = streamBlocks ? try streamed(checkpoint, path: url.path) : try build(checkpoint, path: url.path)
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "gguf", tokenizerSource: "GGUF metadata",
-                               location: location, loadSeconds: Date().timeIntervalSince(start))
+                               location: location, loadSeconds: Date().timeIntervalSince(start), residency: residency)
         case .huggingFaceDirectory(let dir):
-            let model = try build(directory: dir.path)
+            let model: LanguageModel
+            if streamBlocks {
+                if OPTConfig.describes(directory: dir.path) {
+                    throw ModelLoadError(path: dir.path, underlying: LLMError.invalidConfig("streaming blocks is implemented for the Llama family, not OPT yet"))
+                }
+                model = try streamed(try HFCheckpoint(directory: dir.path), path: dir.path)
+            } else {
+                model = try build(directory: dir.path)
+            }
             let ggufTokenizer = dir.appendingPathComponent(ModelWriter.ggufTokenizerFile)
             let tokenizer: Tokenizer, source: String
             if let t = try Tokenizer.load(directory: dir) {
@@ -59,15 +78,13 @@ public enum ModelLoader {
                 throw TokenizerError.fileNotFound(dir.appendingPathComponent("tokenizer.json").path)
             }
             return LoadedModel(model: model, tokenizer: tokenizer, name: spec, format: "safetensors", tokenizerSource: source,
-                               location: location, loadSeconds: Date().timeIntervalSince(start))
+                               location: location, loadSeconds: Date().timeIntervalSince(start), residency: residency)
         }
     }
 
     /// The family named by the directory's config.json: OPT, else the Llama family.
     static func build(directory: String) throws -> LanguageModel {
-        let configPath = (directory as NSString).appendingPathComponent(HFCheckpoint.configFileName)
-        if let data = FileManager.default.contents(atPath: configPath),
-           let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], OPTConfig.describes(json) {
+        if OPTConfig.describes(directory: directory) {
             do {
                 return try OPTModel(directory: directory)
             } catch let e as LLMError {
@@ -81,8 +98,12 @@ public enum ModelLoader {
 
     /// `LlamaModel(checkpoint:)`, with errors that do not name the file wrapped so that they do.
     static func build(_ checkpoint: CheckpointSource, path: String) throws -> LanguageModel {
+        try wrapErrors(path) { try LlamaModel(checkpoint: checkpoint) }
+    }
+
+    static func wrapErrors<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do {
-            return try LlamaModel(checkpoint: checkpoint)
+            return try body()
         } catch let e as LLMError {
             throw ModelLoadError(path: path, underlying: e)
         } catch let e as TensorSourceError {

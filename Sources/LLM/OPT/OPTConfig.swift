@@ -70,6 +70,14 @@ public struct OPTConfig: Codable, Equatable, Sendable {
     public var ffnDims: [Int] { secateurFFNDims ?? Array(repeating: ffnDim, count: numHiddenLayers) }
 
     /// Whether a config.json object describes an OPT model.
+    /// Whether a directory's config.json describes an OPT model.
+    public static func describes(directory: String) -> Bool {
+        let path = (directory as NSString).appendingPathComponent(HFCheckpoint.configFileName)
+        guard let data = FileManager.default.contents(atPath: path),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return false }
+        return describes(json)
+    }
+
     public static func describes(_ json: [String: Any]) -> Bool {
         (json["architectures"] as? [String])?.first == "OPTForCausalLM" || json["model_type"] as? String == "opt"
     }

@@ -186,6 +186,7 @@ public final class GGUFFile: @unchecked Sendable {
         guard info.type.isDecodable else { throw GGUFError.unsupportedTensorType(tensor: info.name, type: info.type) }
         let n = info.elementCount
         let src = file.base + info.offset
+        defer { file.releasePages(at: info.offset, count: info.byteSize) }   // decoded: the file pages may go
         return [Float](unsafeUninitializedCapacity: n) { buf, initialized in
             if n > 0 { GGMLDequantize.decode(info.type, from: src, to: buf.baseAddress!, count: n) }
             initialized = n

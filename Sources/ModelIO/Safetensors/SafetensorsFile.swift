@@ -124,15 +124,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         let n = info.elementCount
         if n == 0 { return [] }
         let src = file.base + dataStart + info.dataOffsets.lowerBound
+        defer { file.releasePages(at: dataStart + info.dataOffsets.lowerBound, count: info.byteCount) }
         return [Float](unsafeUninitializedCapacity: n) { out, initialized in
             let dst = out.baseAddress!
             switch info.dtype {
             case .f32:
                 UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: n * 4)
             case .f16:
-                for i in 0..<n { dst[i] = floatFromFloat16Bits(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+                for i in 0..<n { dst[i] = floatFromFloat16Bits((src + 2 * i).loadUnaligned(as: UInt16.self)) }
             case .bf16:
-                for i in 0..<n { dst[i] = floatFromBFloat16Bits(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+                for i in 0..<n { dst[i] = floatFromBFloat16Bits((src + 2 * i).loadUnaligned(as: UInt16.self)) }
             case .f64:
                 for i in 0..<n { dst[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
             case .bool, .u8:
