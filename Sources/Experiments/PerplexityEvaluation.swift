@@ -41,7 +41,8 @@ public struct PerplexityEvaluation {
             try Perplexity.evaluate(model: model, modelName: modelName, dataset: dataset.rawValue, protocol: `protocol`,
                                     windows: windows, pass: pass, residency: residency) { [seqlen, windows] done, total, seconds in
                 if residency != nil {
-                    report(.steps(label: label + " (blocks)", done: done, total: total, seconds: seconds, unitsPerStep: windows.count * seqlen, unit: "tok"))
+                    report(.steps(label: label + " (\(windows.count) windows, block by block)", done: done, total: total, seconds: seconds,
+                                  unitsPerStep: 1, unit: "block"))
                 } else {
                     report(.steps(label: label, done: done, total: total, seconds: seconds, unitsPerStep: seqlen, unit: "tok"))
                 }

@@ -38,13 +38,14 @@ public struct PerplexityRun {
 
     /// Reads the dataset first (a missing file is reported before the model is loaded), then loads and measures.
     public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
+        if settings.stream == true && settings.weights != nil { throw StreamSettingError.withWeights }
         var context = RunContext(threads: settings.threads)
         let data = DataDirectory(explicit: settings.dataDirectory)
         return try withEngineThreads(context.threads) {
             let text = try context.clock.measure("dataset") {
                 try PerplexityCorpus.text(dataset: settings.dataset.rawValue, protocol: settings.protocol, data: data)
             }
-            let (loaded, identity) = try context.load(modelSpec)
+            let (loaded, identity) = try context.load(modelSpec, streamBlocks: settings.stream == true)
             return try measure(text: text, loaded: loaded, identity: identity, data: data, context: &context, progress: progress)
         }
     }
@@ -75,7 +76,8 @@ public struct PerplexityRun {
             progress(.note("weights \(w.rawValue): \(summary.description)"))
         }
         let (metric, r) = try context.clock.measure("evaluate") {
-            try evaluation.measure(loaded.model, stage: .dense, label: "windows", pass: settings.pass ?? .prefill, progress: progress)
+            try evaluation.measure(loaded.model, stage: .dense, label: "windows", pass: settings.pass ?? .prefill,
+                                   residency: loaded.residency, progress: progress)
         }
         var resolved = settings
         resolved.seqlen = seqlen

@@ -17,6 +17,8 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
     public var weights: WeightEncoding?
     /// Whole windows per forward, or one token at a time (`PerplexityPass`); nil: prefill.
     public var pass: PerplexityPass?
+    /// Blocks streamed from the checkpoint one at a time (layer-major over all windows); nil: in memory.
+    public var stream: Bool?
 
     public init(dataset: PerplexityDataset = .wikitext2, protocol proto: PerplexityProtocol = .wanda, seqlen: Int? = nil,
                 windows: Int? = nil, dataDirectory: String? = nil, threads: Int? = nil) {
@@ -27,6 +29,6 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
     public var resolvedSeqlen: Int { seqlen ?? `protocol`.defaultSeqlen }
 
     enum CodingKeys: String, CodingKey {
-        case dataset, `protocol`, seqlen, windows, dataDirectory = "data_dir", threads, weights, pass
+        case dataset, `protocol`, seqlen, windows, dataDirectory = "data_dir", threads, weights, pass, stream
     }
 }

@@ -14,7 +14,7 @@ public struct PruneRun {
     /// Loads `modelSpec` (a path or an alias) and runs.
     public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
         _ = settings.configuration   // settings errors that need no model come before loading it
-        if settings.stream == true && settings.output == nil { throw PruneSettingError.streamNeedsOutput }
+        if settings.stream == true && settings.output == nil { throw StreamSettingError.needsOutput }
         var context = RunContext(threads: settings.threads)
         return try withEngineThreads(context.threads) {
             let (loaded, identity) = try context.load(modelSpec, streamBlocks: settings.stream == true)

@@ -67,15 +67,3 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     }
 }
 
-/// Prune settings that do not fit together.
-public enum PruneSettingError: SettingError, Equatable {
-    /// A streamed run writes each block as it is final: it needs somewhere to write.
-    case streamNeedsOutput
-
-    public func description(namingSetting name: (String) -> String) -> String {
-        switch self {
-        case .streamNeedsOutput:
-            return "\(name("stream")) writes the pruned model block by block as it goes; give \(name("output"))"
-        }
-    }
-}

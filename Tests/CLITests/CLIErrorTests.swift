@@ -314,6 +314,23 @@ final class CLIErrorTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: out)
     }
 
+    func testStreamedPruneWritesBlockShardsAndRefusesWhatItCannotDo() throws {
+        let dir = try tmp.modelDir("stream-src", from: "llama-gqa-tied", tokenizer: true)
+        let out = dir.deletingLastPathComponent().appendingPathComponent("stream-out").path
+        assertCleanFailure(try runCLI(["prune", "--stream", "--model", dir.path, "--method", "magnitude"]), "no output",
+                           mentions: ["--stream", "--output"])
+        assertCleanFailure(try runCLI(["eval", "ppl", "--stream", "--weights", "q8_0", "--model", dir.path]), "stream + weights",
+                           mentions: ["--weights", "--stream"])
+        assertCleanFailure(try runCLI(["prune", "--stream", "--model", dir.path, "--method", "magnitude", "--group", "global",
+                                       "--output", out]), "global", mentions: ["every layer in memory"])
+        let r = try runCLI(["prune", "--stream", "--model", dir.path, "--method", "magnitude", "--sparsity", "0.5", "--output", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: out)
+        XCTAssertTrue(files.contains("model-00001-of-00003.safetensors") && files.contains("model.safetensors.index.json")
+                      && files.contains("tokenizer.json") && files.contains("pruning.json"), "\(files)")
+        try? FileManager.default.removeItem(atPath: out)
+    }
+
     func testWeightsOptionAndBenchMemory() throws {
         let dir = try tmp.modelDir("weights", from: "llama-gqa-tied", tokenizer: true)
         let quick = ["--prompt-length", "8", "--decode-tokens", "2", "--repetitions", "1"]
