@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "ModelIO"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Compute", "LLM"]),
         // Helpers several test targets share (not part of any product).
-        .target(name: "TestSupport", dependencies: ["LLM"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["LLM", "ModelIO"], path: "Tests/TestSupport"),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "ModelIO", "Compute", "TestSupport"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "LLM", "ModelIO", "Compute", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LLM", "ModelIO", "Compute"]),

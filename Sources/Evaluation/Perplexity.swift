@@ -45,6 +45,11 @@ public enum Perplexity {
         if pass == .decode { return try decodedWindowNLL(model: model, window: window) }
         var hidden = try model.embed(window)
         try model.runLayers(0..<model.layerCount, hidden: &hidden)
+        return meanNLL(model: model, window: window, lastHidden: hidden)
+    }
+
+    /// Mean next-token NLL of a window from the last block's output over it.
+    static func meanNLL(model: LanguageModel, window: [Int32], lastHidden hidden: [Float]) -> Double {
         var targets = Array(window.dropFirst())
         targets.append(-1)
         let nll = model.nextTokenNLL(hidden: hidden, targets: targets)
@@ -81,14 +86,7 @@ public enum Perplexity {
             residency.release(i)
             progress?(i + 1, model.layerCount)
         }
-        return zip(windows, hidden).map { window, h in
-            var targets = Array(window.dropFirst())
-            targets.append(-1)
-            let nll = model.nextTokenNLL(hidden: h, targets: targets)
-            var sum = 0.0
-            for i in 0..<(window.count - 1) { sum += Double(nll[i]) }
-            return sum / Double(window.count - 1)
-        }
+        return zip(windows, hidden).map { meanNLL(model: model, window: $0, lastHidden: $1) }
     }
 
     /// Evaluates all windows; `progress(done, total, seconds)` is called after each (after each

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import LLM
 import ModelIO
+import TestSupport
 import Compute
 
 /// Shape-exact random checkpoints: the registry built from a config alone equals the one a
@@ -32,13 +33,6 @@ final class RandomCheckpointTests: XCTestCase {
                     tieWordEmbeddings: false, maxPositionEmbeddings: 128)
     }
 
-    func tensors(_ dir: String) throws -> [String: [Float]] {
-        let src = try HFCheckpoint(directory: dir)
-        var out: [String: [Float]] = [:]
-        for n in src.tensorNames { out[n] = try src.loadFloat32(n) }
-        return out
-    }
-
     func testWrittenCheckpointLoadsWithTheInitialisation() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("secateur-random-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -50,7 +44,7 @@ final class RandomCheckpointTests: XCTestCase {
         XCTAssertEqual(sa.parameterCount, LlamaModel.parameters(config: c).reduce(0) { $0 + $1.count })
         // One shard, other piece boundaries: the same values.
         _ = try RandomCheckpoint.write(config: c, seed: 7, dtype: .f32, to: b)
-        let ta = try tensors(a), tb = try tensors(b)
+        let ta = try checkpointTensors(a), tb = try checkpointTensors(b)
         XCTAssertEqual(ta.keys.sorted(), LlamaModel.parameters(config: c).map(\.name).sorted())
         XCTAssertEqual(ta, tb)
 
@@ -75,9 +69,9 @@ final class RandomCheckpointTests: XCTestCase {
         // Another seed, other values; bf16 rounds the same values.
         let c2 = root.appendingPathComponent("c").path, d = root.appendingPathComponent("d").path
         _ = try RandomCheckpoint.write(config: c, seed: 8, dtype: .f32, to: c2)
-        XCTAssertNotEqual(try tensors(c2)["model.embed_tokens.weight"], ta["model.embed_tokens.weight"])
+        XCTAssertNotEqual(try checkpointTensors(c2)["model.embed_tokens.weight"], ta["model.embed_tokens.weight"])
         _ = try RandomCheckpoint.write(config: c, seed: 7, dtype: .bf16, to: d)
-        let td = try tensors(d)
+        let td = try checkpointTensors(d)
         XCTAssertEqual(td["lm_head.weight"], ta["lm_head.weight"]!.map { floatFromBFloat16Bits(bfloat16Bits($0)) })
 
         // It runs: finite logits of a sensible size.

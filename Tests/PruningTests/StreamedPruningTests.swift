@@ -3,19 +3,13 @@ import Foundation
 @testable import Pruning
 @testable import LLM
 import ModelIO
+import TestSupport
 
 /// Streaming (issue 16): blocks read from the checkpoint one at a time, written out as each is
 /// final, released after. The written directory must hold exactly the tensors an in-memory run
 /// produces, for every method and both orders, and a block range must leave the others as read.
 final class StreamedPruningTests: XCTestCase {
     func calibration() -> [[Int32]] { (0..<4).map { s in (0..<16).map { Int32((s * 5 + $0 * 11) % 48) } } }
-
-    func tensors(_ dir: String) throws -> [String: [Float]] {
-        let src = try HFCheckpoint(directory: dir)
-        var out: [String: [Float]] = [:]
-        for n in src.tensorNames { out[n] = try src.loadFloat32(n) }
-        return out
-    }
 
     func testStreamedRunsWriteWhatInMemoryRunsProduce() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("secateur-streamed-\(UUID().uuidString)")
@@ -61,7 +55,7 @@ final class StreamedPruningTests: XCTestCase {
             XCTAssertEqual(report.paramsNonzero, expected.paramsNonzero, name)
             XCTAssertEqual(report.paramsTotal, expected.paramsTotal, name)
 
-            let written = try tensors(out)
+            let written = try checkpointTensors(out)
             XCTAssertEqual(written.keys.sorted(), memory.parameters.map(\.name).sorted(), name)
             for p in memory.parameters {
                 memory.withParameter(p.name) { XCTAssertEqual(written[p.name], $0, "\(name) \(p.name)") }
