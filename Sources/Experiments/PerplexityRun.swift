@@ -45,8 +45,18 @@ public struct PerplexityRun {
             let text = try context.clock.measure("dataset") {
                 try PerplexityCorpus.text(dataset: settings.dataset.rawValue, protocol: settings.protocol, data: data)
             }
+            // Before loading, the window count from the text's length (about 3 bytes a token, an overestimate for
+            // English BPE). A text too short for one window skips this check: tokenizing refuses it
+            // with the counts; the plan is checked again then.
+            let shape = try ModelLoader.shape(modelSpec)
+            let guess = text.utf8.count / (3 * settings.resolvedSeqlen)
+            if guess > 0 {
+                try context.plan(MemoryPlan.perplexity(shape, settings: settings, windows: guess),
+                                 budget: settings.memoryBudget, advice: advice)
+            }
             let (loaded, identity) = try context.load(modelSpec, streamBlocks: settings.stream == true)
-            return try measure(text: text, loaded: loaded, identity: identity, data: data, context: &context, progress: progress)
+            return try measure(text: text, loaded: loaded, shape: shape, identity: identity, data: data, context: &context,
+                               progress: progress)
         }
     }
 
@@ -58,11 +68,18 @@ public struct PerplexityRun {
                 try PerplexityCorpus.text(dataset: settings.dataset.rawValue, protocol: settings.protocol, data: data)
             }
             let identity = try context.identify(loaded)
-            return try measure(text: text, loaded: loaded, identity: identity, data: data, context: &context, progress: progress)
+            return try measure(text: text, loaded: loaded, shape: ModelShape(model: loaded.model), identity: identity, data: data,
+                               context: &context, progress: progress)
         }
     }
 
-    private func measure(text: String, loaded: LoadedModel, identity: ModelIdentity, data: DataDirectory,
+    /// What to change when the plan does not fit.
+    private var advice: String {
+        settings.stream == true ? "use fewer windows (streaming holds every window's hidden state at each block)"
+            : "stream the blocks from the checkpoint (one block in memory at a time)"
+    }
+
+    private func measure(text: String, loaded: LoadedModel, shape: ModelShape, identity: ModelIdentity, data: DataDirectory,
                          context: inout RunContext, progress: RunProgressHandler) throws -> RunRecord {
         let seqlen = settings.resolvedSeqlen
         let evaluation = try context.clock.measure("tokenize") {
@@ -71,6 +88,9 @@ public struct PerplexityRun {
         }
         progress(.note("\(loaded.name): \(settings.dataset.rawValue) (\(settings.protocol.rawValue) protocol), "
                        + "\(evaluation.textTokens) tokens, \(evaluation.windowCount) windows of \(seqlen)"))
+        try context.plan(MemoryPlan.perplexity(shape, settings: settings, windows: evaluation.windowCount),
+                         budget: settings.memoryBudget, advice: advice)
+        context.notePlan(progress)
         if let w = settings.weights {
             let summary = try loaded.useWeights(w)
             progress(.note("weights \(w.rawValue): \(summary.description)"))
@@ -80,6 +100,7 @@ public struct PerplexityRun {
                                    residency: loaded.residency, progress: progress)
         }
         var resolved = settings
+        resolved.memoryBudget = context.memoryPlan?.budgetBytes
         resolved.seqlen = seqlen
         resolved.windows = evaluation.windowCount
         resolved.dataDirectory = data.url.path

@@ -19,6 +19,9 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
     public var pass: PerplexityPass?
     /// Blocks streamed from the checkpoint one at a time (layer-major over all windows); nil: in memory.
     public var stream: Bool?
+    /// Bytes the run may use; its memory plan above this is refused before any work. nil: what the
+    /// machine has less a margin (`MemoryBudget.default`).
+    public var memoryBudget: Int?
 
     public init(dataset: PerplexityDataset = .wikitext2, protocol proto: PerplexityProtocol = .wanda, seqlen: Int? = nil,
                 windows: Int? = nil, dataDirectory: String? = nil, threads: Int? = nil) {
@@ -30,5 +33,6 @@ public struct PerplexitySettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case dataset, `protocol`, seqlen, windows, dataDirectory = "data_dir", threads, weights, pass, stream
+        case memoryBudget = "memory_budget"
     }
 }

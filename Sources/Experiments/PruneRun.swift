@@ -15,7 +15,11 @@ public struct PruneRun {
     public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
         _ = settings.configuration   // settings errors that need no model come before loading it
         if settings.stream == true && settings.output == nil { throw StreamSettingError.needsOutput }
+        if settings.stream == true { try LayerwisePruner.checkStreamable(settings.configuration) }
         var context = RunContext(threads: settings.threads)
+        // The memory plan from the checkpoint's config: an impossible run is refused before any work.
+        try context.plan(MemoryPlan.prune(try ModelLoader.shape(modelSpec), settings: settings), budget: settings.memoryBudget,
+                         advice: advice)
         return try withEngineThreads(context.threads) {
             let (loaded, identity) = try context.load(modelSpec, streamBlocks: settings.stream == true)
             return try run(loaded, identity: identity, context: &context, progress: progress)
@@ -25,10 +29,18 @@ public struct PruneRun {
     /// Prunes an already loaded model in place.
     public func run(model loaded: LoadedModel, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
         var context = RunContext(threads: settings.threads)
+        try context.plan(MemoryPlan.prune(ModelShape(model: loaded.model), settings: settings), budget: settings.memoryBudget,
+                         advice: advice)
         return try withEngineThreads(context.threads) {
             let identity = try context.identify(loaded)
             return try run(loaded, identity: identity, context: &context, progress: progress)
         }
+    }
+
+    /// What to change when the plan does not fit.
+    private var advice: String {
+        settings.stream == true ? "use fewer or shorter calibration windows"
+            : "stream the blocks from the checkpoint (one block in memory at a time), or use fewer or shorter calibration windows"
     }
 
     private func run(_ loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
@@ -37,6 +49,7 @@ public struct PruneRun {
         var config = settings.configuration
         if settings.matrices == nil { config.matrices = model.projections }
         try config.validate(layerCount: model.layerCount)
+        context.notePlan(progress)
         let data = DataDirectory(explicit: settings.dataDirectory)
         var metrics = RunMetrics()
 
@@ -100,6 +113,7 @@ public struct PruneRun {
         }
 
         var resolved = settings
+        resolved.memoryBudget = context.memoryPlan?.budgetBytes
         resolved.group = config.group
         resolved.matrices = config.matrices
         resolved.sparsity = config.sparsity

@@ -40,6 +40,9 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     /// Blocks streamed from the checkpoint one at a time, the pruned model written block by
     /// block (needs `output`); nil: the whole model in memory.
     public var stream: Bool?
+    /// Bytes the run may use; its memory plan above this is refused before any work. nil: what the
+    /// machine has less a margin (`MemoryBudget.default`).
+    public var memoryBudget: Int?
 
     public init() {}
 
@@ -63,7 +66,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
         case matrices, layers, alpha, allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
-        case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads, stream
+        case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads, stream, memoryBudget = "memory_budget"
     }
 }
 

@@ -23,6 +23,9 @@ public struct RunRecord: Sendable {
     public var secondsTotal: Double
     /// Peak resident memory of the process in MiB (2^20 bytes); nil where it cannot be read.
     public var peakRSSMegabytes: Double?
+    /// The memory the run was estimated to need before it started (`MemoryPlan`), beside the
+    /// measured peak; nil for commands that plan none.
+    public var memoryPlan: MemoryPlan?
     public var metrics: RunMetrics
     public var environment: RunEnvironment
     public var result: RunResult
@@ -37,7 +40,7 @@ public struct RunRecord: Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", command, model, settings, secondsByPhase = "seconds_by_phase"
-        case secondsTotal = "seconds_total", peakRSSMegabytes = "peak_rss_mb", metrics, environment
+        case secondsTotal = "seconds_total", peakRSSMegabytes = "peak_rss_mb", memoryPlan = "memory_plan", metrics, environment
     }
 
     // MARK: - JSON
@@ -86,6 +89,7 @@ extension RunRecord: Codable {
         secondsByPhase = try c.decode([String: Double].self, forKey: .secondsByPhase)
         secondsTotal = try c.decode(Double.self, forKey: .secondsTotal)
         peakRSSMegabytes = try c.decodeIfPresent(Double.self, forKey: .peakRSSMegabytes)
+        memoryPlan = try c.decodeIfPresent(MemoryPlan.self, forKey: .memoryPlan)
         metrics = try c.decode(RunMetrics.self, forKey: .metrics)
         environment = try c.decode(RunEnvironment.self, forKey: .environment)
         result = try RunResult.decode(command, from: decoder)
@@ -102,6 +106,7 @@ extension RunRecord: Codable {
         try c.encode(secondsByPhase, forKey: .secondsByPhase)
         try c.encode(secondsTotal, forKey: .secondsTotal)
         try c.encode(peakRSSMegabytes, forKey: .peakRSSMegabytes)
+        try c.encodeIfPresent(memoryPlan, forKey: .memoryPlan)
         try c.encode(metrics, forKey: .metrics)
         try c.encode(environment, forKey: .environment)
     }

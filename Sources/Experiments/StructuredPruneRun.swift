@@ -12,9 +12,13 @@ public struct StructuredPruneRun {
     public init(settings: StructuredPruneSettings) { self.settings = settings }
 
     public func run(modelSpec: String, progress: RunProgressHandler = { _ in }) throws -> RunRecord {
+        if settings.stream == true && settings.output == nil { throw StreamSettingError.needsOutput }
+        if settings.stream == true { try StructuredPruner.checkStreamable(settings.configuration) }
         var context = RunContext(threads: settings.threads)
+        try context.plan(MemoryPlan.structuredPrune(try ModelLoader.shape(modelSpec), settings: settings),
+                         budget: settings.memoryBudget, advice: advice)
         return try withEngineThreads(context.threads) {
-            let (loaded, identity) = try context.load(modelSpec)
+            let (loaded, identity) = try context.load(modelSpec, streamBlocks: settings.stream == true)
             return try run(loaded, identity: identity, context: &context, progress: progress).record
         }
     }
@@ -29,10 +33,17 @@ public struct StructuredPruneRun {
     /// pipeline that goes on with it in memory (a study cell recovers and evaluates it).
     public func prune(model loaded: LoadedModel, progress: RunProgressHandler = { _ in }) throws -> (record: RunRecord, pruned: LoadedModel) {
         var context = RunContext(threads: settings.threads)
+        try context.plan(MemoryPlan.structuredPrune(ModelShape(model: loaded.model), settings: settings),
+                         budget: settings.memoryBudget, advice: advice)
         return try withEngineThreads(context.threads) {
             let identity = try context.identify(loaded)
             return try run(loaded, identity: identity, context: &context, progress: progress)
         }
+    }
+
+    /// What to change when the plan does not fit.
+    private var advice: String {
+        "use fewer or shorter calibration windows, or first-order Taylor scores (one gradient copy fewer)"
     }
 
     private func run(_ loaded: LoadedModel, identity: ModelIdentity, context: inout RunContext,
@@ -45,7 +56,8 @@ public struct StructuredPruneRun {
         let evaluation = try settings.evaluation.map { e in try context.clock.measure("eval_prepare") { try e.prepare(loaded, data: data) } }
         if let evaluation {
             let dense = try context.clock.measure("eval_dense") {
-                try evaluation.measure(loaded.model, stage: .dense, label: "dense ppl windows", progress: progress)
+                try evaluation.measure(loaded.model, stage: .dense, label: "dense ppl windows", residency: loaded.residency,
+                                       progress: progress)
             }
             metrics.perplexity.append(dense.metric)
         }
@@ -64,21 +76,52 @@ public struct StructuredPruneRun {
             }
         }
 
-        let result = try StructuredPruner.prune(loaded.model, configuration: config, calibration: calibration,
-                                                calibrationSource: source)
-        var report = result.report
+        try StructuredPruner.checkBudget(loaded.model, configuration: config)   // refusals before the plan is reported
+        context.notePlan(progress)
+        // Streamed: scored block by block, then each pruned block cut from its source block and
+        // written as it is cut; evaluation reads the written model back block by block.
+        var streamedOutput: (model: LanguageModel, residency: LayerResidency)?
+        let prunedModel: LanguageModel
+        var report: StructuredPruneReport
+        if let residency = loaded.residency, let out = settings.output {
+            let result = try StructuredPruner.pruneStreamed(loaded.model, residency: residency, configuration: config,
+                                                            calibration: calibration, calibrationSource: source)
+            report = result.report
+            let dtype = try PruneRun.storedDType(loaded)
+            _ = try context.clock.measure("save") {
+                try HFExport.writeStreamed(result.model, dtype: dtype, tokenizer: try ExportRun.tokenizer(of: loaded),
+                                           perLayerWidths: true, to: out) { writeBlock in
+                    for i in 0..<result.model.layerCount {
+                        try result.residency.load(i)
+                        try writeBlock(i)
+                        result.residency.release(i)
+                    }
+                }
+            }
+            progress(.note("wrote \(out) (\(dtype.rawValue), one shard per block)"))
+            let written = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: out))
+            streamedOutput = (written.model, written)
+            prunedModel = written.model
+        } else {
+            let result = try StructuredPruner.prune(loaded.model, configuration: config, calibration: calibration,
+                                                    calibrationSource: source)
+            report = result.report
+            prunedModel = result.model
+        }
         progress(.note(String(format: "removed %.2f %% of %d parameters (requested %.2f %%), %.1f s",
                               report.ratioActual * 100, report.paramsBefore, report.ratioRequested * 100, report.seconds)))
         context.clock.merge(report.secondsByPhase, prefix: "prune.")
 
         if let evaluation {
             let pruned = try context.clock.measure("eval_pruned") {
-                try evaluation.measure(result.model, stage: .pruned, label: "pruned ppl windows", progress: progress)
+                try evaluation.measure(prunedModel, stage: .pruned, label: "pruned ppl windows", residency: streamedOutput?.residency,
+                                       progress: progress)
             }
             metrics.perplexity.append(pruned.metric)
         }
 
         var resolved = settings
+        resolved.memoryBudget = context.memoryPlan?.budgetBytes
         let n = loaded.model.layerCount
         switch settings.mode {
         case .block: resolved.attentionLayers = settings.attentionLayers ?? StructuredPruneConfiguration.defaultBlockLayers(layerCount: n)
@@ -90,8 +133,8 @@ public struct StructuredPruneRun {
         resolved.dataDirectory = data.url.path
         resolved.threads = context.threads
 
-        if let out = settings.output {
-            try context.clock.measure("save") { try ModelWriter.save(result.model, source: loaded.location, to: out) }
+        if let out = settings.output, streamedOutput == nil {
+            try context.clock.measure("save") { try ModelWriter.save(prunedModel, source: loaded.location, to: out) }
         }
         var record = context.record(model: identity, settings: .pruneStructured(resolved), metrics: metrics,
                                     result: .pruneStructured(StructuredPruneResult(report: report, output: settings.output)))
@@ -102,6 +145,6 @@ public struct StructuredPruneRun {
             try record.write(to: URL(fileURLWithPath: out).appendingPathComponent("pruning.json").path)
             progress(.note("wrote \(out)"))
         }
-        return (record, loaded.replacing(model: result.model))
+        return (record, loaded.replacing(model: prunedModel))
     }
 }

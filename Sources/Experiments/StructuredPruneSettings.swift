@@ -24,6 +24,12 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     public var output: String?
     public var dataDirectory: String?
     public var threads: Int?
+    /// Bytes the run may use; its memory plan above this is refused before any work. nil: what the
+    /// machine has less a margin (`MemoryBudget.default`).
+    public var memoryBudget: Int?
+    /// Blocks streamed from the checkpoint one at a time (block mode), the pruned model written
+    /// block by block (needs `output`); nil: the whole model in memory.
+    public var stream: Bool?
 
     public init() {}
 
@@ -40,6 +46,6 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
         case criterion = "method", mode, ratio, ratioMode = "ratio_mode", attentionLayers = "attn_layers", mlpLayers = "mlp_layers"
         case taylorOrder = "taylor", aggregation, layerScore = "layer_score"
         case calibrationWindows = "calib_windows", calibrationSeqlen = "calib_seqlen", calibration, seed
-        case evaluation = "eval", output, dataDirectory = "data_dir", threads
+        case evaluation = "eval", output, dataDirectory = "data_dir", threads, memoryBudget = "memory_budget", stream
     }
 }

@@ -92,9 +92,7 @@ public final class LayerwisePruner {
         if (c.method.needsCalibration || c.allocation == .owl) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
         }
-        if residency != nil && (c.group == .global || c.allocation == .owl) {
-            throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "OWL allocation") needs every layer in memory at once; prune without streaming")
-        }
+        if residency != nil { try Self.checkStreamable(c) }
         finished = [:]
 
         if c.allocation == .owl {
@@ -154,6 +152,14 @@ public final class LayerwisePruner {
             try finish(i)
         }
         return makeReport(calibration: calibration, phases: phases, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Refuses what streaming cannot do: a global comparison group and OWL allocation need every
+    /// block in memory at once.
+    public static func checkStreamable(_ c: PruneConfiguration) throws {
+        if c.group == .global || c.allocation == .owl {
+            throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "OWL allocation") needs every layer in memory at once; prune without streaming")
+        }
     }
 
     /// Per-site accumulators of what the method needs (column norms for Wanda/RIA, the

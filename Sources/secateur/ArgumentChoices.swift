@@ -40,3 +40,13 @@ extension WeightEncoding {
         return w
     }
 }
+
+/// `--memory-budget 12G`: a size in bytes with an optional K/M/G/T suffix (powers of 1024).
+struct MemoryAmount: ExpressibleByArgument {
+    let bytes: Int
+    init?(argument: String) {
+        guard let b = MemorySize.parse(argument) else { return nil }
+        bytes = b
+    }
+    var defaultValueDescription: String { MemorySize.describe(bytes) }
+}

@@ -22,6 +22,7 @@ struct Ppl: ParsableCommand {
     @Option(help: "Encoding the matrices run in: f32, f16, bf16, q8_0, q4_0, or native (as the model file stores them).", transform: WeightEncoding.parseArgument) var weights: WeightEncoding?
     @Option(help: "prefill (each window in one forward) or decode (one token at a time through the KV cache, as generate runs).") var pass: PerplexityPass = .prefill
     @Flag(help: "Stream the blocks from the checkpoint one at a time (models larger than memory; prefill pass; Llama family).") var stream = false
+    @Option(name: .customLong("memory-budget"), help: "Memory the run may use, e.g. 12G (default: the machine's memory less 10 %); a run whose memory plan exceeds it is refused before loading.") var memoryBudget: MemoryAmount?
     @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func validate() throws {
@@ -35,6 +36,7 @@ struct Ppl: ParsableCommand {
         settings.weights = weights
         settings.pass = pass == .prefill ? nil : pass
         settings.stream = stream ? true : nil
+        settings.memoryBudget = memoryBudget?.bytes
         let record = try PerplexityRun(settings: settings).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }
         guard case .evalPerplexity(let r) = record.result else { return }

@@ -33,6 +33,7 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("calib-tokens"), help: "Read calibration windows from a file of int32 token ids (N × seqlen) instead.") var calibTokens: String?
     @Option(help: "Write the pruned model to this directory.") var output: String?
     @Flag(help: "Stream the blocks from the checkpoint one at a time and write each pruned block as it is done (models larger than memory; needs --output; Llama family; not with --group global or --allocation owl).") var stream = false
+    @Option(name: .customLong("memory-budget"), help: "Memory the run may use, e.g. 12G (K/M/G/T are powers of 1024; default: the machine's memory less 10 %). A run whose memory plan exceeds it is refused before any work.") var memoryBudget: MemoryAmount?
     @Option(help: "Evaluate perplexity before and after on this dataset (wikitext2, ptb or c4).") var eval: PerplexityDataset?
     @Option(name: .customLong("eval-protocol"), help: "Perplexity protocol for --eval: wanda or llm-pruner.") var evalProtocol: PerplexityProtocol = .wanda
     @Option(name: .customLong("eval-seqlen"), help: "Perplexity window length for --eval (default: the protocol's, 2048 for wanda).") var evalSeqlen: Int?
@@ -77,6 +78,7 @@ struct Prune: ParsableCommand {
         s.nsamples = nsamples; s.seqlen = seqlen; s.seed = seed; s.calibration = calibrationSource
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads
         s.stream = stream ? true : nil
+        s.memoryBudget = memoryBudget?.bytes
 
         let record = try PruneRun(settings: s).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }

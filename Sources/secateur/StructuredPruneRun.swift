@@ -62,6 +62,8 @@ extension Prune {
         s.calibrationWindows = o.calibWindows; s.calibrationSeqlen = o.calibSeqlen
         s.calibration = calibrationSource; s.seed = seed
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads
+        s.memoryBudget = memoryBudget?.bytes
+        s.stream = stream ? true : nil
 
         let record = try StructuredPruneRun(settings: s).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }

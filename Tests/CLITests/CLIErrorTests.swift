@@ -314,6 +314,29 @@ final class CLIErrorTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: out)
     }
 
+    /// A run whose memory plan exceeds `--memory-budget` is refused before it loads or writes
+    /// anything, with the estimate; an unreadable size is a usage error.
+    func testMemoryBudgetRefusesBeforeAnyWork() throws {
+        let dir = try tmp.modelDir("budget-src", from: "llama-gqa-tied", tokenizer: true)
+        let out = dir.deletingLastPathComponent().appendingPathComponent("budget-out").path
+        assertCleanFailure(try runCLI(["prune", "--model", dir.path, "--method", "magnitude", "--output", out, "--memory-budget", "1M"]),
+                           "prune over budget", mentions: ["needs about", "budget is 1.0 MiB", "stream the blocks"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        assertCleanFailure(try runCLI(["prune", "--model", dir.path, "--structured", "--method", "l1", "--ratio", "0.2",
+                                       "--output", out, "--memory-budget", "1M"]), "structured over budget", mentions: ["needs about"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let data = try Fixture.dataDirectory()
+        assertCleanFailure(try runCLI(["eval", "ppl", "--model", dir.path, "--memory-budget", "1M", "--data-dir", data.path]),
+                           "ppl over budget",
+                           mentions: ["needs about"])
+        assertCleanFailure(try runCLI(["prune", "--model", dir.path, "--memory-budget", "lots"]), "unreadable size",
+                           mentions: ["lots"], usageAllowed: true)
+        let r = try runCLI(["prune", "--model", dir.path, "--method", "magnitude", "--memory-budget", "4G", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"memory_plan\":{\"budget_mb\":4096") && r.stdout.contains("\"estimate_mb\""), r.stdout)
+        XCTAssertTrue(r.stderr.contains("memory plan: about"), r.stderr)
+    }
+
     func testStreamedPruneWritesBlockShardsAndRefusesWhatItCannotDo() throws {
         let dir = try tmp.modelDir("stream-src", from: "llama-gqa-tied", tokenizer: true)
         let out = dir.deletingLastPathComponent().appendingPathComponent("stream-out").path

@@ -14,6 +14,13 @@ import Pruning
 final class ExportSmolLM2Tests: XCTestCase {
     nonisolated(unsafe) static var prunedDir: URL?
     static let work = FileManager.default.temporaryDirectory.appendingPathComponent("secateur-export-smol-\(getpid())")
+    /// The work folder holds 2.5 GB of models: removed when the class's tests are done.
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: work)
+        prunedDir = nil
+        super.tearDown()
+    }
+
     static let tokens: [Int32] = [504, 2365, 6354, 16438, 27003, 690, 260, 23790, 2767, 30, 216, 33, 34, 35, 1, 9, 200, 4000, 31000, 12]
 
     /// The cached SmolLM2 GGUF, found as `--model smollm2-135m` finds it.

@@ -63,6 +63,56 @@ final class StreamedPruningTests: XCTestCase {
         }
     }
 
+    /// Structured pruning streamed (block mode): the same plan as in memory — Taylor from the
+    /// blockwise backward, first and second order, and a layer range that leaves the backward
+    /// short of block 0 — and the written model holds exactly the in-memory pruned tensors.
+    func testStreamedStructuredPruningCutsWhatInMemoryPruningCuts() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("secateur-streamed-structured-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let cases: [(String, StructuredPruneConfiguration)] = [
+            ("taylor-first", StructuredPruneConfiguration(criterion: .taylor, ratio: 0.2, attentionLayers: 0...1, mlpLayers: 0...1)),
+            ("taylor-second", StructuredPruneConfiguration(criterion: .taylor, ratio: 0.2, attentionLayers: 0...1, mlpLayers: 0...1,
+                                                           taylorOrder: .second)),
+            ("taylor-layer1", StructuredPruneConfiguration(criterion: .taylor, ratio: 0.1, attentionLayers: 1...1, mlpLayers: 1...1)),
+            ("l2", StructuredPruneConfiguration(criterion: .l2, ratio: 0.2, attentionLayers: 0...1, mlpLayers: 0...1)),
+        ]
+        for (name, c) in cases {
+            let memory = try LlamaModel(checkpoint: try HFCheckpoint(directory: PostTrainingPruningTests.tiny))
+            let expected = try StructuredPruner.prune(memory, configuration: c, calibration: calibration())
+
+            let stream = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: PostTrainingPruningTests.tiny))
+            let result = try StructuredPruner.pruneStreamed(stream.model, residency: stream, configuration: c,
+                                                            calibration: calibration())
+            XCTAssertEqual(result.plan, expected.plan, name)
+            XCTAssertEqual(result.report.paramsAfter, expected.report.paramsAfter, name)
+            XCTAssertEqual(result.model.blockShapes, expected.model.blockShapes, name)
+            XCTAssertTrue((0..<memory.layerCount).allSatisfy { !stream.isResident($0) }, "\(name): source blocks released")
+
+            let out = root.appendingPathComponent(name).path
+            _ = try HFExport.writeStreamed(result.model, dtype: .f32, tokenizer: nil, perLayerWidths: true, to: out) { writeBlock in
+                for i in 0..<result.model.layerCount {
+                    try result.residency.load(i)
+                    try writeBlock(i)
+                    result.residency.release(i)
+                }
+            }
+            XCTAssertTrue((0..<memory.layerCount).allSatisfy { !stream.isResident($0) && !result.residency.isResident($0) }, name)
+            let written = try checkpointTensors(out)
+            XCTAssertEqual(written.keys.sorted(), expected.model.parameters.map(\.name).sorted(), name)
+            for p in expected.model.parameters {
+                expected.model.withParameter(p.name) { XCTAssertEqual(written[p.name], $0, "\(name) \(p.name)") }
+            }
+            let back = try LlamaModel(checkpoint: try HFCheckpoint(directory: out))
+            XCTAssertEqual(try back.logits([1, 5, 9, 3]), try expected.model.logits([1, 5, 9, 3]), name)
+        }
+        var channel = StructuredPruneConfiguration(criterion: .l2, ratio: 0.2)
+        channel.mode = .channel
+        let stream = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: PostTrainingPruningTests.tiny))
+        XCTAssertThrowsError(try StructuredPruner.pruneStreamed(stream.model, residency: stream, configuration: channel)) { e in
+            XCTAssertTrue("\(e)".contains("needs every block in memory"), "\(e)")
+        }
+    }
+
     func testGlobalAndOWLAreRefusedWhenStreaming() throws {
         let stream = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: PostTrainingPruningTests.tiny))
         var global = PruneConfiguration(method: .magnitude, sparsity: 0.5)

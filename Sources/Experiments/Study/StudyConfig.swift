@@ -297,7 +297,7 @@ func calibrationJSON(_ v: ConfigValue.Located) throws -> [String: Any] {
 
 enum PruningEntry {
     /// Settings the study sets itself, never the user: where data and outputs go, and the seed (`seeds`).
-    static let managed: Set<String> = ["eval", "output", "data_dir", "threads", "seed"]
+    static let managed: Set<String> = ["eval", "output", "data_dir", "threads", "seed", "memory_budget"]
     static let rangeKeys: Set<String> = ["layers", "attn_layers", "mlp_layers"]
 
     static func expand(_ e: ConfigValue.Located, section: String) throws -> [(pruning: CellPruning, recovery: [RecoverSettings?]?)] {

@@ -95,14 +95,18 @@ extension HFExport {
     /// (a streamed prune calls it from `LayerwisePruner.layerFinished`); each block is its own
     /// shard, `model-0000(i+1)-of-0000(n)`. When `body` returns, the embedding, final norm and
     /// head go to the last shard with config.json, the index and the tokenizer, and the
-    /// directory is renamed into place. Widths must be uniform (transformers' configs).
+    /// directory is renamed into place. Widths must be uniform (transformers' configs) unless
+    /// `perLayerWidths`: then config.json lists each layer's widths, as `prune --output` writes a
+    /// structurally pruned model (Secateur reads it; transformers does not).
     public static func writeStreamed<R>(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
-                                        to directory: String,
+                                        perLayerWidths: Bool = false, to directory: String,
                                         _ body: (_ writeBlock: @escaping (Int) throws -> Void) throws -> R) throws -> (R, Summary) {
         guard let stDType = dtype.safetensorsDType, let torchName = dtype.torchName else {
             throw ExportError.dtypeNotAvailable(dtype, format: .hf)
         }
-        if UniformPadding.target(model) != nil { throw ExportError.nonUniformWidths(summary: widthSummary(model.blockShapes)) }
+        if !perLayerWidths && UniformPadding.target(model) != nil {
+            throw ExportError.nonUniformWidths(summary: widthSummary(model.blockShapes))
+        }
         let parameters = model.parameters
         let n = model.layerCount + 1
         var groups = [[ParameterTensor]](repeating: [], count: n)

@@ -94,12 +94,7 @@ extension LlamaModel {
     }
 
     public func rebuilt(hiddenSize: Int, widths: [BlockShape], tensor: (String, [Int]) throws -> [Float]) throws -> LanguageModel {
-        var c = config
-        c.hiddenSize = hiddenSize
-        c.numHeads = widths.map(\.heads)
-        c.numKVHeads = widths.map(\.kvHeads)
-        c.intermediateSizes = widths.map(\.intermediateSize)
-        c.tieWordEmbeddings = lmHead == nil
+        let c = rebuiltConfig(hiddenSize: hiddenSize, widths: widths)
         var tensors = InMemoryTensors()
         // The registry of the new shape names every tensor the builder will ask for.
         let biases = biasedProjections
@@ -107,6 +102,28 @@ extension LlamaModel {
             tensors.tensors[t.name] = (t.shape, try tensor(t.name, t.shape))
         }
         return try LlamaModel(config: c, tensors: tensors)
+    }
+
+    /// `rebuilt`, with the blocks built only when the returned residency loads them (their
+    /// tensors asked of `tensor` then); the embedding, final norm and head are asked for now.
+    public func streamedRebuild(hiddenSize: Int, widths: [BlockShape],
+                                tensor: @escaping (String, [Int]) throws -> [Float]) throws -> (model: LanguageModel, residency: LayerResidency) {
+        let c = rebuiltConfig(hiddenSize: hiddenSize, widths: widths)
+        let biases = biasedProjections
+        let shapes = Dictionary(uniqueKeysWithValues: Self.parameters(config: c, biased: { p, _ in biases.contains(p) }).map { ($0.name, $0.shape) })
+        let stream = try LlamaLayerStream(config: c, tensors: ComputedTensors(shapes: shapes, values: tensor))
+        return (stream.model, stream)
+    }
+
+    /// The config of this model with other widths.
+    func rebuiltConfig(hiddenSize: Int, widths: [BlockShape]) -> ModelConfig {
+        var c = config
+        c.hiddenSize = hiddenSize
+        c.numHeads = widths.map(\.heads)
+        c.numKVHeads = widths.map(\.kvHeads)
+        c.intermediateSizes = widths.map(\.intermediateSize)
+        c.tieWordEmbeddings = lmHead == nil
+        return c
     }
 
     /// Projections that carry a bias (Qwen2: q, k, v).

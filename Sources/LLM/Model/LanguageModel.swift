@@ -74,8 +74,32 @@ public protocol LanguageModel: AnyObject {
     /// the widths of new block i, `hiddenSize` the new residual width, and `tensor` gives each
     /// parameter of the new model by name and shape.
     func rebuilt(hiddenSize: Int, widths: [BlockShape], tensor: (String, [Int]) throws -> [Float]) throws -> LanguageModel
+    /// `rebuilt` with each block built only when the residency loads it (streamed structured
+    /// pruning: a pruned block is cut from the source block as it is written).
+    func streamedRebuild(hiddenSize: Int, widths: [BlockShape],
+                         tensor: @escaping (String, [Int]) throws -> [Float]) throws -> (model: LanguageModel, residency: LayerResidency)
+    /// Each window's gradient for one block's parameters at a time, from the top block down
+    /// (see `LlamaModel.blockwiseGradients`); a family without it throws.
+    func blockwiseGradients(windows: [[Int32]], residency: LayerResidency?, lowestLayer: Int,
+                            needsGradient: (Int) -> Bool,
+                            window: (_ layer: Int, _ gradient: ModelGradients) throws -> Void,
+                            blockDone: (_ layer: Int) throws -> Void) throws
     /// config.json of the model as it is now (widths per layer included).
     func huggingFaceConfig() -> [String: Any]
+}
+
+extension LanguageModel {
+    public func streamedRebuild(hiddenSize: Int, widths: [BlockShape],
+                                tensor: @escaping (String, [Int]) throws -> [Float]) throws -> (model: LanguageModel, residency: LayerResidency) {
+        throw LLMError.streamingUnsupported(architecture: architecture)
+    }
+
+    public func blockwiseGradients(windows: [[Int32]], residency: LayerResidency?, lowestLayer: Int,
+                                   needsGradient: (Int) -> Bool,
+                                   window: (_ layer: Int, _ gradient: ModelGradients) throws -> Void,
+                                   blockDone: (_ layer: Int) throws -> Void) throws {
+        throw GradientError.unsupportedArchitecture(architecture)
+    }
 }
 
 /// Widths of one decoder block.

@@ -21,9 +21,15 @@ public final class LlamaLayerStream: LayerResidency {
     private let placeholders: [LlamaBlock]
 
     /// The checkpoint's model with only the embedding, final norm and head in memory.
-    public init(checkpoint: CheckpointSource) throws {
-        source = checkpoint
-        model = try LlamaModel(config: checkpoint.config, tensors: checkpoint, resident: false)
+    public convenience init(checkpoint: CheckpointSource) throws {
+        try self.init(config: checkpoint.config, tensors: checkpoint)
+    }
+
+    /// The model `config` describes over any tensor source (a checkpoint, or tensors computed
+    /// on demand as a structurally pruned model's are).
+    init(config: ModelConfig, tensors: TensorSource) throws {
+        source = tensors
+        model = try LlamaModel(config: config, tensors: tensors, resident: false)
         placeholders = model.layers
     }
 

@@ -57,7 +57,7 @@ public enum ModelLoader {
             let model: LanguageModel
             if streamBlocks {
                 if OPTConfig.describes(directory: dir.path) {
-                    throw ModelLoadError(path: dir.path, underlying: LLMError.invalidConfig("streaming blocks is implemented for the Llama family, not OPT yet"))
+                    throw ModelLoadError(path: dir.path, underlying: LLMError.streamingUnsupported(architecture: "OPT"))
                 }
                 model = try streamed(try HFCheckpoint(directory: dir.path), path: dir.path)
             } else {

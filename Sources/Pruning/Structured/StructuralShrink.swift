@@ -7,6 +7,40 @@ import ModelIO
 /// registry: each tensor is cut along the axes its entry labels (`TensorAxis`), whatever the family.
 public enum StructuralShrink {
     public static func apply(_ plan: StructuredPlan, to model: LanguageModel) throws -> LanguageModel {
+        let (hiddenSize, widths, tensor) = cut(plan, model)
+        return try model.rebuilt(hiddenSize: hiddenSize, widths: widths, tensor: tensor)
+    }
+
+    /// The smaller model of a model whose blocks are streamed (`residency`): its blocks are cut
+    /// only when the returned residency loads them, each from its source block (loaded for the
+    /// cut, then released), so neither model is ever whole in memory.
+    public static func streamed(_ plan: StructuredPlan, from model: LanguageModel,
+                                residency: LayerResidency) throws -> (model: LanguageModel, residency: LayerResidency) {
+        let (hiddenSize, widths, tensor) = cut(plan, model)
+        let (pruned, blocks) = try model.streamedRebuild(hiddenSize: hiddenSize, widths: widths, tensor: tensor)
+        return (pruned, CutBlocks(pruned: blocks, source: residency, keptLayers: plan.keptLayers))
+    }
+
+    /// Loads pruned block i by loading its source block, cutting it, and releasing the source.
+    final class CutBlocks: LayerResidency {
+        let pruned: LayerResidency, source: LayerResidency, keptLayers: [Int]
+        init(pruned: LayerResidency, source: LayerResidency, keptLayers: [Int]) {
+            self.pruned = pruned; self.source = source; self.keptLayers = keptLayers
+        }
+        func load(_ i: Int) throws {
+            guard !pruned.isResident(i) else { return }
+            let j = keptLayers[i], wasResident = source.isResident(j)
+            try source.load(j)
+            defer { if !wasResident { source.release(j) } }
+            try pruned.load(i)
+        }
+        func release(_ i: Int) { pruned.release(i) }
+        func isResident(_ i: Int) -> Bool { pruned.isResident(i) }
+    }
+
+    /// The new widths and the function that cuts each tensor of the new model from `model`.
+    static func cut(_ plan: StructuredPlan, _ model: LanguageModel)
+        -> (hiddenSize: Int, widths: [BlockShape], tensor: (String, [Int]) throws -> [Float]) {
         let d = model.hiddenSize
         let hidden = plan.keptHiddenChannels ?? Array(0..<d)
         let shapes = model.blockShapes
@@ -38,8 +72,9 @@ public enum StructuralShrink {
             return BlockShape(heads: groups * perKV, kvHeads: groups, headDim: s.headDim,
                               intermediateSize: plan.keptMLPChannels[i].count)
         }
-        return try model.rebuilt(hiddenSize: hidden.count, widths: widths) { name, shape in
-            let old = sourceName(name, keptLayers: plan.keptLayers)
+        let keptLayers = plan.keptLayers
+        return (hidden.count, widths, { name, shape in
+            let old = sourceName(name, keptLayers: keptLayers)
             guard let t = source[old] else { throw TensorSourceError.missingTensor(old) }
             var values = model.withParameter(old) { $0 }
             var dims = t.shape
@@ -58,7 +93,7 @@ public enum StructuralShrink {
             }
             guard dims == shape else { throw TensorSourceError.shapeMismatch(name: name, expected: shape, found: dims) }
             return values
-        }
+        })
     }
 
     /// The source model's name of a tensor of the new model: new block j is old block keptLayers[j].

@@ -47,11 +47,7 @@ public enum StructuredPruner {
             let def = StructuredPruneConfiguration.defaultBlockLayers(layerCount: n)
             attnRange = c.attentionLayers ?? def
             mlpRange = c.mlpLayers ?? def
-            let scope = "attention in layers \(attnRange!.lowerBound)-\(attnRange!.upperBound) and MLP in layers \(mlpRange!.lowerBound)-\(mlpRange!.upperBound)"
-            let allocation = try timed("allocation") {
-                try BlockBudget.solve(model: model, attentionLayers: Array(attnRange!), mlpLayers: Array(mlpRange!),
-                                      ratio: c.ratio, mode: c.ratioMode, scope: scope)
-            }
+            let allocation = try timed("allocation") { try blockAllocation(model, c) }
             perLayerRatio = allocation.perLayerRatio
             let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
                                                  statistics: statistics, seed: c.seed)
@@ -91,9 +87,29 @@ public enum StructuredPruner {
         }
 
         let pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
+        let report = makeReport(c, dense: model, pruned: pruned, attentionLayers: attnRange, mlpLayers: mlpRange,
+                                perLayerRatio: perLayerRatio, dropped: dropped, calibration: calibration,
+                                calibrationSource: calibrationSource, seconds: seconds, start: start)
+        return Result(model: pruned, plan: plan, report: report)
+    }
+
+    /// Block mode's allocation: how many KV groups and MLP channels each layer loses.
+    static func blockAllocation(_ model: LanguageModel, _ c: StructuredPruneConfiguration) throws -> BlockAllocation {
+        let def = StructuredPruneConfiguration.defaultBlockLayers(layerCount: model.layerCount)
+        let attn = c.attentionLayers ?? def, mlp = c.mlpLayers ?? def
+        return try BlockBudget.solve(model: model, attentionLayers: Array(attn), mlpLayers: Array(mlp), ratio: c.ratio,
+                                     mode: c.ratioMode,
+                                     scope: "attention in layers \(attn.lowerBound)-\(attn.upperBound) and MLP in layers \(mlp.lowerBound)-\(mlp.upperBound)")
+    }
+
+    static func makeReport(_ c: StructuredPruneConfiguration, dense model: LanguageModel, pruned: LanguageModel,
+                           attentionLayers attnRange: ClosedRange<Int>?, mlpLayers mlpRange: ClosedRange<Int>?,
+                           perLayerRatio: Double?, dropped: [Int], calibration: [[Int32]], calibrationSource: String?,
+                           seconds: [String: Double], start: Date) -> StructuredPruneReport {
+        let usesGradients = c.criterion == .taylor && c.mode != .layer
         let before = model.parameterCount, after = pruned.parameterCount
         func range(_ r: ClosedRange<Int>?) -> String? { r.map { "\($0.lowerBound)-\($0.upperBound)" } }
-        let report = StructuredPruneReport(
+        return StructuredPruneReport(
             method: c.mode == .layer ? c.layerScore.rawValue : c.criterion.rawValue, mode: c.mode.rawValue,
             ratioMode: c.ratioMode.rawValue, ratioRequested: c.ratio,
             ratioActual: 1 - Double(after) / Double(before), paramsBefore: before, paramsAfter: after,
@@ -108,7 +124,6 @@ public enum StructuredPruner {
             calibrationSeqlen: (usesGradients || c.mode == .layer) ? (calibration.first?.count ?? 0) : 0,
             calibrationSource: (usesGradients || c.mode == .layer) ? calibrationSource : nil,
             secondsByPhase: seconds, seconds: Date().timeIntervalSince(start))
-        return Result(model: pruned, plan: plan, report: report)
     }
 
     /// Checks, without scoring anything, that the requested ratio can be met on `model`: the
@@ -121,11 +136,7 @@ public enum StructuredPruner {
         try c.validate(layerCount: n)
         switch c.mode {
         case .block:
-            let def = StructuredPruneConfiguration.defaultBlockLayers(layerCount: n)
-            let attn = c.attentionLayers ?? def, mlp = c.mlpLayers ?? def
-            _ = try BlockBudget.solve(model: model, attentionLayers: Array(attn), mlpLayers: Array(mlp), ratio: c.ratio,
-                                      mode: c.ratioMode,
-                                      scope: "attention in layers \(attn.lowerBound)-\(attn.upperBound) and MLP in layers \(mlp.lowerBound)-\(mlp.upperBound)")
+            _ = try blockAllocation(model, c)
         case .channel:
             _ = try HiddenChannelBudget.solve(model: model, ratio: c.ratio, mode: c.ratioMode)
         case .layer:

@@ -1,0 +1,82 @@
+import Experiments
+import LLM
+import XCTest
+
+/// The memory plan a run makes before it starts (DESIGN.md §11): its parts follow the shapes and
+/// settings, streaming holds one block instead of all, and a budget below the plan refuses the run.
+final class MemoryPlanTests: XCTestCase {
+    func testSizesParseAsPowersOf1024() {
+        XCTAssertEqual(MemorySize.parse("12G"), 12 << 30)
+        XCTAssertEqual(MemorySize.parse("1.5GiB"), 3 << 29)
+        XCTAssertEqual(MemorySize.parse("800mb"), 800 << 20)
+        XCTAssertEqual(MemorySize.parse("64K"), 64 << 10)
+        XCTAssertEqual(MemorySize.parse("4096"), 4096)
+        for bad in ["", "G", "abc", "-1G", "0", "12X", "1e30T"] { XCTAssertNil(MemorySize.parse(bad), bad) }
+    }
+
+    func part(_ plan: MemoryPlan, _ prefix: String) -> Int? { plan.parts.first { $0.name.hasPrefix(prefix) }?.bytes }
+
+    /// Llama-2-7B's published sizes: 32 blocks of 202,383,360 parameters, 262,148,096 outside them.
+    func testSevenBillionParametersFitOnlyWhenStreamed() throws {
+        let shape = ModelShape(config: LlamaShape.llama2_7b.config, storedBytesPerValue: 2)
+        XCTAssertEqual(shape.largestBlockParameterCount, 202_383_360)
+        XCTAssertEqual(shape.nonBlockParameterCount, 262_148_096)
+        var s = PruneSettings()
+        s.method = .wanda; s.pattern = .nOfM(n: 2, m: 4); s.nsamples = 8; s.seqlen = 1024; s.output = "/nowhere"
+        let inMemory = MemoryPlan.prune(shape, settings: s)
+        XCTAssertEqual(part(inMemory, "every block"), 32 * 202_383_360 * 4)
+        XCTAssertGreaterThan(inMemory.totalBytes, 26 << 30)
+        s.stream = true
+        let streamed = MemoryPlan.prune(shape, settings: s)
+        XCTAssertEqual(part(streamed, "one block"), 202_383_360 * 4)
+        XCTAssertNil(part(streamed, "every block"))
+        XCTAssertEqual(part(streamed, "calibration hidden"), 8 * 1024 * 4096 * 4)
+        XCTAssertEqual(part(streamed, "checkpoint pages"), 32000 * 4096 * 2)   // the embedding, in BF16
+        XCTAssertLessThan(streamed.totalBytes, 8 << 30)
+
+        // SparseGPT adds its Hessians: every site of a block at once in the reference order, the
+        // largest (down_proj's 11008²) alone in one-pass.
+        s.method = .sparsegpt; s.pattern = .unstructured
+        XCTAssertEqual(part(MemoryPlan.prune(shape, settings: s), "Hessians"), (3 * 4096 * 4096 + 11008 * 11008) * 4)
+        s.order = .onePass
+        let onePass = MemoryPlan.prune(shape, settings: s)
+        XCTAssertEqual(part(onePass, "Hessians"), 11008 * 11008 * 4)
+        XCTAssertEqual(part(onePass, "calibration windows' block state"),
+                       8 * 1024 * (4096 + 11008 + (4096 + 2 * 4096 + 2 * 4096 + 2 * 11008)) * 4)
+        XCTAssertLessThan(onePass.totalBytes, 8 << 30)
+    }
+
+    func testABudgetBelowThePlanRefusesWithTheEstimateAndWhatToChange() throws {
+        let shape = ModelShape(config: LlamaShape.llama2_7b.config, storedBytesPerValue: 2)
+        var s = PruneSettings()
+        s.stream = true; s.output = "/nowhere"
+        var plan = MemoryPlan.prune(shape, settings: s)
+        XCTAssertThrowsError(try MemoryBudget.check(&plan, budget: 2 << 30, advice: "use fewer windows")) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("needs about \(MemorySize.describe(plan.totalBytes))"), text)
+            XCTAssertTrue(text.contains("budget is 2.00 GiB") && text.hasSuffix("use fewer windows"), text)
+            XCTAssertFalse(text.contains("\n"))
+        }
+        XCTAssertNoThrow(try MemoryBudget.check(&plan, budget: 8 << 30, advice: ""))
+        XCTAssertEqual(plan.budgetBytes, 8 << 30)
+    }
+
+    /// Streamed perplexity holds every window's hidden state at each block; in memory one window.
+    func testPerplexityPlanCountsWindowsOnlyWhenStreamed() {
+        let shape = ModelShape(config: LlamaShape.tinyllama_1_1b.config, storedBytesPerValue: 2)
+        var s = PerplexitySettings(windows: 4)
+        XCTAssertNil(part(MemoryPlan.perplexity(shape, settings: s), "perplexity windows' hidden"))
+        s.stream = true
+        XCTAssertEqual(part(MemoryPlan.perplexity(shape, settings: s), "perplexity windows' hidden"), 4 * 2048 * 2048 * 4)
+        XCTAssertEqual(part(MemoryPlan.perplexity(shape, settings: s), "logits of 128"), 128 * 32000 * 4)
+    }
+
+    func testThePlanRoundTripsThroughTheRunRecordJSON() throws {
+        var plan = MemoryPlan.prune(ModelShape(config: LlamaShape.smollm2_135m.config, storedBytesPerValue: 4), settings: PruneSettings())
+        try MemoryBudget.check(&plan, budget: 64 << 30, advice: "")
+        let back = try JSONDecoder().decode(MemoryPlan.self, from: JSONEncoder().encode(plan))
+        XCTAssertEqual(back.parts.map(\.name), plan.parts.map(\.name))
+        XCTAssertEqual(Double(back.totalBytes), Double(plan.totalBytes), accuracy: Double(plan.parts.count) * 0.06 * 1_048_576)
+        XCTAssertEqual(back.budgetBytes, 64 << 30)
+    }
+}
