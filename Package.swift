@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "LLM", "ModelIO", "Compute", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LLM", "ModelIO", "Compute"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Pruning", "Evaluation", "LLM", "ModelIO", "Compute", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["secateur", "Experiments"]),
+        .testTarget(name: "CLITests", dependencies: ["secateur", "Experiments", "TestSupport"]),
     ],
     // Language mode 5: the engine shares raw buffers across worker threads by design
     // (disjoint slices), which strict Sendable checking cannot express.

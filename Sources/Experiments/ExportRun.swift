@@ -8,6 +8,8 @@ public enum ExportSettingError: SettingError, Equatable {
     case emptyOutput
     /// The model's layers differ and the format needs one width (HF without padding).
     case nonUniform(summary: String)
+    /// Streaming writes a Hugging Face directory block by block, unpadded.
+    case streamNeedsHF
 
     public func description(namingSetting name: (String) -> String) -> String {
         switch self {
@@ -15,6 +17,8 @@ public enum ExportSettingError: SettingError, Equatable {
             return "\(name("pad_uniform")) applies to Hugging Face exports only; GGUF keeps per-layer widths (deci)"
         case .emptyOutput:
             return "\(name("output")) is empty"
+        case .streamNeedsHF:
+            return "\(name("stream")) writes a Hugging Face directory (format hf) one block at a time, without \(name("pad_uniform")); a GGUF export holds the whole model"
         case .nonUniform(let s):
             return "the model's layers have different widths (\(s)), and a Hugging Face Llama/OPT config holds one width for all layers: add \(name("pad_uniform")) to zero-pad removed heads and channels up to the widest layer (same logits, no speed-up), or export GGUF, whose deci architecture keeps per-layer widths"
         }
@@ -29,18 +33,23 @@ public struct ExportSettings: Codable, Sendable, Equatable {
     public var padUniform: Bool
     public var output: String
     public var threads: Int?
+    /// Blocks read from the checkpoint and written one at a time (HF only); nil: in memory.
+    public var stream: Bool?
 
-    public init(format: ExportFormat, dtype: ExportDType = .f32, padUniform: Bool = false, output: String, threads: Int? = nil) {
+    public init(format: ExportFormat, dtype: ExportDType = .f32, padUniform: Bool = false, output: String, threads: Int? = nil,
+                stream: Bool? = nil) {
         self.format = format; self.dtype = dtype; self.padUniform = padUniform; self.output = output; self.threads = threads
+        self.stream = stream
     }
 
-    enum CodingKeys: String, CodingKey { case format, dtype, padUniform = "pad_uniform", output, threads }
+    enum CodingKeys: String, CodingKey { case format, dtype, padUniform = "pad_uniform", output, threads, stream }
 
     /// Settings the target format cannot honour, before anything is loaded.
     public func validate() throws {
         if format == .hf, dtype.safetensorsDType == nil { throw ExportError.dtypeNotAvailable(dtype, format: .hf) }
         if format == .gguf, padUniform { throw ExportSettingError.padUniformForGGUF }
         if output.isEmpty { throw ExportSettingError.emptyOutput }
+        if stream == true && (format != .hf || padUniform) { throw ExportSettingError.streamNeedsHF }
     }
 }
 
@@ -80,7 +89,7 @@ public struct ExportRun {
         try settings.validate()
         var context = RunContext(threads: settings.threads)
         return try withEngineThreads(context.threads) {
-            let (loaded, identity) = try context.load(modelSpec)
+            let (loaded, identity) = try context.load(modelSpec, streamBlocks: settings.stream == true)
             let result = try context.clock.measure("export") { try export(loaded) }
             var s = settings
             s.threads = context.threads
@@ -123,8 +132,20 @@ public struct ExportRun {
         case .hf:
             let summary: HFExport.Summary
             do {
-                summary = try HFExport.write(loaded.model, dtype: settings.dtype, tokenizer: tokenizer,
-                                             padUniform: settings.padUniform, to: settings.output)
+                if let blocks = loaded.residency {
+                    // Streamed: each block read, written as its own shard, released.
+                    (_, summary) = try HFExport.writeStreamed(loaded.model, dtype: settings.dtype, tokenizer: tokenizer,
+                                                              to: settings.output) { writeBlock in
+                        for i in 0..<loaded.model.layerCount {
+                            try blocks.load(i)
+                            try writeBlock(i)
+                            blocks.release(i)
+                        }
+                    }
+                } else {
+                    summary = try HFExport.write(loaded.model, dtype: settings.dtype, tokenizer: tokenizer,
+                                                 padUniform: settings.padUniform, to: settings.output)
+                }
             } catch ExportError.nonUniformWidths(let s) {
                 throw ExportSettingError.nonUniform(summary: s)
             }

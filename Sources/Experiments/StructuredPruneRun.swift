@@ -108,7 +108,7 @@ public struct StructuredPruneRun {
             report = result.report
             prunedModel = result.model
         }
-        progress(.note(String(format: "removed %.2f %% of %d parameters (requested %.2f %%), %.1f s",
+        progress(.note(String(format: "removed %.2f %% of %ld parameters (requested %.2f %%), %.1f s",
                               report.ratioActual * 100, report.paramsBefore, report.ratioRequested * 100, report.seconds)))
         context.clock.merge(report.secondsByPhase, prefix: "prune.")
 

@@ -22,10 +22,12 @@ struct Export: ParsableCommand {
     @Option(help: "Weight type: f32, f16, bf16, and for GGUF q8_0 or q4_0.") var dtype: ExportDType = .f32
     @Flag(name: .customLong("pad-uniform"), help: "HF: zero-pad layers of different widths up to the widest.") var padUniform = false
     @Option(help: "The GGUF file or model directory to write.") var output: String
+    @Flag(help: "HF: read and write one block at a time (models larger than memory; Llama family).") var stream = false
     @Flag(help: "Print the run record as one JSON object on stdout.") var json = false
 
     func run() throws {
-        let settings = ExportSettings(format: format, dtype: dtype, padUniform: padUniform, output: output, threads: options.threads)
+        let settings = ExportSettings(format: format, dtype: dtype, padUniform: padUniform, output: output, threads: options.threads,
+                                      stream: stream ? true : nil)
         let record = try ExportRun(settings: settings).run(modelSpec: options.model)
         if json { return try Terminal.printRecord(record) }
         guard case .export(let r) = record.result else { return }

@@ -75,7 +75,7 @@ struct Recover: ParsableCommand {
                                                      shouldStop: { interruptRequested != 0 })
         if json { return try Terminal.printRecord(record) }
         guard case .recover(let r) = record.result else { return }
-        print(String(format: "%@: %d steps, %d tokens, %.1f s (%.0f tok/s), %d trainable parameters; zeros kept %d of %d",
+        print(String(format: "%@: %d steps, %d tokens, %.1f s (%.0f tok/s), %ld trainable parameters; zeros kept %ld of %ld",
                      method.rawValue, r.steps, r.tokensSeen, r.trainSeconds, r.tokensPerSecond, r.trainableParameters,
                      r.zerosBefore - r.zerosLost, r.zerosBefore))
         if let v = r.history.validations.first, let best = r.history.bestValidationLoss {

@@ -69,7 +69,7 @@ extension Prune {
         if json { return try Terminal.printRecord(record) }
         guard case .pruneStructured(let result) = record.result else { return }
         let r = result.report
-        print(String(format: "structured %@ (%@, ratio-mode %@): requested %.2f %%, actual %.2f %% — %d → %d parameters, %.1f s",
+        print(String(format: "structured %@ (%@, ratio-mode %@): requested %.2f %%, actual %.2f %% — %ld → %ld parameters, %.1f s",
                      r.method, r.mode, r.ratioMode, r.ratioRequested * 100, r.ratioActual * 100, r.paramsBefore, r.paramsAfter, r.seconds))
         PerplexityLine.print(record.metrics)
     }

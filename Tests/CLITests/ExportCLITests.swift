@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `secateur export` from the command line: a structurally pruned tiny model goes to GGUF
@@ -34,6 +35,31 @@ extension CLIErrorTests {
         XCTAssertGreaterThan(hfInfo["params"] as? Int ?? 0, prunedInfo["params"] as? Int ?? .max)
         XCTAssertTrue(FileManager.default.fileExists(atPath: hf.appendingPathComponent("pruning.json").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: hf.appendingPathComponent("tokenizer.json").path))
+    }
+
+    /// `export --stream --format hf` writes block by block exactly the tensors an in-memory export
+    /// writes (one shard per block), and refuses GGUF and padding with one line.
+    func testStreamedHFExportEqualsTheInMemoryOne() throws {
+        let src = try tmp.modelDir("tiny-stream", from: "llama-gqa-untied", tokenizer: true)
+        let whole = tmp.url.appendingPathComponent("whole"), streamed = tmp.url.appendingPathComponent("streamed")
+        for (out, extra) in [(whole, [String]()), (streamed, ["--stream"])] {
+            let r = runCLIChecked(["export", "--model", src.path, "--format", "hf", "--dtype", "bf16", "--output", out.path] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let a = try checkpointTensors(whole.path), b = try checkpointTensors(streamed.path)
+        XCTAssertEqual(a.keys.sorted(), b.keys.sorted())
+        for (k, v) in a { XCTAssertEqual(b[k], v, k) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: streamed.path)
+        for f in ["model-00001-of-00003.safetensors", "model.safetensors.index.json", "config.json", "generation_config.json",
+                  "tokenizer.json"] {
+            XCTAssertTrue(files.contains(f), "\(f) in \(files)")
+        }
+        let bad = tmp.url.appendingPathComponent("bad")
+        assertCleanFailure(try runCLI(["export", "--model", src.path, "--format", "gguf", "--stream", "--output", bad.path]),
+                           "streamed gguf", mentions: ["--stream", "hf"])
+        assertCleanFailure(try runCLI(["export", "--model", src.path, "--format", "hf", "--pad-uniform", "--stream",
+                                       "--output", bad.path]), "streamed padding", mentions: ["--pad-uniform"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bad.path))
     }
 
     func testExportRefusesWhatTheFormatCannotHold() throws {

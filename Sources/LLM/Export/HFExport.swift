@@ -48,18 +48,7 @@ public enum HFExport {
             var files: [String] = []
             func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
 
-            var config = m.huggingFaceConfig()
-            config["torch_dtype"] = nil
-            config["dtype"] = torchName   // transformers 5 name (torch_dtype is deprecated there)
-            try writeFileAtomically(HFConfig.encode(json: config), to: path(HFCheckpoint.configFileName))
-            files.append(HFCheckpoint.configFileName)
-
-            var generation: [String: Any] = ["_from_model_config": true]
-            for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
-                if let v = config[key], !(v is NSNull) { generation[key] = v }
-            }
-            try writeFileAtomically(HFConfig.encode(json: generation), to: path("generation_config.json"))
-            files.append("generation_config.json")
+            files += try writeConfigs(m, torchName: torchName, in: tmp)
 
             let bytesPerValue = stDType == .f32 ? 4 : 2
             let groups = shardGroups(m.parameters, bytesPerValue: bytesPerValue, maxShardBytes: maxShardBytes)
@@ -90,6 +79,21 @@ public enum HFExport {
 }
 
 extension HFExport {
+    /// config.json (the model's widths, `dtype` as transformers 5 names it; torch_dtype is
+    /// deprecated there) and generation_config.json (its special token ids) into `tmp`.
+    static func writeConfigs(_ m: LanguageModel, torchName: String, in tmp: String) throws -> [String] {
+        var config = m.huggingFaceConfig()
+        config["torch_dtype"] = nil
+        config["dtype"] = torchName
+        try writeFileAtomically(HFConfig.encode(json: config), to: (tmp as NSString).appendingPathComponent(HFCheckpoint.configFileName))
+        var generation: [String: Any] = ["_from_model_config": true]
+        for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
+            if let v = config[key], !(v is NSNull) { generation[key] = v }
+        }
+        try writeFileAtomically(HFConfig.encode(json: generation), to: (tmp as NSString).appendingPathComponent("generation_config.json"))
+        return [HFCheckpoint.configFileName, "generation_config.json"]
+    }
+
     /// Writes `model` as a Hugging Face directory while `body` runs, one block at a time: `body`
     /// gets `writeBlock(i)`, to be called once per block when the block is final and in memory
     /// (a streamed prune calls it from `LayerwisePruner.layerFinished`); each block is its own
@@ -130,11 +134,7 @@ extension HFExport {
                 throw ExportError.writeFailed(path: directory, reason: "only \(written.count) of \(model.layerCount) blocks were written")
             }
             try writeShard(n - 1)
-            var config = model.huggingFaceConfig()
-            config["torch_dtype"] = nil
-            config["dtype"] = torchName
-            try writeFileAtomically(HFConfig.encode(json: config), to: path(HFCheckpoint.configFileName))
-            var files = [HFCheckpoint.configFileName] + (0..<n).map { shardFileName($0, of: n) }
+            var files = try writeConfigs(model, torchName: torchName, in: tmp) + (0..<n).map { shardFileName($0, of: n) }
             if let index = try writeShardIndex(groups, weightMap: weightMap, bytesPerValue: stDType.byteSize, in: tmp) {
                 files.append(index)
             }
