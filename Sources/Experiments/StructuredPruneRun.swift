@@ -84,8 +84,13 @@ public struct StructuredPruneRun {
         let prunedModel: LanguageModel
         var report: StructuredPruneReport
         if let residency = loaded.residency, let out = settings.output {
-            let result = try StructuredPruner.pruneStreamed(loaded.model, residency: residency, configuration: config,
-                                                            calibration: calibration, calibrationSource: source)
+            let started = Date()
+            let result = try withoutActuallyEscaping(progress) { report in
+                try StructuredPruner.pruneStreamed(loaded.model, residency: residency, configuration: config,
+                                                   calibration: calibration, calibrationSource: source) { done, total in
+                    report(.note(String(format: "scored block %d/%d (%.0f s)", done, total, Date().timeIntervalSince(started))))
+                }
+            }
             report = result.report
             let dtype = try PruneRun.storedDType(loaded)
             _ = try context.clock.measure("save") {

@@ -346,8 +346,15 @@ final class CLIErrorTests: XCTestCase {
                            mentions: ["--weights", "--stream"])
         assertCleanFailure(try runCLI(["prune", "--stream", "--model", dir.path, "--method", "magnitude", "--group", "global",
                                        "--output", out]), "global", mentions: ["every layer in memory"])
+        // What a killed earlier run left beside the target (its process is gone): swept by this one.
+        var dead: pid_t = 4_000_000
+        while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
+        let stale = dir.deletingLastPathComponent().appendingPathComponent(".stream-out.tmp-\(dead)")
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        try Data(count: 1 << 20).write(to: stale.appendingPathComponent("model-00001-of-00003.safetensors"))
         let r = try runCLI(["prune", "--stream", "--model", dir.path, "--method", "magnitude", "--sparsity", "0.5", "--output", out])
         XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path), "stale temporary swept")
         let files = try FileManager.default.contentsOfDirectory(atPath: out)
         XCTAssertTrue(files.contains("model-00001-of-00003.safetensors") && files.contains("model.safetensors.index.json")
                       && files.contains("tokenizer.json") && files.contains("pruning.json"), "\(files)")

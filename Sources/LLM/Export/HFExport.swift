@@ -202,7 +202,8 @@ extension HFExport {
 /// Builds a directory as a hidden temporary sibling of `directory`, then renames it into
 /// place, so a reader (or a crash) never sees it half-written. An existing target is replaced
 /// only if it is a model directory (holds config.json) or empty; a failure removes the
-/// temporary and leaves any existing target as it was.
+/// temporary and leaves any existing target as it was. Temporaries of earlier writes of the same
+/// target whose process was killed are removed first (`StaleTemporaries`).
 func writeDirectoryAtomically<R>(_ directory: String, _ body: (String) throws -> R) throws -> R {
     let fm = FileManager.default
     let url = URL(fileURLWithPath: directory).standardizedFileURL
@@ -222,6 +223,7 @@ func writeDirectoryAtomically<R>(_ directory: String, _ body: (String) throws ->
     } catch {
         throw ExportError.writeFailed(path: directory, reason: (error as NSError).localizedDescription)
     }
+    StaleTemporaries.sweep(for: url.path)
     let tmp = (parent as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
     try? fm.removeItem(atPath: tmp)
     do {

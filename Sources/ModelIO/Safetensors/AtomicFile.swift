@@ -19,6 +19,7 @@ final class AtomicFileWriter {
         self.path = path
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
+        StaleTemporaries.sweep(for: path)
         let tempName = ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         tempPath = (dir as NSString).appendingPathComponent(tempName)
         fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)

@@ -26,10 +26,11 @@ extension StructuredPruner {
     /// block's mean (and Fisher diagonal) — exactly `TaylorStatistics.collect`'s operations on the
     /// same values — and turned into group scores before the next block down is loaded; the model's
     /// gradients are never all held at once. Hidden-channel and layer modes need every block at
-    /// once and are refused.
+    /// once and are refused. `progress` is told each block scored (done, total).
     public static func pruneStreamed(_ model: LanguageModel, residency: LayerResidency,
                                      configuration c: StructuredPruneConfiguration,
-                                     calibration: [[Int32]] = [], calibrationSource: String? = nil) throws -> StreamedResult {
+                                     calibration: [[Int32]] = [], calibrationSource: String? = nil,
+                                     progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> StreamedResult {
         let start = Date()
         let n = model.layerCount
         try c.validate(layerCount: n)
@@ -73,16 +74,17 @@ extension StructuredPruner {
                         fisher?.addSquared(g, scale: scale)
                     },
                     blockDone: { i in
-                        defer { mean = nil; fisher = nil }
+                        defer { mean = nil; fisher = nil; progress?(n - i, n - lowest) }
                         guard pruned(i), let m = mean else { return }
                         try score(i, TaylorStatistics(gradient: m, fisher: fisher, windows: calibration.count))
                     })
             }
         } else {
             try timed("scoring") {
-                for i in 0..<n where pruned(i) {
+                let scored = (0..<n).filter(pruned)
+                for (k, i) in scored.enumerated() {
                     try residency.load(i)
-                    defer { residency.release(i) }
+                    defer { residency.release(i); progress?(k + 1, scored.count) }
                     try score(i, nil)
                 }
             }
