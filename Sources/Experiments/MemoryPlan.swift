@@ -111,12 +111,12 @@ extension MemoryPlan {
         }
         if settings.method == .sparsegpt {
             // Hessians 2XᵀX per input site (all of a block's sites at once in the reference
-            // order, one at a time in one-pass), then per matrix the dampened copy and the
-            // Cholesky factor of the inverse.
+            // order, one at a time in one-pass), then per matrix the dampened copy, the inverse and
+            // its Cholesky factor (`SparseGPT.prune`, `Cholesky.upperFactorOfInverse`).
             let sites = s.blocks.map { b in [s.hiddenSize, b.queryWidth, s.hiddenSize, b.intermediateSize].map { $0 * $0 } }
             let held = sites.map { onePass ? ($0.max() ?? 0) : $0.reduce(0, +) }.max() ?? 0
             plan.add("Hessians", held * f)
-            plan.add("SparseGPT inverse and its factor", 2 * maxIn * maxIn * f)
+            plan.add("SparseGPT's dampened Hessian, inverse and factor", 3 * maxIn * maxIn * f)
         }
         // The matrix being pruned: a copy of it, its scores and its mask.
         plan.add("matrix being pruned (copy, scores, mask)", maxMatrix * (2 * f + 1))
