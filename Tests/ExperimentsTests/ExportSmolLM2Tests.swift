@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 import Evaluation
 import Experiments
 import LLM
@@ -24,13 +25,7 @@ final class ExportSmolLM2Tests: XCTestCase {
     static let tokens: [Int32] = [504, 2365, 6354, 16438, 27003, 690, 260, 23790, 2767, 30, 216, 33, 34, 35, 1, 9, 200, 4000, 31000, 12]
 
     /// The cached SmolLM2 GGUF, found as `--model smollm2-135m` finds it.
-    func smolLM2Path() throws -> String {
-        guard case .gguf(let url)? = try? ModelCache.resolve("smollm2-135m") else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("SmolLM2 GGUF not found") }
-            throw XCTSkip("SmolLM2 GGUF not in the model cache; run `secateur fetch smollm2-135m`")
-        }
-        return url.path
-    }
+    func smolLM2Path() throws -> String { try smolLM2GGUFPath() }
 
     /// The pruned model directory (made once): non-uniform widths, tokenizer.gguf beside it.
     func pruned() throws -> URL {

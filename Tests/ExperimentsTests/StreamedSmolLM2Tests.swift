@@ -10,13 +10,7 @@ import TestSupport
 /// writes exactly the model an in-memory run writes, and measures the same perplexity, for Wanda,
 /// SparseGPT in both orders and structured Taylor.
 final class StreamedSmolLM2Tests: XCTestCase {
-    func smolLM2() throws -> String {
-        guard case .gguf(let url)? = try? ModelCache.resolve("smollm2-135m") else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("SmolLM2 GGUF not found") }
-            throw XCTSkip("SmolLM2 GGUF not in the model cache; run `secateur fetch smollm2-135m`")
-        }
-        return url.path
-    }
+    func smolLM2() throws -> String { try smolLM2GGUFPath() }
 
     func dataDirectory() throws -> String {
         let env = ProcessInfo.processInfo.environment

@@ -10,12 +10,7 @@ import ModelIO
 /// (informational only; figures are recorded in BENCHMARKS.md, not asserted).
 final class GradientSmolLM2Tests: XCTestCase {
     func smolLM2() throws -> LlamaModel {
-        let p = ProcessInfo.processInfo.environment["SECATEUR_GGUF"]
-            ?? NSHomeDirectory() + "/.cache/secateur/models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf"
-        guard FileManager.default.fileExists(atPath: p) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("CI=true but \(p) is missing") }
-            throw XCTSkip("\(p) not present")
-        }
+        let p = try smolLM2GGUFPath()
         return try LlamaModel(checkpoint: try GGUFCheckpoint(path: p))
     }
 

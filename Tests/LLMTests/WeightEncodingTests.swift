@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import LLM
 import ModelIO
 import Compute
@@ -81,15 +82,7 @@ final class WeightEncodingTests: XCTestCase {
         XCTAssertEqual(s.matrices["q8_0"], 1, "only the head: \(s)")
     }
 
-    func smolLM2Path() throws -> String {
-        let p = ProcessInfo.processInfo.environment["SECATEUR_GGUF"]
-            ?? NSHomeDirectory() + "/.cache/secateur/models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf"
-        guard FileManager.default.fileExists(atPath: p) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("CI=true but \(p) is missing") }
-            throw XCTSkip("\(p) not present")
-        }
-        return p
-    }
+    func smolLM2Path() throws -> String { try smolLM2GGUFPath() }
 
     func testNativeRunsTheGGUFBlocksAsStored() throws {
         let path = try smolLM2Path()

@@ -39,10 +39,25 @@ extension LlamaModel {
 
         // 2. ∂L/∂(top output) per window through the head and the final norm (their own
         //    parameters' gradients are not asked for).
+        // Scratch is sized by the window length: made once per length, not per window and block.
+        var backwardScratches: [Int: BackwardScratch] = [:]
+        func backwardScratch(_ rows: Int) -> BackwardScratch {
+            if let s = backwardScratches[rows] { return s }
+            let s = BackwardScratch(rows: rows, hidden: d, shapes: layers.map(\.shape))
+            backwardScratches[rows] = s
+            return s
+        }
+        var forwardScratches: [Int: ForwardScratch] = [:]
+        func forwardScratch(_ rows: Int) -> ForwardScratch {
+            if let s = forwardScratches[rows] { return s }
+            let s = makeScratch(rows: rows)
+            forwardScratches[rows] = s
+            return s
+        }
         var hiddenGradients: [[Float]] = []
         for (k, tokens) in windows.enumerated() {
             let rows = tokens.count
-            let scratch = BackwardScratch(rows: rows, hidden: d, shapes: layers.map(\.shape))
+            let scratch = backwardScratch(rows)
             let top = checkpoints[k][n]
             let normed = finalNormed(top)
             var g = [Float](repeating: 0, count: rows * d)
@@ -70,8 +85,7 @@ extension LlamaModel {
             var gradient = ModelGradients(tensors: needsGradient(i) ? parameters.filter { $0.role.layer == i } : [], partial: true)
             for k in windows.indices {
                 let rows = windows[k].count
-                let forwardScratch = makeScratch(rows: rows)
-                let scratch = BackwardScratch(rows: rows, hidden: d, shapes: layers.map(\.shape))
+                let forwardScratch = forwardScratch(rows), scratch = backwardScratch(rows)
                 let a = LlamaBlockActivations(rows: rows, hidden: d, shape: layer.shape)
                 var h = checkpoints[k][i]
                 h.withUnsafeMutableBufferPointer { hb in

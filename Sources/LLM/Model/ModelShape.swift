@@ -26,6 +26,15 @@ public struct ModelShape: Sendable {
                   blocks: model.blockShapes, parameters: model.parameters, storedBytesPerValue: storedBytesPerValue)
     }
 
+    /// An OPT checkpoint's shape from its config alone.
+    public init(config c: OPTConfig, storedBytesPerValue: Double) {
+        self.init(architecture: "opt", hiddenSize: c.hiddenSize, vocabSize: c.vocabSize,
+                  blocks: (0..<c.numHiddenLayers).map {
+                      BlockShape(heads: c.heads[$0], kvHeads: c.heads[$0], headDim: c.headDim, intermediateSize: c.ffnDims[$0])
+                  },
+                  parameters: OPTModel.parameters(config: c), storedBytesPerValue: storedBytesPerValue)
+    }
+
     /// A Llama-family checkpoint's shape from its config alone.
     public init(config: ModelConfig, storedBytesPerValue: Double) {
         let parameters = LlamaModel.parameters(config: config)
@@ -56,8 +65,7 @@ public struct ModelShape: Sendable {
 
 extension ModelLoader {
     /// The shape of the model `spec` names, read from its config (Llama family: config.json or
-    /// GGUF metadata, no weights decoded). OPT checkpoints are loaded to be measured: their
-    /// registry comes from the built model (the OPT family is small and never streamed).
+    /// GGUF metadata, no weights decoded; OPT: config.json).
     public static func shape(_ spec: String) throws -> ModelShape {
         let location = try ModelCache.resolve(spec)
         switch location {
@@ -67,7 +75,10 @@ extension ModelLoader {
             return with(shape, storedBytes: fileBytes(url.path))
         case .huggingFaceDirectory(let dir):
             if OPTConfig.describes(directory: dir.path) {
-                return ModelShape(model: try build(directory: dir.path))
+                let config = try OPTConfig.load(path: (dir.path as NSString).appendingPathComponent(HFCheckpoint.configFileName))
+                let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") }
+                return with(ModelShape(config: config, storedBytesPerValue: 4),
+                            storedBytes: files.reduce(0) { $0 + fileBytes((dir.path as NSString).appendingPathComponent($1)) })
             }
             let checkpoint = try wrapErrors(dir.path) { try HFCheckpoint(directory: dir.path) }
             let shape = ModelShape(config: checkpoint.config, storedBytesPerValue: 4)

@@ -4,38 +4,46 @@ import ModelIO
 /// The OPT family's parameter registry (names from `OPTTensorNames`) and the rest of
 /// `LanguageModel` that is about tensors rather than execution.
 extension OPTModel {
-    public var parameters: [ParameterTensor] {
-        let d = hiddenSize, e = config.wordEmbedProjDim
-        let wordAxis: TensorAxis = projectIn == nil ? .hidden : .wordEmbedding
-        var out = [ParameterTensor(name: OPTTensorNames.embedding, shape: [vocabSize, e], role: .tokenEmbedding,
+    /// The registry follows from the config alone (the loader builds exactly these tensors), so a
+    /// run's memory plan can be made before any weight is read.
+    public var parameters: [ParameterTensor] { Self.parameters(config: config) }
+
+    public static func parameters(config c: OPTConfig) -> [ParameterTensor] {
+        let d = c.hiddenSize, e = c.wordEmbedProjDim
+        let wordAxis: TensorAxis = e == d ? .hidden : .wordEmbedding
+        var out = [ParameterTensor(name: OPTTensorNames.embedding, shape: [c.vocabSize, e], role: .tokenEmbedding,
                                    axes: [.vocabulary, wordAxis]),
-                   ParameterTensor(name: OPTTensorNames.positions, shape: [positions.count / d, d], role: .positionEmbedding,
-                                   axes: [.positions, .hidden])]
-        if projectOut != nil {
+                   ParameterTensor(name: OPTTensorNames.positions, shape: [c.maxPositionEmbeddings + OPTTensorNames.positionOffset, d],
+                                   role: .positionEmbedding, axes: [.positions, .hidden])]
+        if e != d {
             out.append(ParameterTensor(name: OPTTensorNames.projectOut, shape: [e, d], role: .embeddingProjection, axes: [.wordEmbedding, .hidden]))
             out.append(ParameterTensor(name: OPTTensorNames.projectIn, shape: [d, e], role: .embeddingProjection, axes: [.hidden, .wordEmbedding]))
         }
-        func norm(_ prefix: String, _ n: LayerNormWeights, layer: Int?) {
-            for (suffix, v) in [(".weight", n.weight), (".bias", n.bias)] where v != nil {
+        func norm(_ prefix: String, layer: Int?) {
+            guard c.layerNormElementwiseAffine else { return }
+            for suffix in [".weight", ".bias"] {
                 out.append(ParameterTensor(name: prefix + suffix, shape: [d], role: .norm(layer: layer), axes: [.hidden]))
             }
         }
-        for (i, l) in layers.enumerated() {
-            let p = OPTTensorNames.layer(i), heads = TensorAxis.queryChannels(layer: i), mlp = TensorAxis.mlpChannels(layer: i)
-            let axes: [Projection: (out: TensorAxis, in: TensorAxis)] = [
-                .q: (heads, .hidden), .k: (heads, .hidden), .v: (heads, .hidden), .o: (.hidden, heads), .up: (mlp, .hidden), .down: (.hidden, mlp)]
+        let heads = c.heads, ffn = c.ffnDims
+        for i in 0..<c.numHiddenLayers {
+            let p = OPTTensorNames.layer(i), q = TensorAxis.queryChannels(layer: i), mlp = TensorAxis.mlpChannels(layer: i)
+            let qw = heads[i] * c.headDim
+            let dims: [Projection: (out: (TensorAxis, Int), in: (TensorAxis, Int))] = [
+                .q: ((q, qw), (.hidden, d)), .k: ((q, qw), (.hidden, d)), .v: ((q, qw), (.hidden, d)), .o: ((.hidden, d), (q, qw)),
+                .up: ((mlp, ffn[i]), (.hidden, d)), .down: ((.hidden, d), (mlp, ffn[i]))]
             for (proj, module) in OPTTensorNames.projections {
-                let lin = l[proj], a = axes[proj]!
-                if proj == .q { norm(p + OPTTensorNames.attentionNorm, l.attentionNorm, layer: i) }
-                if proj == .up { norm(p + OPTTensorNames.mlpNorm, l.mlpNorm, layer: i) }
-                out.append(ParameterTensor(name: p + module + ".weight", shape: [lin.outFeatures, lin.inFeatures],
-                                           role: .projection(proj, layer: i, site: proj.inputSite), axes: [a.out, a.in]))
-                if let b = lin.bias {
-                    out.append(ParameterTensor(name: p + module + ".bias", shape: [b.count], role: .bias(proj, layer: i), axes: [a.out]))
+                let a = dims[proj]!
+                if proj == .q { norm(p + OPTTensorNames.attentionNorm, layer: i) }
+                if proj == .up { norm(p + OPTTensorNames.mlpNorm, layer: i) }
+                out.append(ParameterTensor(name: p + module + ".weight", shape: [a.out.1, a.in.1],
+                                           role: .projection(proj, layer: i, site: proj.inputSite), axes: [a.out.0, a.in.0]))
+                if c.enableBias {
+                    out.append(ParameterTensor(name: p + module + ".bias", shape: [a.out.1], role: .bias(proj, layer: i), axes: [a.out.0]))
                 }
             }
         }
-        if let f = finalNorm { norm(OPTTensorNames.finalNorm, f, layer: nil) }
+        if c.doLayerNormBefore && !c.removeFinalLayerNorm { norm(OPTTensorNames.finalNorm, layer: nil) }
         return out
     }
 

@@ -48,14 +48,7 @@ extension StructuredPruner {
         func score(_ i: Int, _ statistics: TaylorStatistics?) throws {
             let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
                                                  statistics: statistics, seed: c.seed)
-            if allocation.removedKVGroups[i] > 0 {
-                plan.keptKVGroups[i] = StructuredPlan.keepHighest(importance.attentionGroupScores(model, layer: i),
-                                                                  removing: allocation.removedKVGroups[i])
-            }
-            if allocation.removedMLPChannels[i] > 0 {
-                plan.keptMLPChannels[i] = StructuredPlan.keepHighest(importance.mlpChannelScores(model, layer: i),
-                                                                     removing: allocation.removedMLPChannels[i])
-            }
+            plan.keepHighest(layer: i, of: model, by: importance, allocation: allocation)
         }
 
         if c.criterion == .taylor {

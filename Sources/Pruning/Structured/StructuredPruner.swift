@@ -52,16 +52,7 @@ public enum StructuredPruner {
             let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
                                                  statistics: statistics, seed: c.seed)
             try timed("scoring") {
-                for i in 0..<n {
-                    if allocation.removedKVGroups[i] > 0 {
-                        plan.keptKVGroups[i] = StructuredPlan.keepHighest(importance.attentionGroupScores(model, layer: i),
-                                                                          removing: allocation.removedKVGroups[i])
-                    }
-                    if allocation.removedMLPChannels[i] > 0 {
-                        plan.keptMLPChannels[i] = StructuredPlan.keepHighest(importance.mlpChannelScores(model, layer: i),
-                                                                             removing: allocation.removedMLPChannels[i])
-                    }
-                }
+                for i in 0..<n { plan.keepHighest(layer: i, of: model, by: importance, allocation: allocation) }
                 try checkEveryBlockKeepsOne(plan, model)
             }
         case .channel:

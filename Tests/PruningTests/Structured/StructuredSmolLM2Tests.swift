@@ -12,15 +12,7 @@ final class StructuredSmolLM2Tests: XCTestCase {
 
     func smolLM2() throws -> LlamaModel {
         if let m = Self.cached { return m }
-        let env = ProcessInfo.processInfo.environment
-        let home = env["SECATEUR_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/secateur")
-        let f = home.appendingPathComponent("models/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf")
-        guard FileManager.default.fileExists(atPath: f.path) else {
-            if env["CI"] == "true" { XCTFail("SmolLM2 GGUF not found") }
-            throw XCTSkip("SmolLM2 GGUF not in the model cache; run `secateur fetch smollm2-135m`")
-        }
-        let m = try LlamaModel(checkpoint: try GGUFCheckpoint(file: try GGUFFile(path: f.path)))
+        let m = try LlamaModel(checkpoint: try GGUFCheckpoint(file: try GGUFFile(path: try smolLM2GGUFPath())))
         Self.cached = m
         return m
     }
