@@ -109,6 +109,14 @@ extension MemoryPlan {
                 plan.add("forward of one calibration window", forwardBytes(s, rows: rows))
             }
         }
+        if settings.method.needsGradients {
+            // `CalibrationGradients`: the accumulator and one window's gradient, both model-sized,
+            // and the whole model's activations of one window for its backward.
+            let maxInter = s.blocks.map(\.intermediateSize).max() ?? 0
+            plan.add("calibration gradients (2 model-sized)", 2 * s.parameterCount * f)
+            plan.add("one window's activations for the backward",
+                     s.blocks.count * rows * (4 * s.hiddenSize + scratchWidth(s) + maxInter) * f)
+        }
         if settings.method == .sparsegpt {
             // Hessians 2XᵀX per input site (all of a block's sites at once in the reference
             // order, one at a time in one-pass), then per matrix the dampened copy, the inverse and

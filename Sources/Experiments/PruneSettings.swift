@@ -9,7 +9,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var pattern: SparsityPattern = .unstructured
     /// Share of each comparison group's weights to remove (N:M patterns fix it at N/M).
     public var sparsity: Double = 0.5
-    /// nil: row for wanda/ria/sparsegpt and N:M, layer for magnitude/random.
+    /// nil: layer for unstructured magnitude/random, row otherwise.
     public var group: ComparisonGroup?
     /// Sparsity of q, k, v, o and of gate, up, down; nil: `sparsity`.
     public var attentionSparsity: Double?
@@ -20,6 +20,8 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var layers: ClosedRange<Int>?
     /// RIA's activation exponent.
     public var alpha: Double = 0.5
+    /// GBLM-Pruner's weight on the gradient term.
+    public var gblmScale: Double = 100
     public var allocation: SparsityAllocation = .uniform
     public var owlM: Double = 5
     public var owlLambda: Double = 0.08
@@ -57,6 +59,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         c.owlM = owlM
         c.owlLambda = owlLambda
         c.order = order
+        c.gblmScale = gblmScale
         return c
     }
 
@@ -65,7 +68,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
-        case matrices, layers, alpha, allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
+        case matrices, layers, alpha, gblmScale = "gblm_scale", allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
         case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads, stream, memoryBudget = "memory_budget"
     }
 }

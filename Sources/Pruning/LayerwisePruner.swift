@@ -94,6 +94,12 @@ public final class LayerwisePruner {
         }
         if residency != nil { try Self.checkStreamable(c) }
         finished = [:]
+        gradients = nil
+        if c.method.needsGradients {
+            gradients = try timed("gradients") {
+                try CalibrationGradients.collect(model: model, windows: calibration, method: c.method)
+            }
+        }
 
         if c.allocation == .owl {
             layerSparsity = try timed("allocation") { try owlAllocation(calibration: calibration) }
@@ -102,7 +108,7 @@ public final class LayerwisePruner {
         // Global magnitude/random: one threshold over every selected matrix of the model.
         if c.group == .global {
             try timed("prune") { try pruneGlobally() }
-        } else if !c.method.needsCalibration {
+        } else if !c.method.needsActivations {
             try timed("prune") {
                 for i in 0..<model.layerCount {
                     try use(i)
@@ -157,9 +163,24 @@ public final class LayerwisePruner {
     /// Refuses what streaming cannot do: a global comparison group and OWL allocation need every
     /// block in memory at once.
     public static func checkStreamable(_ c: PruneConfiguration) throws {
+        if c.method.needsGradients {
+            throw PruningError.invalidSetting("\(c.method.rawValue) takes the calibration loss's gradient through the whole model before pruning; prune without streaming")
+        }
         if c.group == .global || c.allocation == .owl {
             throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "OWL allocation") needs every layer in memory at once; prune without streaming")
         }
+    }
+
+    /// The calibration gradients of the dense model (gradient, taylor, gblm), taken before pruning.
+    private var gradients: CalibrationGradients?
+
+    /// The gradient statistic of projection `p` in layer `i`.
+    func gradientStatistic(_ p: Projection, layer i: Int) throws -> [Float] {
+        guard let gradients,
+              let t = model.parameters.first(where: { if case .projection(p, i, _) = $0.role { return true } else { return false } }) else {
+            throw PruningError.numerical("no calibration gradient reached \(p.rawValue) in layer \(i)")
+        }
+        return try gradients.values(of: t.name)
     }
 
     /// Per-site accumulators of what the method needs (column norms for Wanda/RIA, the
@@ -222,14 +243,24 @@ public final class LayerwisePruner {
             return ImportanceScore.magnitude(lin.weight)
         case .random:
             return ImportanceScore.random(count: lin.weight.count, seed: c.seed &+ UInt64(i * 16 + Projection.allCases.firstIndex(of: p)!))
-        case .wanda, .ria:
+        case .entropy:
+            return ImportanceScore.entropy(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures)
+        case .gradient:
+            return try gradientStatistic(p, layer: i)
+        case .taylor:
+            return ImportanceScore.taylor(lin.weight, meanGradient: try gradientStatistic(p, layer: i))
+        case .wanda, .ria, .gblm:
             guard let norms = statistics.norms[p.inputSite] else {
                 throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
             }
             let scaler = norms.scaler
-            return c.method == .wanda
-                ? ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler)
-                : ImportanceScore.ria(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler, alpha: c.alpha)
+            switch c.method {
+            case .wanda: return ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler)
+            case .ria: return ImportanceScore.ria(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler, alpha: c.alpha)
+            default:
+                return ImportanceScore.gblm(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler,
+                                            gradientNorm: try gradientStatistic(p, layer: i), alpha: c.gblmScale)
+            }
         case .sparsegpt:
             throw PruningError.invalidSetting("sparsegpt prunes by reconstruction, not by scores")
         }

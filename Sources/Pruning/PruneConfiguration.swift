@@ -39,6 +39,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var owlLambda: Double = 0.08
     /// Reference order or one-pass.
     public var order: PruneOrder = .reference
+    /// GBLM-Pruner's weight α on the gradient term (its `--scale`, default 100).
+    public var gblmScale: Double = 100
 
     public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
                 group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
@@ -83,8 +85,11 @@ public struct PruneConfiguration: Codable, Sendable {
             guard case .nOfM = pattern else { throw PruningError.invalidSetting("permute applies to N:M patterns") }
             guard method != .sparsegpt else { throw PruningError.invalidSetting("permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
         }
-        if order == .onePass && (group == .global || !method.needsCalibration) {
-            throw PruningError.invalidSetting("order one-pass concerns calibration statistics; \(method.rawValue) with group \(group.rawValue) uses none")
+        if order == .onePass && (group == .global || !method.needsActivations) {
+            throw PruningError.invalidSetting("order one-pass concerns calibration activation statistics; \(method.rawValue) with group \(group.rawValue) uses none")
+        }
+        if method == .gblm && !(gblmScale >= 0 && gblmScale.isFinite) {
+            throw PruningError.invalidSetting("GBLM's gradient scale \(gblmScale) must be finite and non-negative")
         }
         if group != .row, case .nOfM = pattern {
             throw PruningError.invalidSetting("N:M patterns compare within each group of M weights; group does not apply")

@@ -11,7 +11,7 @@ struct Prune: ParsableCommand {
         discussion: "Layer by layer in the reference order of the Wanda/SparseGPT code. Writes a model directory that --model loads, with pruning.json (the run record).")
 
     @OptionGroup var options: ModelOptions
-    @Option(help: "Unstructured: magnitude, wanda, sparsegpt, ria or random; with --structured: taylor, l1, l2 or random.") var method: PruneMethodChoice = .wanda
+    @Option(help: "Unstructured: magnitude, wanda, sparsegpt, ria, random, gradient, taylor, gblm or entropy; with --structured: taylor, l1, l2 or random.") var method: PruneMethodChoice = .wanda
     @Option(help: "Fraction of each comparison group's weights to remove, in [0, 1).") var sparsity: Double = 0.5
     @Option(help: "unstructured, or N:M (N zeros in every M consecutive inputs), e.g. 2:4.") var pattern: SparsityPattern = .unstructured
     @Option(help: "Comparison group for unstructured (default: row for wanda/ria, layer for magnitude/random).") var group: ComparisonGroup?
@@ -20,6 +20,7 @@ struct Prune: ParsableCommand {
     @Option(help: "Projections to prune, e.g. q,k,v,o,gate,up,down (default: every projection of the model).") var matrices: ProjectionListArgument?
     @Option(help: "Layers to prune, inclusive range a-b (default all).") var layers: LayerRangeArgument?
     @Option(help: "RIA's activation exponent.") var alpha: Double = 0.5
+    @Option(help: "GBLM's weight on the gradient term (its reference's --scale).") var gblmScale: Double = 100
     @Option(help: "Layer-wise sparsity: uniform, or owl (outlier-weighted; overall sparsity stays --sparsity).") var allocation: SparsityAllocation = .uniform
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold M.") var owlM: Double = 5
     @Option(name: .customLong("owl-lambda"), help: "OWL λ: layer sparsities within sparsity ± λ.") var owlLambda: Double = 0.08
@@ -54,7 +55,7 @@ struct Prune: ParsableCommand {
     var unstructuredMethod: PruneMethod {
         get throws {
             guard let m = method.unstructured else {
-                throw ValidationError("method '\(method.rawValue)' is structured; add --structured, or use magnitude, wanda, sparsegpt, ria or random")
+                throw ValidationError("method '\(method.rawValue)' is structured; add --structured, or use one of \(PruneMethod.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return m
         }
@@ -72,7 +73,7 @@ struct Prune: ParsableCommand {
         s.method = try unstructuredMethod
         s.pattern = pattern; s.sparsity = sparsity; s.group = group
         s.attentionSparsity = attnSparsity; s.mlpSparsity = mlpSparsity
-        s.matrices = matrices?.projections; s.layers = layers?.range; s.alpha = alpha
+        s.matrices = matrices?.projections; s.layers = layers?.range; s.alpha = alpha; s.gblmScale = gblmScale
         s.allocation = allocation; s.owlM = owlM; s.owlLambda = owlLambda
         s.ties = ties; s.permute = permute; s.order = order
         s.nsamples = nsamples; s.seqlen = seqlen; s.seed = seed; s.calibration = calibrationSource

@@ -2,9 +2,9 @@ import ArgumentParser
 import Pruning
 
 /// `prune --method`: one option for two vocabularies, the unstructured methods and (with
-/// --structured) the structured criteria; `random` is both.
+/// --structured) the structured criteria; `random` and `taylor` are both.
 enum PruneMethodChoice: String, CaseIterable, ExpressibleByArgument {
-    case magnitude, wanda, sparsegpt, ria, random, l1, l2, taylor
+    case magnitude, wanda, sparsegpt, ria, random, gradient, taylor, gblm, entropy, l1, l2
 
     var unstructured: PruneMethod? { PruneMethod(rawValue: rawValue) }
     var structured: StructuredCriterion? { StructuredCriterion(rawValue: rawValue) }

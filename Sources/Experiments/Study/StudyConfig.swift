@@ -317,7 +317,7 @@ enum PruningEntry {
             let structured: Bool
             if let s = combo["structured"] {
                 structured = try s.bool("structured")
-            } else if PruneMethod(rawValue: method) != nil && method != "random" {
+            } else if PruneMethod(rawValue: method) != nil && StructuredCriterion(rawValue: method) == nil {
                 structured = false   // its structured-only keys are reported as unknown below
             } else {
                 structured = ["taylor", "l1", "l2"].contains(method)

@@ -35,6 +35,11 @@ public struct ModelGradients: Sendable {
 
     public func contains(_ name: String) -> Bool { offsets[name] != nil }
 
+    /// The tensor whose values hold flat index `index` (for naming where a value went wrong).
+    public func name(containing index: Int) -> String? {
+        tensors.first { t in offsets[t.name].map { index >= $0 && index < $0 + t.count } ?? false }?.name
+    }
+
     /// The gradient of one parameter by Hugging Face name (empty if the model has none).
     public subscript(_ name: String) -> [Float] {
         get {
@@ -76,6 +81,12 @@ public struct ModelGradients: Sendable {
     public mutating func addSquared(_ other: ModelGradients, scale: Float = 1) {
         precondition(other.tensors == tensors, "gradient shapes differ")
         for j in values.indices { values[j] += scale * other.values[j] * other.values[j] }
+    }
+
+    /// self += scale · |other| (ℓ1 accumulation of gradient magnitudes)
+    public mutating func addAbsolute(_ other: ModelGradients, scale: Float = 1) {
+        precondition(other.tensors == tensors, "gradient shapes differ")
+        for j in values.indices { values[j] += scale * abs(other.values[j]) }
     }
 
     /// Sets every gradient to zero in place, keeping the buffer (so one accumulator can be
