@@ -137,7 +137,13 @@ def eval_wikitext2(model, tok, seqlen, windows, data_dir, torch):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--method", required=True, choices=["magnitude", "wanda", "sparsegpt", "dense"])
+    ap.add_argument("--method", required=True, choices=["magnitude", "wanda", "sparsegpt", "dsnot", "dense"])
+    ap.add_argument("--dsnot-dir", default="/tmp/dsnot",
+                    help="zyxxmu/DSnoT checkout (same lib/ layout as Wanda's); --method dsnot runs its prune_DSnoT")
+    ap.add_argument("--dsnot-init", default="wanda", choices=["wanda", "magnitude", "sparsegpt"])
+    ap.add_argument("--dsnot-cycles", type=int, default=50)
+    ap.add_argument("--dsnot-threshold", type=float, default=0.1)
+    ap.add_argument("--dsnot-skip", default="mlp", choices=["no_skip", "mlp", "self_attn"])
     ap.add_argument("--sparsity", type=float, default=0.5)
     ap.add_argument("--pattern", default="unstructured", choices=["unstructured", "2:4", "4:8"])
     ap.add_argument("--calib-tokens", help="int32 LE windows (make_calib_tokens.py); needed for wanda/sparsegpt")
@@ -166,7 +172,8 @@ def main():
 
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
-    wprune = import_wanda(args.wanda_dir, torch) if args.method != "dense" else None
+    repo = args.dsnot_dir if args.method == "dsnot" else args.wanda_dir
+    wprune = import_wanda(repo, torch) if args.method != "dense" else None
 
     prune_n, prune_m = 0, 0
     if args.pattern != "unstructured":
@@ -204,26 +211,33 @@ def main():
     calib = None
     nsamples = 0
     if args.method != "dense":
-        if args.method in ("wanda", "sparsegpt"):
+        if args.method in ("wanda", "sparsegpt", "dsnot"):
             if not args.calib_tokens:
-                raise SystemExit("--calib-tokens is required for wanda/sparsegpt")
+                raise SystemExit("--calib-tokens is required for wanda/sparsegpt/dsnot")
             calib = read_calib(args.calib_tokens, args.seqlen, args.nsamples, torch)
             nsamples = len(calib)
         elif args.calib_tokens:
             nsamples = len(read_calib(args.calib_tokens, args.seqlen, args.nsamples, torch))
 
         def get_loaders(name, nsamples=128, seed=0, seqlen=2048, tokenizer=None):
-            assert seqlen == args.seqlen, (seqlen, args.seqlen)
+            # DSnoT's prune_DSnoT asks for seqlen=2048 whatever model.seqlen is; its buffers use model.seqlen.
+            assert seqlen == args.seqlen or args.method == "dsnot", (seqlen, args.seqlen)
             assert nsamples == len(calib), (nsamples, len(calib))
             return calib, None
         wprune.get_loaders = get_loaders
 
         rargs = types.SimpleNamespace(sparsity_ratio=args.sparsity, nsamples=nsamples, seed=args.seed,
                                       use_variant=False, prune_method=args.method,
-                                      sparsity_type=args.pattern)
+                                      sparsity_type=args.pattern,
+                                      # DSnoT's main.py arguments (its defaults unless given)
+                                      initial_method=args.dsnot_init, max_cycle_time=args.dsnot_cycles,
+                                      without_DSnoT=False, update_threshold=args.dsnot_threshold,
+                                      pow_of_var_regrowing=1.0, pow_of_var_pruning=1.0,
+                                      skip_layer=args.dsnot_skip, skip_sub_layer="no_skip",
+                                      without_same_sign=True, get_time_overhead=False)
         dev = torch.device("cpu")
         fn = {"magnitude": wprune.prune_magnitude, "wanda": wprune.prune_wanda,
-              "sparsegpt": wprune.prune_sparsegpt}[args.method]
+              "sparsegpt": wprune.prune_sparsegpt, "dsnot": getattr(wprune, "prune_DSnoT", None)}[args.method]
         log(f"[ref] pruning: {args.method} {args.pattern} {args.sparsity} nsamples={nsamples} seqlen={args.seqlen}")
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):

@@ -22,6 +22,11 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var alpha: Double = 0.5
     /// GBLM-Pruner's weight on the gradient term.
     public var gblmScale: Double = 100
+    /// DSnoT: the method it starts from, its swap rounds, threshold and skipped projections.
+    public var dsnotInitial: PruneMethod = .wanda
+    public var dsnotCycles = 50
+    public var dsnotThreshold = 0.1
+    public var dsnotSkip: DSnoTSkip = .mlp
     public var allocation: SparsityAllocation = .uniform
     public var owlM: Double = 5
     public var owlLambda: Double = 0.08
@@ -60,6 +65,10 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         c.owlLambda = owlLambda
         c.order = order
         c.gblmScale = gblmScale
+        c.dsnot.initial = dsnotInitial
+        c.dsnot.maxCycles = dsnotCycles
+        c.dsnot.updateThreshold = dsnotThreshold
+        c.dsnot.skip = dsnotSkip
         return c
     }
 
@@ -68,7 +77,8 @@ public struct PruneSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
-        case matrices, layers, alpha, gblmScale = "gblm_scale", allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
+        case matrices, layers, alpha, gblmScale = "gblm_scale",
+             dsnotInitial = "dsnot_init", dsnotCycles = "dsnot_cycles", dsnotThreshold = "dsnot_threshold", dsnotSkip = "dsnot_skip", allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
         case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads, stream, memoryBudget = "memory_budget"
     }
 }

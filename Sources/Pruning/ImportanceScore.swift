@@ -8,12 +8,14 @@ public enum PruneMethod: String, CaseIterable, Codable, Sendable {
     case gradient, taylor, gblm
     /// −p·log p of each weight's share p of its column's |W| (no calibration).
     case entropy
+    /// DSnoT's prune-and-grow refinement of another method's mask (`DSnoT`).
+    case dsnot
 
     /// Whether the method needs calibration windows (activations, gradients or both).
     public var needsCalibration: Bool { needsActivations || needsGradients }
 
     /// Whether the method reads statistics of each layer's inputs, gathered layer by layer.
-    public var needsActivations: Bool { [.wanda, .sparsegpt, .ria, .gblm].contains(self) }
+    public var needsActivations: Bool { [.wanda, .sparsegpt, .ria, .gblm, .dsnot].contains(self) }
 
     /// Whether the method needs gradients of the calibration loss (a backward of the whole
     /// model per window, before any layer is pruned).

@@ -32,6 +32,8 @@ public struct PruneReport: Codable, Sendable {
     public var layerSparsity: [String: Double]?
     /// Peak resident memory of the process when pruning finished (includes the loaded model).
     public var peakResidentMegabytes: Double?
+    /// DSnoT: weights regrown, each swapped for one pruned.
+    public var dsnotSwaps: Int?
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -70,6 +72,9 @@ public final class LayerwisePruner {
         layerSparsity[i] ?? configuration.sparsity(for: p)
     }
 
+    /// Weights DSnoT regrew (each swapped for one it pruned) in the current run.
+    public private(set) var dsnotSwaps = 0
+
     /// Kept-score ratios (permuted / plain) of every matrix pruned with --permute.
     public private(set) var keptScoreGain: [Double] = []
 
@@ -88,6 +93,7 @@ public final class LayerwisePruner {
         let start = Date()
         phases = [:]
         keptScoreGain = []
+        dsnotSwaps = 0
         layerSparsity = [:]
         if (c.method.needsCalibration || c.allocation == .owl) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
@@ -187,7 +193,7 @@ public final class LayerwisePruner {
     /// Hessian 2XᵀX/n for SparseGPT), from a dense forward of layer i over every window.
     func gatherStatistics(layer i: Int, inputs: [[Float]]) throws -> LayerStatistics {
         let sites = Set(configuration.matrices.map(\.inputSite))
-        let stats = LayerStatistics()
+        let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot)
         let hessians = configuration.method == .sparsegpt
         let observer: LinearInputObserver = { site, x, rows, cols in
             guard sites.contains(site) else { return }
@@ -212,7 +218,7 @@ public final class LayerwisePruner {
         inputs = []
         let sites = LinearInputSite.allCases.filter { site in configuration.matrices.contains { $0.inputSite == site } }
         for site in sites {
-            let stats = LayerStatistics()
+            let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot)
             var statisticsSeconds = 0.0
             let started = Date()
             for s in cursors.indices {
@@ -235,10 +241,11 @@ public final class LayerwisePruner {
         inputs = cursors.map(\.hidden)
     }
 
-    func scores(for p: Projection, layer i: Int, statistics: LayerStatistics) throws -> [Float] {
+    func scores(for p: Projection, layer i: Int, statistics: LayerStatistics, method: PruneMethod? = nil) throws -> [Float] {
         let lin = model.linear(p, layer: i)
         let c = configuration
-        switch c.method {
+        let method = method ?? (c.method == .dsnot ? c.dsnot.initial : c.method)
+        switch method {
         case .magnitude:
             return ImportanceScore.magnitude(lin.weight)
         case .random:
@@ -254,15 +261,15 @@ public final class LayerwisePruner {
                 throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
             }
             let scaler = norms.scaler
-            switch c.method {
+            switch method {
             case .wanda: return ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler)
             case .ria: return ImportanceScore.ria(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler, alpha: c.alpha)
             default:
                 return ImportanceScore.gblm(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler,
                                             gradientNorm: try gradientStatistic(p, layer: i), alpha: c.gblmScale)
             }
-        case .sparsegpt:
-            throw PruningError.invalidSetting("sparsegpt prunes by reconstruction, not by scores")
+        case .sparsegpt, .dsnot:
+            throw PruningError.invalidSetting("\(method.rawValue) prunes by reconstruction, not by scores")
         }
     }
 
@@ -294,12 +301,27 @@ public final class LayerwisePruner {
                 mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, ties: configuration.ties)
             case .unstructured:
                 let sp = sparsity(for: p, layer: i)
-                mask = configuration.group == .row
+                var m = configuration.group == .row
                     ? MaskSelection.perRow(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, sparsity: sp)
                     : MaskSelection.perMatrix(scores: s, sparsity: sp)
+                if configuration.method == .dsnot { try refineWithDSnoT(&m, p, layer: i, statistics: statistics) }
+                mask = m
             }
             apply(mask, to: p, layer: i)
         }
+    }
+
+    /// DSnoT's swaps on the initial mask of projection `p` (unless its kind is skipped).
+    func refineWithDSnoT(_ mask: inout [Bool], _ p: Projection, layer i: Int, statistics: LayerStatistics) throws {
+        let settings = configuration.dsnot
+        if settings.skip == .mlp && !p.isAttention || settings.skip == .attention && p.isAttention { return }
+        guard let moments = statistics.moments[p.inputSite] else {
+            throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
+        }
+        let lin = model.linear(p, layer: i)
+        let wanda = try scores(for: p, layer: i, statistics: statistics, method: .wanda)
+        dsnotSwaps += DSnoT.refine(mask: &mask, weight: lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, wanda: wanda,
+                                   columnSum: moments.columnSum, variance: moments.variance, settings: settings)
     }
 
     func apply(_ mask: [Bool], to p: Projection, layer i: Int) {
@@ -413,7 +435,8 @@ public final class LayerwisePruner {
                            secondsByPhase: phases, seconds: seconds,
                            permutationKeptScoreGain: keptScoreGain.isEmpty ? nil : keptScoreGain.reduce(0, +) / Double(keptScoreGain.count),
                            layerSparsity: layerSparsity.isEmpty ? nil : Dictionary(uniqueKeysWithValues: layerSparsity.map { (String($0.key), $0.value) }),
-                           peakResidentMegabytes: ProcessMemory.peakResidentBytes().map { Double($0) / 1_048_576 })
+                           peakResidentMegabytes: ProcessMemory.peakResidentBytes().map { Double($0) / 1_048_576 },
+                           dsnotSwaps: configuration.method == .dsnot ? dsnotSwaps : nil)
     }
 }
 
@@ -421,6 +444,11 @@ public final class LayerwisePruner {
 final class LayerStatistics {
     var norms: [LinearInputSite: ActivationNorms] = [:]
     var hessians: [LinearInputSite: HessianAccumulator] = [:]
+    /// DSnoT's input moments, kept beside the norms when `keepsMoments`.
+    var moments: [LinearInputSite: ActivationMoments] = [:]
+    let keepsMoments: Bool
+
+    init(keepsMoments: Bool = false) { self.keepsMoments = keepsMoments }
 
     /// Adds a rows × cols input of `site`: its Hessian 2XᵀX (SparseGPT) or column norms (Wanda, RIA).
     func add(_ site: LinearInputSite, _ x: UnsafePointer<Float>, rows: Int, cols: Int, hessian: Bool) {
@@ -432,6 +460,11 @@ final class LayerStatistics {
             let acc = norms[site] ?? ActivationNorms(columns: cols)
             norms[site] = acc
             acc.add(x, rows: rows)
+            if keepsMoments {
+                let m = moments[site] ?? ActivationMoments(columns: cols)
+                moments[site] = m
+                m.add(x, rows: rows)
+            }
         }
     }
 }

@@ -41,6 +41,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var order: PruneOrder = .reference
     /// GBLM-Pruner's weight α on the gradient term (its `--scale`, default 100).
     public var gblmScale: Double = 100
+    /// DSnoT's initial method and swap settings.
+    public var dsnot = DSnoTSettings()
 
     public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
                 group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
@@ -87,6 +89,17 @@ public struct PruneConfiguration: Codable, Sendable {
         }
         if order == .onePass && (group == .global || !method.needsActivations) {
             throw PruningError.invalidSetting("order one-pass concerns calibration activation statistics; \(method.rawValue) with group \(group.rawValue) uses none")
+        }
+        if method == .dsnot {
+            guard pattern == .unstructured, group == .row else {
+                throw PruningError.invalidSetting("DSnoT refines unstructured masks compared per output row; N:M and layer/global groups are not supported")
+            }
+            guard ![.sparsegpt, .dsnot].contains(dsnot.initial), !dsnot.initial.needsGradients else {
+                throw PruningError.invalidSetting("DSnoT starts from a score-based method without gradients (wanda, magnitude, ria, entropy or random), not \(dsnot.initial.rawValue)")
+            }
+            guard dsnot.maxCycles >= 0, dsnot.updateThreshold >= 0, dsnot.varianceExponent.isFinite else {
+                throw PruningError.invalidSetting("DSnoT needs cycles ≥ 0, a threshold ≥ 0 and a finite variance exponent")
+            }
         }
         if method == .gblm && !(gblmScale >= 0 && gblmScale.isFinite) {
             throw PruningError.invalidSetting("GBLM's gradient scale \(gblmScale) must be finite and non-negative")

@@ -8,6 +8,7 @@ import Pruning
 // with the allowed ones listed. (Libraries do not depend on ArgumentParser, so the
 // conformances live here.)
 extension PruneMethod: ExpressibleByArgument {}
+extension DSnoTSkip: ExpressibleByArgument {}
 extension ComparisonGroup: ExpressibleByArgument {}
 extension PruneOrder: ExpressibleByArgument {}
 extension TieBreak: ExpressibleByArgument {}
