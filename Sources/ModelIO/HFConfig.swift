@@ -108,12 +108,14 @@ public enum HFConfig {
         let vocab = try r.requiredInt("vocab_size")
         let kvHeads = try r.int("num_key_value_heads") ?? heads
         for (key, v) in [("hidden_size", hidden), ("num_hidden_layers", layers), ("num_attention_heads", heads),
-                         ("intermediate_size", intermediate), ("vocab_size", vocab), ("num_key_value_heads", kvHeads)] where v <= 0 {
-            throw HFConfigError.invalidValue(source: source, key: key, reason: "must be positive, got \(v)")
+                         ("intermediate_size", intermediate), ("vocab_size", vocab), ("num_key_value_heads", kvHeads)] {
+            if let why = ModelSizeLimits.problem(v, isLayerCount: key == "num_hidden_layers") {
+                throw HFConfigError.invalidValue(source: source, key: key, reason: why)
+            }
         }
         let headDim: Int
         if let hd = try r.int("head_dim") {
-            guard hd > 0, hd % 2 == 0 else {
+            guard hd > 0, hd % 2 == 0, hd <= ModelSizeLimits.width else {
                 throw HFConfigError.invalidValue(source: source, key: "head_dim", reason: "must be positive and even, got \(hd)")
             }
             headDim = hd
@@ -137,6 +139,9 @@ public enum HFConfig {
             let h = headsPerLayer[l], kv = kvPerLayer[l]
             guard h >= 0, kv >= 0, interPerLayer[l] >= 0 else {
                 throw HFConfigError.invalidValue(source: source, key: "secateur_*", reason: "layer \(l) has a negative width")
+            }
+            guard h <= ModelSizeLimits.width, interPerLayer[l] <= ModelSizeLimits.width else {
+                throw HFConfigError.invalidValue(source: source, key: "secateur_*", reason: "layer \(l) has a width beyond any real checkpoint's")
             }
             guard (kv == 0 && h == 0) || (kv > 0 && h % kv == 0) else {
                 throw HFConfigError.invalidValue(source: source, key: "secateur_num_heads",

@@ -102,6 +102,24 @@ final class CLIErrorTests: XCTestCase {
                            mentions: ["config.json", "'gpt9'", "LlamaForCausalLM"])
     }
 
+    /// Issue 18: a config or GGUF header declaring sizes no checkpoint has (2³¹ layers once made
+    /// `info` hang building per-layer tables) is refused at once, naming the key.
+    func testAbsurdSizesAreRefusedAtOnce() throws {
+        for (key, value) in [("num_hidden_layers", 1 << 31), ("hidden_size", 1 << 40), ("vocab_size", 1 << 33)] {
+            let dir = try tmp.modelDir("absurd-\(key)", from: "llama-gqa-tied", tokenizer: true)
+            try editConfig(dir) { $0[key] = value }
+            assertCleanFailure(try runCLI(["info", "--model", dir.path], timeout: 30), "config \(key) \(value)",
+                               mentions: ["config.json", key, "corrupt"])
+        }
+        var gguf = try Data(contentsOf: Fixture.tiny("llama-gqa-tied/model.gguf"))
+        let layout = try GGUFLayout(gguf)
+        let blocks = try XCTUnwrap(layout.kvs.first { $0.key == "llama.block_count" })
+        withUnsafeBytes(of: UInt32(1 << 31).littleEndian) { gguf.replaceSubrange(blocks.valueOffset..<(blocks.valueOffset + 4), with: $0) }
+        let f = tmp.write(gguf, "absurd-blocks.gguf")
+        assertCleanFailure(try runCLI(["info", "--model", f.path], timeout: 30), "GGUF block_count 2^31",
+                           mentions: ["absurd-blocks.gguf", "block_count", "corrupt"])
+    }
+
     /// 5. A tensor type id ggml does not define, and defined types that cannot be used.
     func testUnknownAndUnsupportedTensorType() throws {
         let src = try Data(contentsOf: Fixture.tiny("llama-gqa-tied/model.gguf"))

@@ -155,7 +155,9 @@ public final class GGUFCheckpoint: CheckpointSource {
             return f
         }
         func positive(_ k: String, _ v: Int) throws -> Int {
-            guard v > 0 else { throw GGUFError.badMetadata(path: path, key: k, reason: "is \(v), must be positive") }
+            if let why = ModelSizeLimits.problem(v, isLayerCount: k.hasSuffix("block_count")) {
+                throw GGUFError.badMetadata(path: path, key: k, reason: why)
+            }
             return v
         }
 
@@ -178,8 +180,8 @@ public final class GGUFCheckpoint: CheckpointSource {
             } else {
                 throw GGUFError.badMetadata(path: path, key: k, reason: "should be an integer or an array of integers but is \(v)")
             }
-            for x in values where x < 0 || (x == 0 && !allowZero) {
-                throw GGUFError.badMetadata(path: path, key: k, reason: "contains \(x), must be positive")
+            for x in values where x < 0 || (x == 0 && !allowZero) || x > ModelSizeLimits.width {
+                throw GGUFError.badMetadata(path: path, key: k, reason: x > 0 ? "contains \(x), more than any real checkpoint has" : "contains \(x), must be positive")
             }
             return values
         }

@@ -100,8 +100,8 @@ public struct OPTConfig: Codable, Equatable, Sendable {
         func bad(_ key: String, _ why: String) -> HFConfigError { .invalidValue(source: source, key: key, reason: why) }
         for (k, v) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),
                        ("num_attention_heads", numAttentionHeads), ("ffn_dim", ffnDim),
-                       ("max_position_embeddings", maxPositionEmbeddings), ("word_embed_proj_dim", wordEmbedProjDim)] where v <= 0 {
-            throw bad(k, "must be positive, got \(v)")
+                       ("max_position_embeddings", maxPositionEmbeddings), ("word_embed_proj_dim", wordEmbedProjDim)] {
+            if let why = ModelSizeLimits.problem(v, isLayerCount: k == "num_hidden_layers") { throw bad(k, why) }
         }
         guard activationFunction == "relu" else {
             throw HFConfigError.unsupportedFeature(source: source, feature: "activation_function '\(activationFunction)' (only relu)")
