@@ -45,11 +45,14 @@ public enum BLAS {
         }
         let work = rows * outFeatures * inFeatures
         // Column slices stay multiples of 16 so each worker's B panel is well aligned.
-        let slices = work < 1 << 18 ? 1 : min(Parallelism.threads, max(1, outFeatures / 16))
-        if slices == 1, work >= 1 << 18, Parallelism.threads > 1, rows >= 8 * Parallelism.threads {
+        // Cut by `Parallelism.partitions`, not `threads`: the same cuts, hence the same bits, for any
+        // thread count.
+        let parts = Parallelism.partitions
+        let slices = work < 1 << 18 ? 1 : min(parts, max(1, outFeatures / 16))
+        if slices == 1, work >= 1 << 18, parts > 1, rows >= 8 * parts {
             // Thin outputs (a LoRA adapter's rank-r product): split the rows instead.
-            let per = (rows + Parallelism.threads - 1) / Parallelism.threads
-            parallelFor(Parallelism.threads) { s0, s1 in
+            let per = (rows + parts - 1) / parts
+            parallelFor(parts) { s0, s1 in
                 for s in s0..<s1 {
                     let r0 = s * per, r1 = min(rows, r0 + per)
                     if r0 >= r1 { continue }

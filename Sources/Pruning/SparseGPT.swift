@@ -144,7 +144,8 @@ public enum SparseGPT {
                         }
                     }
                 }
-                parallelFor(rows, minPerThread: 8) { r0, r1 in
+                // Row cuts independent of the thread count: the batch update's sgemm rounds by its shape.
+                parallelPartitions(rows, minPerPart: 8) { r0, r1 in
                     for r in r0..<r1 {
                         let wr = w + r * cols + i1, mr = mk + r * cols + i1, er = e + r * count
                         var rl: Double = 0

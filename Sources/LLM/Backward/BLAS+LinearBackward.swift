@@ -10,15 +10,15 @@ extension BLAS {
     static let backwardSplitThreshold = 1 << 18
 
     private static func sliceWidth(_ n: Int, work: Int) -> Int? {
-        let slices = work < backwardSplitThreshold ? 1 : min(Parallelism.threads, max(1, n / 16))
+        let slices = work < backwardSplitThreshold ? 1 : min(Parallelism.partitions, max(1, n / 16))
         if slices <= 1 { return nil }
         return ((n + slices - 1) / slices + 15) / 16 * 16     // multiples of 16 keep panels aligned
     }
 
     /// Rows per worker for a product too thin to split by columns (all rows on one when small).
     private static func thinSplit(_ rows: Int, work: Int) -> Int {
-        guard work >= backwardSplitThreshold, Parallelism.threads > 1, rows >= 8 * Parallelism.threads else { return max(1, rows) }
-        return (rows + Parallelism.threads - 1) / Parallelism.threads
+        guard work >= backwardSplitThreshold, Parallelism.partitions > 1, rows >= 8 * Parallelism.partitions else { return max(1, rows) }
+        return (rows + Parallelism.partitions - 1) / Parallelism.partitions
     }
 
     /// dX[rows × in] = dY[rows × out]·W[out × in] (+ dX when accumulate), split by input columns.
