@@ -18,6 +18,13 @@ public struct TaskDocument: Equatable, Sendable {
     public let requests: [TaskRequest]
     public let choices: [String]
     public let gold: Int
+    /// Per choice, 1 for a true answer and 0 for a false one, where the task scores with labels
+    /// (TruthfulQA's targets); empty otherwise.
+    public let labels: [Int]
+
+    public init(index: Int, requests: [TaskRequest], choices: [String], gold: Int, labels: [Int] = []) {
+        self.index = index; self.requests = requests; self.choices = choices; self.gold = gold; self.labels = labels
+    }
 }
 
 public enum TaskMetric: String, Codable, Sendable { case acc, accNorm = "acc_norm" }
