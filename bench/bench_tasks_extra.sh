@@ -15,6 +15,8 @@
 #   PYTHON         python interpreter with lm-eval       (default python3)
 #   BENCH_OUT      output folder                         (default: a new temp folder)
 #   SKIP_REF=1     reuse $BENCH_OUT/{lambada,truthfulqa}/lm_eval*.json*
+#   PARTS          which pairs to run, of "lambada truthfulqa" (default both; "" compares the
+#                  outputs already in $BENCH_OUT, e.g. after running the two tools side by side)
 #   SECATEUR_DATA  data folder for both tools            (default /work/shared/data)
 #
 # Checks, per task: same n, |acc − acc_ref| ≤ 0.5 points, ≥ 99 % per-document agreement (LAMBADA:
@@ -51,8 +53,9 @@ run_pair() {  # name tasks limit
     || { echo "secateur failed; see $dir/secateur.log" >&2; exit 2; }
   echo "$1: secateur $(( $(date +%s) - t1 )) s" >&2
 }
-run_pair lambada lambada_openai "$LAMBADA_LIMIT"
-run_pair truthfulqa truthfulqa_mc1,truthfulqa_mc2 "$TQA_LIMIT"
+PARTS="${PARTS-lambada truthfulqa}"
+case " $PARTS " in *" lambada "*) run_pair lambada lambada_openai "$LAMBADA_LIMIT" ;; esac
+case " $PARTS " in *" truthfulqa "*) run_pair truthfulqa truthfulqa_mc1,truthfulqa_mc2 "$TQA_LIMIT" ;; esac
 echo "end: $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 "$PYTHON" - "$BENCH_OUT" <<'PY'
@@ -67,7 +70,10 @@ def argmax(v): return max(range(len(v)), key=lambda i: (v[i], -i))
 ok = True
 print("| task | n | acc (Secateur) | acc (lm-eval) | per-doc agreement | max abs Δ loglikelihood | other |")
 print("|---|---:|---:|---:|---:|---:|---|")
+import os
 for sub in ("lambada", "truthfulqa"):
+    if not os.path.exists(f"{out}/{sub}/secateur.json"):
+        print(f"{sub}: not run"); ok = False; continue
     ref = json.load(open(f"{out}/{sub}/lm_eval.json")); ours = json.load(open(f"{out}/{sub}/secateur.json"))
     rs, os_ = samples(f"{out}/{sub}/lm_eval_samples.jsonl"), samples(f"{out}/{sub}/secateur_samples.jsonl")
     for t, r in ref["tasks"].items():

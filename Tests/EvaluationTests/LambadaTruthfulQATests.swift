@@ -46,16 +46,7 @@ final class LambadaTruthfulQATests: XCTestCase {
             XCTAssertEqual(doc.requests.map { [$0.context, $0.continuation] }, ref.requests, "\(task) doc \(ref.doc_id): requests")
             if let labels = ref.labels { XCTAssertEqual(doc.labels, labels, "\(task) doc \(ref.doc_id): labels") }
         }
-        guard let tok = TaskPromptTests.tokenizer else { return }
-        let scorer = LoglikelihoodScorer(model: try ModelLoader.load("smollm2-135m").model, tokenizer: tok)
-        for (doc, ref) in zip(docs, fx.docs) {
-            guard let tokens = ref.tokens else { continue }
-            for (r, t) in zip(doc.requests, tokens) {
-                let (c, x) = scorer.encodePair(context: r.context, continuation: r.continuation)
-                XCTAssertEqual(c, t[0], "\(task) doc \(ref.doc_id): context tokens")
-                XCTAssertEqual(x, t[1], "\(task) doc \(ref.doc_id): continuation tokens")
-            }
-        }
+        try TaskPromptTests.checkTokens(task.name, docs, fx.docs.map { ($0.doc_id, $0.tokens) })
     }
 
     func testLambadaRequests() throws { try checkRequests(.lambadaOpenAI) }

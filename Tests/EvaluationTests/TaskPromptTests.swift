@@ -47,15 +47,20 @@ final class TaskPromptTests: XCTestCase {
             XCTAssertEqual(doc.gold, ref.gold, "\(task) doc \(ref.doc_id): gold")
             XCTAssertEqual(doc.requests.map { [$0.context, $0.continuation] }, ref.requests, "\(task) doc \(ref.doc_id): requests")
         }
-        // Token ids of HFLM's _encode_pair with the SmolLM2 tokenizer (when fetched).
-        guard let tok = Self.tokenizer else { return }
+        try Self.checkTokens(task.rawValue, docs, fx.docs.map { ($0.doc_id, $0.tokens) })
+    }
+
+    /// Token ids of HFLM's _encode_pair with the SmolLM2 tokenizer (fixture, when the model is
+    /// fetched) against ours, for each document's requests.
+    static func checkTokens(_ task: String, _ docs: [TaskDocument], _ refs: [(docID: Int, tokens: [[[Int32]]]?)]) throws {
+        guard let tok = tokenizer else { return }
         let scorer = LoglikelihoodScorer(model: try ModelLoader.load("smollm2-135m").model, tokenizer: tok)
-        for (doc, ref) in zip(docs, fx.docs) {
+        for (doc, ref) in zip(docs, refs) {
             guard let tokens = ref.tokens else { continue }
             for (r, t) in zip(doc.requests, tokens) {
                 let (c, x) = scorer.encodePair(context: r.context, continuation: r.continuation)
-                XCTAssertEqual(c, t[0], "\(task) doc \(ref.doc_id): context tokens")
-                XCTAssertEqual(x, t[1], "\(task) doc \(ref.doc_id): continuation tokens")
+                XCTAssertEqual(c, t[0], "\(task) doc \(ref.docID): context tokens")
+                XCTAssertEqual(x, t[1], "\(task) doc \(ref.docID): continuation tokens")
             }
         }
     }

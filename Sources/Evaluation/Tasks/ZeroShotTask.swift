@@ -12,7 +12,8 @@ public struct TaskRequest: Codable, Equatable, Sendable {
 /// One multiple-choice document, already turned into requests the way lm-eval v0.4 does it
 /// (zero-shot, `target_delimiter` " "): one request per choice, `gold` the index of the answer.
 /// `choices` are lm-eval's `doc_to_choice` strings; acc_norm divides each loglikelihood by the
-/// length of its choice string in characters (Python `len(str)`, Unicode scalars).
+/// length of its choice string in characters (Python `len(str)`, Unicode scalars). A LAMBADA
+/// document (a loglikelihood task) is one request, its target the only "choice", gold 0.
 public struct TaskDocument: Equatable, Sendable {
     public let index: Int
     public let requests: [TaskRequest]
