@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""lm-evaluation-harness (v0.4, HFLM) on the zero-shot tasks over Secateur's local data files.
+"""lm-evaluation-harness (v0.4, HFLM) on Secateur's tasks over its local data files.
 
 The model is the GGUF loaded by transformers (dequantized to float32), the tasks are lm-eval's own
 YAMLs pointed at the local files (scripts/lm_eval_local_tasks.py). Writes
-  OUT/lm_eval.json          {"tasks": {task: {"acc", "acc_stderr", "acc_norm", "acc_norm_stderr", "n"}}, "seconds"}
-  OUT/lm_eval_samples.jsonl one line per document: task, doc_id, loglikelihoods, is_greedy, gold,
-                            pred, pred_norm (same fields as `secateur eval tasks --log-samples`)
+  OUT/lm_eval.json          {"tasks": {task: {"acc", "acc_stderr", "acc_norm", "acc_norm_stderr", "perplexity", "n"}}, "seconds"}
+                            (acc_norm only for the eight zero-shot tasks, perplexity only for lambada_openai)
+  OUT/lm_eval_samples.jsonl one line per document: task, doc_id, loglikelihoods, is_greedy, acc,
+                            acc_norm (same fields as `secateur eval tasks --log-samples`)
 
 Usage: python3 bench/tasks_reference.py --out DIR [--tasks a,b] [--limit 200] [--threads 2] [--batch-size 1]
 """
@@ -61,14 +62,14 @@ def main():
             r = res["results"][t]
             samples = sorted(res["samples"][t], key=lambda s: s["doc_id"])
             out["tasks"][t] = {"acc": r["acc,none"], "acc_stderr": r.get("acc_stderr,none"),
-                               "acc_norm": r["acc_norm,none"], "acc_norm_stderr": r.get("acc_norm_stderr,none"),
-                               "n": len(samples)}
+                               "acc_norm": r.get("acc_norm,none"), "acc_norm_stderr": r.get("acc_norm_stderr,none"),
+                               "perplexity": r.get("perplexity,none"), "n": len(samples)}
             for s in samples:
                 resps = [x if isinstance(x[0], (int, float)) else x[0] for x in s["filtered_resps"]]
                 lls = [float(x[0]) for x in resps]
                 greedy = [bool(x[1]) for x in resps]
                 fs.write(json.dumps({"task": t, "doc_id": s["doc_id"], "loglikelihoods": lls, "is_greedy": greedy,
-                                     "acc": s["acc"], "acc_norm": s["acc_norm"], "target": s.get("target")}) + "\n")
+                                     "acc": float(s["acc"]), "acc_norm": s.get("acc_norm"), "target": s.get("target")}) + "\n")
     with open(os.path.join(args.out, "lm_eval.json"), "w") as fo:
         json.dump(out, fo, indent=1)
     print(f"lm-eval: {len(tasks)} tasks, limit {args.limit}, {seconds:.1f} s", file=sys.stderr)

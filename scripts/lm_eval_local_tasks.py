@@ -15,11 +15,19 @@ score exactly the same documents:
   one that uses the lines as given (query = line 1, choices = lines 3-6, label = line 2).
   BoolQ: Google's format mapped to SuperGLUE (passage = title + " -- " + passage, label = answer).
   RTE: SuperGLUE val.jsonl mapped to GLUE fields (sentence1/2, entailment -> 0).
+
+The three EXTRA_TASKS keep lm-eval's own metric_list (lambada_openai: perplexity + acc;
+truthfulqa_mc1: acc; truthfulqa_mc2: acc from utils.process_results_mc2):
+* lambada_openai: OpenAI's lambada_test.jsonl is EleutherAI/lambada_openai `default` as is ({"text"}).
+* truthfulqa_mc1/mc2: mc_task.json mapped as HF `truthful_qa` `multiple_choice` does it:
+  {"question", "mc1_targets": {"choices": keys, "labels": values}, "mc2_targets": likewise}, keys in
+  file order (json.load keeps object order).
 """
 import json
 import os
 
 TASKS = ["boolq", "hellaswag", "winogrande", "arc_easy", "arc_challenge", "openbookqa", "piqa", "rte"]
+EXTRA_TASKS = ["lambada_openai", "truthfulqa_mc1", "truthfulqa_mc2"]
 
 # lm-eval's own YAML for each task (relative to lm_eval/tasks) and the split its docs come from.
 LM_EVAL_YAML = {
@@ -31,6 +39,9 @@ LM_EVAL_YAML = {
     "openbookqa": ("openbookqa/openbookqa.yaml", "test"),
     "piqa": ("piqa/piqa.yaml", "validation"),
     "rte": ("glue/rte/default.yaml", "validation"),
+    "lambada_openai": ("lambada/lambada_openai.yaml", "test"),
+    "truthfulqa_mc1": ("truthfulqa/truthfulqa_mc1.yaml", "validation"),
+    "truthfulqa_mc2": ("truthfulqa/truthfulqa_mc2.yaml", "validation"),
 }
 
 
@@ -77,6 +88,16 @@ def convert(task, data):
             lines.pop()
         return [{"query": lines[b], "label": lines[b + 1], "choices": lines[b + 2:b + 6]}
                 for b in range(0, len(lines), 6)]
+    if task == "lambada_openai":
+        return [{"text": d["text"]} for d in _jsonl(os.path.join(data, "lambada/lambada_test.jsonl"))]
+    if task in ("truthfulqa_mc1", "truthfulqa_mc2"):
+        with open(os.path.join(data, "truthfulqa/mc_task.json"), encoding="utf-8") as f:
+            items = json.load(f)
+
+        def targets(obj):
+            return {"choices": list(obj.keys()), "labels": list(obj.values())}
+        return [{"question": d["question"], "mc1_targets": targets(d["mc1_targets"]), "mc2_targets": targets(d["mc2_targets"])}
+                for d in items]
     raise ValueError(task)
 
 
@@ -94,7 +115,7 @@ def write_task_dir(data, out, limit=None):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "local_utils.py"), "w") as f:
         f.write(UTILS)
-    for task in TASKS:
+    for task in TASKS + EXTRA_TASKS:
         docs = convert(task, data)
         if limit is not None:
             docs = docs[:limit]
@@ -116,14 +137,15 @@ def write_task_dir(data, out, limit=None):
             "fewshot_split: null",
             f"validation_split: {'validation' if split == 'validation' else 'null'}",
             f"test_split: {'test' if split == 'test' else 'null'}",
-            "metric_list:",
-            "  - metric: acc",
-            "    aggregation: mean",
-            "    higher_is_better: true",
-            "  - metric: acc_norm",
-            "    aggregation: mean",
-            "    higher_is_better: true",
         ]
+        if task in TASKS:
+            lines += ["metric_list:",
+                      "  - metric: acc",
+                      "    aggregation: mean",
+                      "    higher_is_better: true",
+                      "  - metric: acc_norm",
+                      "    aggregation: mean",
+                      "    higher_is_better: true"]
         if task == "hellaswag":
             lines.append("process_docs: !function local_utils.hellaswag_as_given")
         with open(os.path.join(out, f"local_{task}.yaml"), "w") as f:

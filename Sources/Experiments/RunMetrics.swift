@@ -28,27 +28,33 @@ public struct PerplexityMetric: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case dataset, `protocol`, seqlen, windows, value, stage }
 }
 
-/// One zero-shot task's scores, as lm-evaluation-harness reports them.
+/// One task's scores, as lm-evaluation-harness reports them.
 public struct TaskMetricRecord: Codable, Sendable, Equatable {
     public var task: String
     public var acc: Double
     public var accStderr: Double
-    public var accNorm: Double
-    public var accNormStderr: Double
+    /// Only for the zero-shot multiple-choice tasks (lm-eval reports no acc_norm for the others).
+    public var accNorm: Double?
+    public var accNormStderr: Double?
+    /// Only for lambada_openai (lm-eval's perplexity aggregation).
+    public var perplexity: Double?
     /// Documents scored.
     public var n: Int
     /// Which of acc / acc_norm this task contributes to an average.
     public var reported: String
     public var stage: MetricStage
 
-    public init(task: String, acc: Double, accStderr: Double, accNorm: Double, accNormStderr: Double, n: Int,
-                reported: String, stage: MetricStage) {
+    public init(task: String, acc: Double, accStderr: Double, accNorm: Double?, accNormStderr: Double?, perplexity: Double? = nil,
+                n: Int, reported: String, stage: MetricStage) {
         self.task = task; self.acc = acc; self.accStderr = accStderr; self.accNorm = accNorm
-        self.accNormStderr = accNormStderr; self.n = n; self.reported = reported; self.stage = stage
+        self.accNormStderr = accNormStderr; self.perplexity = perplexity; self.n = n; self.reported = reported; self.stage = stage
     }
 
+    /// The figure named by `reported` (acc_norm or acc).
+    public var reportedValue: Double { reported == "acc_norm" ? accNorm ?? .nan : acc }
+
     enum CodingKeys: String, CodingKey {
-        case task, acc, accStderr = "acc_stderr", accNorm = "acc_norm", accNormStderr = "acc_norm_stderr", n, reported, stage
+        case task, acc, accStderr = "acc_stderr", accNorm = "acc_norm", accNormStderr = "acc_norm_stderr", perplexity, n, reported, stage
     }
 }
 

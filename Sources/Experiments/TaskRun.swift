@@ -5,7 +5,8 @@ import ModelIO
 
 /// Settings of `eval tasks`.
 public struct TaskSettings: Codable, Sendable, Equatable {
-    public var tasks: [ZeroShotTask] = ZeroShotTask.allCases
+    /// Default: the zero-shot multiple-choice tasks; LAMBADA and TruthfulQA only when named.
+    public var tasks: [EvalTask] = EvalTask.defaults
     /// The first N documents of each task; nil: all.
     public var limit: Int?
     /// Documents scored per batch, their tokens packed into forwards of at most `maxRows` rows.
@@ -34,19 +35,25 @@ public struct TaskSettings: Codable, Sendable, Equatable {
 /// command always printed them), the average of the reported metrics, and the time.
 public struct TaskRunResult: Codable, Sendable, Equatable {
     public struct Task: Codable, Sendable, Equatable {
-        public var acc, accStderr, accNorm, accNormStderr: Double
+        public var acc, accStderr: Double
+        /// Only for the zero-shot multiple-choice tasks (absent from the JSON otherwise).
+        public var accNorm, accNormStderr: Double?
+        /// Only for lambada_openai: exp(−mean loglikelihood of the target) over documents.
+        public var perplexity: Double?
         public var n: Int
         public var metric: String
         public var seconds: Double
 
         enum CodingKeys: String, CodingKey {
-            case acc, accStderr = "acc_stderr", accNorm = "acc_norm", accNormStderr = "acc_norm_stderr", n, metric, seconds
+            case acc, accStderr = "acc_stderr", accNorm = "acc_norm", accNormStderr = "acc_norm_stderr", perplexity, n, metric, seconds
         }
     }
 
     public var tasks: [String: Task]
-    /// Mean of each task's reported metric (acc_norm for hellaswag, arc_challenge, openbookqa; acc otherwise).
-    public var average: Double
+    /// Mean of each zero-shot multiple-choice task's reported metric (acc_norm for hellaswag,
+    /// arc_challenge, openbookqa; acc otherwise); LAMBADA and TruthfulQA never enter it. nil when
+    /// no zero-shot task ran.
+    public var average: Double?
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey { case tasks, average, seconds }
@@ -103,14 +110,14 @@ public struct TaskRun {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var samples = Data()
-        var results: [(ZeroShotTask, TaskResult)] = []
+        var results: [(EvalTask, TaskResult)] = []
         let start = Date()
         for (task, ds) in zip(settings.tasks, docs) {
-            progress(.note("\(loaded.name): \(task.rawValue), \(ds.count) documents"))
-            let r = try context.clock.measure("task.\(task.rawValue)") {
+            progress(.note("\(loaded.name): \(task.name), \(ds.count) documents"))
+            let r = try context.clock.measure("task.\(task.name)") {
                 try TaskEvaluation.evaluate(task: task, documents: ds, model: loaded.model, tokenizer: loaded.tokenizer,
                                             batchSize: settings.batchSize, maxLength: maxLength, rowsPerForward: settings.maxRows,
-                                            progress: { progress(.steps(label: task.rawValue, done: $0, total: $1, seconds: $2,
+                                            progress: { progress(.steps(label: task.name, done: $0, total: $1, seconds: $2,
                                                                         unitsPerStep: 1, unit: "doc")) },
                                             sample: { s in if settings.logSamples != nil { samples += try enc.encode(s) + Data("\n".utf8) } })
             }
@@ -123,17 +130,19 @@ public struct TaskRun {
         var metrics = RunMetrics()
         var perTask: [String: TaskRunResult.Task] = [:]
         for (t, r) in results {
-            metrics.tasks.append(TaskMetricRecord(task: t.rawValue, acc: r.acc, accStderr: r.acc_stderr, accNorm: r.acc_norm,
-                                                  accNormStderr: r.acc_norm_stderr, n: r.n, reported: r.metric.rawValue, stage: .dense))
-            perTask[t.rawValue] = .init(acc: r.acc, accStderr: r.acc_stderr, accNorm: r.acc_norm, accNormStderr: r.acc_norm_stderr,
-                                        n: r.n, metric: r.metric.rawValue, seconds: r.seconds)
+            metrics.tasks.append(TaskMetricRecord(task: t.name, acc: r.acc, accStderr: r.acc_stderr, accNorm: r.acc_norm,
+                                                  accNormStderr: r.acc_norm_stderr, perplexity: r.perplexity, n: r.n,
+                                                  reported: r.metric.rawValue, stage: .dense))
+            perTask[t.name] = .init(acc: r.acc, accStderr: r.acc_stderr, accNorm: r.acc_norm, accNormStderr: r.acc_norm_stderr,
+                                    perplexity: r.perplexity, n: r.n, metric: r.metric.rawValue, seconds: r.seconds)
         }
         var resolved = settings
         resolved.dataDirectory = DataDirectory(explicit: settings.dataDirectory).url.path
         resolved.threads = context.threads
         resolved.maxLength = maxLength
+        let zeroShot = results.filter { $0.0.zeroShotTask != nil }.map(\.1)
         return context.record(model: identity, settings: .evalTasks(resolved), metrics: metrics,
-                              result: .evalTasks(TaskRunResult(tasks: perTask, average: TaskEvaluation.average(results.map(\.1)),
+                              result: .evalTasks(TaskRunResult(tasks: perTask, average: zeroShot.isEmpty ? nil : TaskEvaluation.average(zeroShot),
                                                                seconds: seconds)))
     }
 }

@@ -47,14 +47,17 @@ struct Ppl: ParsableCommand {
 
 struct Tasks: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Zero-shot multiple-choice tasks, scored as lm-evaluation-harness v0.4 does.",
+        abstract: "Zero-shot multiple-choice tasks, LAMBADA and TruthfulQA, scored as lm-evaluation-harness v0.4 does.",
         discussion: """
-        Tasks: \(ZeroShotTask.names.joined(separator: ", ")) (or "all"). The average takes acc_norm for \
-        hellaswag, arc_challenge and openbookqa and acc for the others (the LLM-Pruner/Wanda tables).
+        Tasks: \(EvalTask.names.joined(separator: ", ")); "all" is the zero-shot set \
+        \(ZeroShotTask.names.joined(separator: ", ")) (the default). The average covers those only: it takes acc_norm for \
+        hellaswag, arc_challenge and openbookqa and acc for the others (the LLM-Pruner/Wanda tables). \
+        lambada_openai reports acc (greedy last word) and perplexity; truthfulqa_mc1 acc; truthfulqa_mc2 acc, \
+        the normalised probability mass on the true answers.
         """)
 
     @OptionGroup var options: ModelOptions
-    @Option(help: "Comma-separated task names, or all.") var tasks = TaskListArgument(ZeroShotTask.allCases)
+    @Option(help: "Comma-separated task names; all: the zero-shot set.") var tasks = TaskListArgument(EvalTask.defaults)
     @Option(help: "Evaluate only the first N documents of each task.") var limit: Int?
     @Option(help: "Documents scored per batch (their tokens packed into forwards of at most --max-rows rows).") var batchSize: Int = 32
     @Option(help: "Token rows per packed forward.") var maxRows: Int = 4096
@@ -78,12 +81,22 @@ struct Tasks: ParsableCommand {
         let record = try TaskRun(settings: s).run(modelSpec: options.model, progress: ProgressPrinter().handler)
         if json { return try Terminal.printRecord(record) }
         guard case .evalTasks(let r) = record.result else { return }
-        print("|     Task      |   n  |  acc   | ± stderr | acc_norm | ± stderr | reported |")
-        print("|---------------|-----:|-------:|---------:|---------:|---------:|----------|")
+        print("|     Task       |   n  |  acc   | ± stderr | acc_norm | ± stderr | reported |")
+        print("|----------------|-----:|-------:|---------:|---------:|---------:|----------|")
         for t in record.metrics.tasks {
-            print("| " + t.task.padding(toLength: 13, withPad: " ", startingAt: 0) + String(format: " | %4d | %.4f | %8.4f | %8.4f | %8.4f | ", t.n, t.acc, t.accStderr,
-                         t.accNorm, t.accNormStderr) + t.reported.padding(toLength: 8, withPad: " ", startingAt: 0) + " |")
+            let norm = t.accNorm.map { String(format: "%8.4f", $0) } ?? "       –"
+            let normErr = t.accNormStderr.map { String(format: "%8.4f", $0) } ?? "       –"
+            print("| " + t.task.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " | %4ld | %.4f | %8.4f | ", t.n, t.acc, t.accStderr)
+                  + norm + " | " + normErr + " | " + t.reported.padding(toLength: 8, withPad: " ", startingAt: 0) + " |")
         }
-        print(String(format: "average of the reported metrics over %d tasks: %.4f  (%.1f s)", record.metrics.tasks.count, r.average, r.seconds))
+        for t in record.metrics.tasks {
+            if let p = t.perplexity { print(String(format: "%@ perplexity: %.4f", t.task, p)) }
+        }
+        let zeroShot = record.metrics.tasks.filter { ZeroShotTask(rawValue: $0.task) != nil }.count
+        if let average = r.average {
+            print(String(format: "average of the reported metrics over %ld zero-shot tasks: %.4f  (%.1f s)", zeroShot, average, r.seconds))
+        } else {
+            print(String(format: "no zero-shot task, no average  (%.1f s)", r.seconds))
+        }
     }
 }

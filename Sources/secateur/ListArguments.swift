@@ -24,13 +24,13 @@ struct ProjectionListArgument: ExpressibleByArgument {
     var defaultValueDescription: String { projections.map(\.rawValue).joined(separator: ",") }
 }
 
-/// `--tasks boolq,hellaswag,…` or `all`.
+/// `--tasks boolq,lambada_openai,…`; `all` is the zero-shot set.
 struct TaskListArgument: ExpressibleByArgument {
-    let tasks: [ZeroShotTask]
+    let tasks: [EvalTask]
     init?(argument: String) {
-        guard let t = try? TaskEvaluation.parseTasks(argument), !t.isEmpty else { return nil }
+        guard let t = try? EvalTask.parseList(argument), !t.isEmpty else { return nil }
         tasks = t
     }
-    init(_ tasks: [ZeroShotTask]) { self.tasks = tasks }
-    var defaultValueDescription: String { tasks == ZeroShotTask.allCases ? "all" : tasks.map(\.rawValue).joined(separator: ",") }
+    init(_ tasks: [EvalTask]) { self.tasks = tasks }
+    var defaultValueDescription: String { tasks == EvalTask.defaults ? "all" : tasks.map(\.name).joined(separator: ",") }
 }

@@ -85,11 +85,23 @@ final class RunRecordCLITests: XCTestCase {
         let tasks = try record(["eval", "tasks", "--model", model, "--tasks", "boolq,piqa", "--limit", "2"], .evalTasks)
         XCTAssertEqual(tasks.metrics.tasks.map(\.task), ["boolq", "piqa"])
         for t in tasks.metrics.tasks {
-            XCTAssertEqual(t.n, 2); XCTAssertTrue((0...1).contains(t.acc) && (0...1).contains(t.accNorm)); XCTAssertEqual(t.reported, "acc")
-            XCTAssertTrue(t.accStderr.isFinite && t.accNormStderr.isFinite)
+            XCTAssertEqual(t.n, 2); XCTAssertTrue((0...1).contains(t.acc) && (0...1).contains(t.accNorm ?? -1)); XCTAssertEqual(t.reported, "acc")
+            XCTAssertTrue(t.accStderr.isFinite && (t.accNormStderr ?? .nan).isFinite); XCTAssertNil(t.perplexity)
         }
         guard case .evalTasks(let tr) = tasks.result, case .evalTasks(let ts) = tasks.settings else { return XCTFail("eval tasks record") }
-        XCTAssertEqual(Set(tr.tasks.keys), ["boolq", "piqa"]); XCTAssertEqual(ts.limit, 2)
+        XCTAssertEqual(Set(tr.tasks.keys), ["boolq", "piqa"]); XCTAssertEqual(ts.limit, 2); XCTAssertNotNil(tr.average)
+
+        // LAMBADA and TruthfulQA: selectable by name, their own metrics, never in the average.
+        let extra = try record(["eval", "tasks", "--model", model, "--tasks", "lambada_openai,truthfulqa_mc1,truthfulqa_mc2", "--limit", "2"],
+                               .evalTasks)
+        XCTAssertEqual(extra.metrics.tasks.map(\.task), ["lambada_openai", "truthfulqa_mc1", "truthfulqa_mc2"])
+        for t in extra.metrics.tasks {
+            XCTAssertEqual(t.n, 2); XCTAssertTrue((0...1).contains(t.acc)); XCTAssertNil(t.accNorm); XCTAssertEqual(t.reported, "acc")
+            XCTAssertEqual(t.perplexity != nil, t.task == "lambada_openai")
+        }
+        XCTAssertTrue((extra.metrics.tasks[0].perplexity ?? 0) > 1)
+        guard case .evalTasks(let xr) = extra.result else { return XCTFail("eval tasks record") }
+        XCTAssertNil(xr.average)
 
         let info = try record(["info", "--model", model], .info)
         guard case .info(let d) = info.result else { return XCTFail("info record") }

@@ -42,7 +42,7 @@ extension CLIErrorTests {
     func fingerprint(_ c: StoredCell) -> String {
         guard let r = c.record, case .studyCell(let x) = r.result else { return "\(c.key) \(c.status)" }
         let ppl = r.metrics.perplexity.map { "\($0.dataset)=\($0.value)" }.joined(separator: ",")
-        let tasks = r.metrics.tasks.map { "\($0.task)=\($0.acc)/\($0.accNorm)" }.joined(separator: ",")
+        let tasks = r.metrics.tasks.map { "\($0.task)=\($0.acc)/\($0.accNorm.map { "\($0)" } ?? "-")" }.joined(separator: ",")
         return "\(c.key) \(x.paramsNonzero) \(x.actual) \(ppl) \(tasks)"
     }
 

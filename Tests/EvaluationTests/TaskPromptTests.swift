@@ -47,15 +47,20 @@ final class TaskPromptTests: XCTestCase {
             XCTAssertEqual(doc.gold, ref.gold, "\(task) doc \(ref.doc_id): gold")
             XCTAssertEqual(doc.requests.map { [$0.context, $0.continuation] }, ref.requests, "\(task) doc \(ref.doc_id): requests")
         }
-        // Token ids of HFLM's _encode_pair with the SmolLM2 tokenizer (when fetched).
-        guard let tok = Self.tokenizer else { return }
+        try Self.checkTokens(task.rawValue, docs, fx.docs.map { ($0.doc_id, $0.tokens) })
+    }
+
+    /// Token ids of HFLM's _encode_pair with the SmolLM2 tokenizer (fixture, when the model is
+    /// fetched) against ours, for each document's requests.
+    static func checkTokens(_ task: String, _ docs: [TaskDocument], _ refs: [(docID: Int, tokens: [[[Int32]]]?)]) throws {
+        guard let tok = tokenizer else { return }
         let scorer = LoglikelihoodScorer(model: try ModelLoader.load("smollm2-135m").model, tokenizer: tok)
-        for (doc, ref) in zip(docs, fx.docs) {
+        for (doc, ref) in zip(docs, refs) {
             guard let tokens = ref.tokens else { continue }
             for (r, t) in zip(doc.requests, tokens) {
                 let (c, x) = scorer.encodePair(context: r.context, continuation: r.continuation)
-                XCTAssertEqual(c, t[0], "\(task) doc \(ref.doc_id): context tokens")
-                XCTAssertEqual(x, t[1], "\(task) doc \(ref.doc_id): continuation tokens")
+                XCTAssertEqual(c, t[0], "\(task) doc \(ref.docID): context tokens")
+                XCTAssertEqual(x, t[1], "\(task) doc \(ref.docID): continuation tokens")
             }
         }
     }
@@ -82,13 +87,16 @@ final class TaskPromptTests: XCTestCase {
     }
 
     func testUnknownTaskIsRefused() {
-        XCTAssertThrowsError(try TaskEvaluation.parseTasks("boolq,mmlu")) { e in
+        XCTAssertThrowsError(try EvalTask.parseList("boolq,mmlu")) { e in
             XCTAssertTrue("\(e)".contains("mmlu"), "\(e)")
         }
-        XCTAssertEqual(try TaskEvaluation.parseTasks("all"), ZeroShotTask.allCases)
+        // "all" stays the eight zero-shot tasks; the others only by name.
+        XCTAssertEqual(try EvalTask.parseList("all"), ZeroShotTask.allCases.map(EvalTask.zeroShot))
+        XCTAssertEqual(try EvalTask.parseList("all,lambada_openai,boolq"), ZeroShotTask.allCases.map(EvalTask.zeroShot) + [.lambadaOpenAI])
+        XCTAssertEqual(try EvalTask.parseList("truthfulqa_mc2,truthfulqa_mc1"), [.truthfulqaMC2, .truthfulqaMC1])
     }
 
-    func tempData(_ files: [String: String]) throws -> DataDirectory {
+    static func tempData(_ files: [String: String]) throws -> DataDirectory {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("secateur-tasks-\(UUID().uuidString)")
         for (rel, text) in files {
             let url = dir.appendingPathComponent(rel)
@@ -100,7 +108,7 @@ final class TaskPromptTests: XCTestCase {
 
     func assertMalformed(_ task: ZeroShotTask, _ files: [String: String], file name: String, line: Int,
                          sourceLine: UInt = #line) throws {
-        let data = try tempData(files)
+        let data = try Self.tempData(files)
         XCTAssertThrowsError(try task.documents(data: data), line: sourceLine) { e in
             guard case DatasetError.malformedLine(let f, let l, _) = e else { return XCTFail("\(e)", line: sourceLine) }
             XCTAssertTrue(f.hasSuffix(name), f, line: sourceLine)
@@ -122,7 +130,7 @@ final class TaskPromptTests: XCTestCase {
         try assertMalformed(.hellaswag, ["hellaswag/hellaswag_val_full.txt": "ctx\n7\na\nb\nc\nd\n"], file: "hellaswag_val_full.txt", line: 2)
         try assertMalformed(.piqa, ["piqa/valid.jsonl": #"{"goal": "g", "sol1": "a", "sol2": "b"}"#, "piqa/valid-labels.lst": "x\n"],
                             file: "valid-labels.lst", line: 1)
-        XCTAssertThrowsError(try ZeroShotTask.openbookqa.documents(data: try tempData([:]))) { e in
+        XCTAssertThrowsError(try ZeroShotTask.openbookqa.documents(data: try Self.tempData([:]))) { e in
             XCTAssertTrue("\(e)".contains("openbookqa/test.jsonl"), "\(e)")
         }
     }

@@ -12,12 +12,20 @@ public struct TaskRequest: Codable, Equatable, Sendable {
 /// One multiple-choice document, already turned into requests the way lm-eval v0.4 does it
 /// (zero-shot, `target_delimiter` " "): one request per choice, `gold` the index of the answer.
 /// `choices` are lm-eval's `doc_to_choice` strings; acc_norm divides each loglikelihood by the
-/// length of its choice string in characters (Python `len(str)`, Unicode scalars).
+/// length of its choice string in characters (Python `len(str)`, Unicode scalars). A LAMBADA
+/// document (a loglikelihood task) is one request, its target the only "choice", gold 0.
 public struct TaskDocument: Equatable, Sendable {
     public let index: Int
     public let requests: [TaskRequest]
     public let choices: [String]
     public let gold: Int
+    /// Per choice, 1 for a true answer and 0 for a false one, where the task scores with labels
+    /// (TruthfulQA's targets); empty otherwise.
+    public let labels: [Int]
+
+    public init(index: Int, requests: [TaskRequest], choices: [String], gold: Int, labels: [Int] = []) {
+        self.index = index; self.requests = requests; self.choices = choices; self.gold = gold; self.labels = labels
+    }
 }
 
 public enum TaskMetric: String, Codable, Sendable { case acc, accNorm = "acc_norm" }

@@ -82,7 +82,7 @@ public struct StudyReport {
 
         func pct(_ x: Double) -> String { String(format: "%.2f", x * 100) }
         func num(_ x: Double?, _ fmt: String = "%.2f") -> String { x.map { String(format: fmt, $0) } ?? "–" }
-        func acc(_ r: Row, _ t: String) -> String { r.task(t).map { String(format: "%.2f", ($0.reported == "acc_norm" ? $0.accNorm : $0.acc) * 100) } ?? "–" }
+        func acc(_ r: Row, _ t: String) -> String { r.task(t).map { String(format: "%.2f", $0.reportedValue * 100) } ?? "–" }
         func millions(_ n: Int) -> String { String(format: "%.2f M", Double(n) / 1e6) }
         let ordered = rows.sorted { a, b in
             if a.isDense != b.isDense { return a.isDense }

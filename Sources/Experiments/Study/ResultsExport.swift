@@ -49,7 +49,7 @@ public enum ResultsExport {
             row += [f(result?.actual), f(result?.paramsRemoved), result.map { String($0.paramsNonzero) } ?? "", c.cell.recoveryLabel ?? ""]
             row += pplColumns.map { d in f(c.record?.metrics.perplexity.first { $0.dataset == d }?.value) }
             row += taskColumns.map { t in
-                f(c.record?.metrics.tasks.first { $0.task == t }.map { $0.reported == "acc_norm" ? $0.accNorm : $0.acc })
+                f(c.record?.metrics.tasks.first { $0.task == t }.map(\.reportedValue))
             }
             row += [f(result?.tasksAverage), f(result?.efficiency?.decodeTokensPerSecond), f(result?.efficiency?.prefillTokensPerSecond),
                     result?.efficiency.map { String($0.weightsBytes) } ?? "", String(c.seconds), c.error ?? ""]

@@ -77,7 +77,7 @@ public struct StudyCellRun {
         if !cell.evaluation.tasks.isEmpty {
             phase("tasks")
             var t = TaskSettings()
-            t.tasks = cell.evaluation.tasks; t.limit = cell.evaluation.limit; t.batchSize = cell.evaluation.batchSize
+            t.tasks = cell.evaluation.tasks.map(EvalTask.zeroShot); t.limit = cell.evaluation.limit; t.batchSize = cell.evaluation.batchSize
             t.dataDirectory = data.url.path; t.threads = context.threads
             let settings = t
             let model = current
