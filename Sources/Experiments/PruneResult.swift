@@ -31,6 +31,8 @@ public struct PruneResult: Codable, Sendable, Equatable {
     public var layerSparsity: [String: Double]?
     /// Mean over matrices of kept score with / without RIA's channel permutation.
     public var permutationKeptScoreGain: Double?
+    /// DSnoT: weights regrown, each swapped for one pruned.
+    public var dsnotSwaps: Int?
     /// Seconds the layer-wise pruner took (its own phases are in `seconds_by_phase` as prune.*).
     public var seconds: Double
     /// Where the pruned model was written; nil if it was not saved.
@@ -45,6 +47,7 @@ public struct PruneResult: Codable, Sendable, Equatable {
             MatrixSparsity(rows: $0.rows, cols: $0.cols, sparsityRequested: $0.sparsityRequested, zeros: $0.zeros, sparsity: $0.sparsity)
         } }
         layerSparsity = r.layerSparsity; permutationKeptScoreGain = r.permutationKeptScoreGain
+        dsnotSwaps = r.dsnotSwaps
         seconds = r.seconds
         self.output = output
     }
@@ -54,7 +57,7 @@ public struct PruneResult: Codable, Sendable, Equatable {
         case prunableWeights = "prunable_weights", prunableZeros = "prunable_zeros"
         case paramsTotal = "params_total", paramsNonzero = "params_nonzero"
         case calibrationWindows = "calibration_windows", calibrationSeqlen = "calibration_seqlen"
-        case layers, layerSparsity = "layer_sparsity", permutationKeptScoreGain = "permutation_kept_score_gain"
+        case layers, layerSparsity = "layer_sparsity", permutationKeptScoreGain = "permutation_kept_score_gain", dsnotSwaps = "dsnot_swaps"
         case seconds, output
     }
 }
