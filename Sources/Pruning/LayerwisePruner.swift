@@ -138,6 +138,7 @@ public final class LayerwisePruner {
                         for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
                     }
                 }
+                if i < last { try Self.checkFinite(inputs, leaving: i) }
                 try finish(i)
             }
         } else {
@@ -154,6 +155,7 @@ public final class LayerwisePruner {
                     try timed("propagate") {
                         for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
                     }
+                    try Self.checkFinite(inputs, leaving: i)
                 }
                 try finish(i)
             }
@@ -174,6 +176,16 @@ public final class LayerwisePruner {
         }
         if c.group == .global || c.allocation == .owl {
             throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "OWL allocation") needs every layer in memory at once; prune without streaming")
+        }
+    }
+
+    /// Stops a run at the first layer whose output holds NaN or ±∞ — where it first appears,
+    /// not as a wrong perplexity at the end.
+    static func checkFinite(_ hidden: [[Float]], leaving layer: Int) throws {
+        for (k, h) in hidden.enumerated() {
+            if let j = h.firstIndex(where: { !$0.isFinite }) {
+                throw PruningError.numerical("the calibration activations leaving layer \(layer) are not finite (window \(k), element \(j): \(h[j])); a weight of layer \(layer) or earlier is out of range")
+            }
         }
     }
 
@@ -261,6 +273,9 @@ public final class LayerwisePruner {
                 throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
             }
             let scaler = norms.scaler
+            if let j = scaler.firstIndex(where: { !$0.isFinite }) {
+                throw PruningError.numerical("layer \(i), \(p.rawValue) projection: the calibration inputs' squared norm of column \(j) is not finite (the activations overflowed float32)")
+            }
             switch method {
             case .wanda: return ImportanceScore.wanda(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler)
             case .ria: return ImportanceScore.ria(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler, alpha: c.alpha)
@@ -281,8 +296,12 @@ public final class LayerwisePruner {
                 guard let h = statistics.hessians[p.inputSite] else {
                     throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
                 }
-                _ = try SparseGPT.prune(weight: &lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
-                                        sparsity: sparsity(for: p, layer: i), pattern: configuration.pattern)
+                do {
+                    _ = try SparseGPT.prune(weight: &lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
+                                            sparsity: sparsity(for: p, layer: i), pattern: configuration.pattern)
+                } catch PruningError.numerical(let why) {
+                    throw PruningError.numerical("layer \(i), \(p.rawValue) projection: \(why)")
+                }
                 model.setLinear(lin, p, layer: i)
                 continue
             }

@@ -27,8 +27,11 @@ public struct TaylorStatistics: Sendable {
         var mean = ModelGradients(like: model)
         var fisher = withFisher ? ModelGradients(like: model) : nil
         let scale = 1 / Float(windows.count)
-        for w in windows {
+        for (k, w) in windows.enumerated() {
             let g = try windowGradient(model, w)
+            if let bad = g.values.firstIndex(where: { !$0.isFinite }) {
+                throw PruningError.numerical("the calibration gradient of window \(k) is not finite at \(g.name(containing: bad) ?? "index \(bad)")")
+            }
             mean.add(g, scale: scale)
             fisher?.addSquared(g, scale: scale)
         }
