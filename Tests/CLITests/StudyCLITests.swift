@@ -231,7 +231,7 @@ extension CLIErrorTests {
         </script>
         """
         let probed = out.appendingPathComponent("probe.html")
-        try html.replacingOccurrences(of: "</body>", with: probe + "</body>").write(to: probed, atomically: true, encoding: .utf8)
+        try html.replacingOccurrences(of: "</body>", with: probe + "</body>").write(to: probed, atomically: false, encoding: .utf8)
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0",
                      "--user-data-dir=\(tmp.url.appendingPathComponent("chromium").path)"]
         let dom = try shell(chromium, flags + ["--dump-dom", probed.absoluteString])

@@ -100,16 +100,16 @@ final class EfficiencyCountTests: XCTestCase {
         for (zone, value) in [("intel-rapl:0", "1000000"), ("intel-rapl:0:0", "5"), ("intel-rapl:1", "999000000")] {
             let dir = root.appendingPathComponent(zone)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try value.write(to: dir.appendingPathComponent("energy_uj"), atomically: true, encoding: .utf8)
-            try "1000000000".write(to: dir.appendingPathComponent("max_energy_range_uj"), atomically: true, encoding: .utf8)
+            try value.write(to: dir.appendingPathComponent("energy_uj"), atomically: false, encoding: .utf8)
+            try "1000000000".write(to: dir.appendingPathComponent("max_energy_range_uj"), atomically: false, encoding: .utf8)
         }
         var meter = EnergyMeter(raplRoot: root.path)
         XCTAssertEqual(meter.source, .rapl)
         meter.start()
         // Package 0 uses 2.5 J; package 1 wraps at 1000 J after using 3 J; the sub-zone is ignored.
-        try "3500000".write(to: root.appendingPathComponent("intel-rapl:0/energy_uj"), atomically: true, encoding: .utf8)
-        try "2000000".write(to: root.appendingPathComponent("intel-rapl:1/energy_uj"), atomically: true, encoding: .utf8)
-        try "9999999".write(to: root.appendingPathComponent("intel-rapl:0:0/energy_uj"), atomically: true, encoding: .utf8)
+        try "3500000".write(to: root.appendingPathComponent("intel-rapl:0/energy_uj"), atomically: false, encoding: .utf8)
+        try "2000000".write(to: root.appendingPathComponent("intel-rapl:1/energy_uj"), atomically: false, encoding: .utf8)
+        try "9999999".write(to: root.appendingPathComponent("intel-rapl:0:0/energy_uj"), atomically: false, encoding: .utf8)
         XCTAssertEqual(meter.stop(), 5.5, accuracy: 1e-9)
         let estimate = EnergyMeter(cpuWatts: 3, raplRoot: root.appendingPathComponent("absent").path)
         XCTAssertEqual(estimate.source, .estimate)

@@ -101,7 +101,7 @@ final class TaskPromptTests: XCTestCase {
         for (rel, text) in files {
             let url = dir.appendingPathComponent(rel)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try text.write(to: url, atomically: true, encoding: .utf8)
+            try text.write(to: url, atomically: false, encoding: .utf8)
         }
         return DataDirectory(explicit: dir.path)
     }
