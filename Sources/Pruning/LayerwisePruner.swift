@@ -323,7 +323,7 @@ public final class LayerwisePruner {
                 var m = configuration.group == .row
                     ? MaskSelection.perRow(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, sparsity: sp)
                     : MaskSelection.perMatrix(scores: s, sparsity: sp)
-                if configuration.method == .dsnot { try refineWithDSnoT(&m, p, layer: i, statistics: statistics) }
+                if configuration.method == .dsnot { try refineWithDSnoT(&m, p, layer: i, statistics: statistics, initialScores: s) }
                 mask = m
             }
             apply(mask, to: p, layer: i)
@@ -331,14 +331,16 @@ public final class LayerwisePruner {
     }
 
     /// DSnoT's swaps on the initial mask of projection `p` (unless its kind is skipped).
-    func refineWithDSnoT(_ mask: inout [Bool], _ p: Projection, layer i: Int, statistics: LayerStatistics) throws {
+    func refineWithDSnoT(_ mask: inout [Bool], _ p: Projection, layer i: Int, statistics: LayerStatistics,
+                         initialScores: [Float]) throws {
         let settings = configuration.dsnot
         if settings.skip == .mlp && !p.isAttention || settings.skip == .attention && p.isAttention { return }
         guard let moments = statistics.moments[p.inputSite] else {
             throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
         }
         let lin = model.linear(p, layer: i)
-        let wanda = try scores(for: p, layer: i, statistics: statistics, method: .wanda)
+        // The prune order is always by Wanda's score; a Wanda start has it already.
+        let wanda = settings.initial == .wanda ? initialScores : try scores(for: p, layer: i, statistics: statistics, method: .wanda)
         dsnotSwaps += DSnoT.refine(mask: &mask, weight: lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, wanda: wanda,
                                    columnSum: moments.columnSum, variance: moments.variance, settings: settings)
     }
