@@ -131,11 +131,13 @@ public struct ExportRun {
                                 paddedMLPLayers: summary.paddedMLPLayers, padded: false, tokenizer: true, notes: notes)
         case .hf:
             let summary: HFExport.Summary
+            // Built out of sight, the source's pruning record included, and renamed into place whole.
+            let staged = try StagedDirectory(target: settings.output)
             do {
                 if let blocks = loaded.residency {
                     // Streamed: each block read, written as its own shard, released.
                     (_, summary) = try HFExport.writeStreamed(loaded.model, dtype: settings.dtype, tokenizer: tokenizer,
-                                                              to: settings.output) { writeBlock in
+                                                              into: staged) { writeBlock in
                         for i in 0..<loaded.model.layerCount {
                             try blocks.load(i)
                             try writeBlock(i)
@@ -144,17 +146,17 @@ public struct ExportRun {
                     }
                 } else {
                     summary = try HFExport.write(loaded.model, dtype: settings.dtype, tokenizer: tokenizer,
-                                                 padUniform: settings.padUniform, to: settings.output)
+                                                 padUniform: settings.padUniform, into: staged)
                 }
             } catch ExportError.nonUniformWidths(let s) {
                 throw ExportSettingError.nonUniform(summary: s)
             }
             var files = summary.files
-            if let src = pruning?.path {
-                let to = (settings.output as NSString).appendingPathComponent("pruning.json")
-                try? fm.removeItem(atPath: to)
-                if (try? fm.copyItem(atPath: src, toPath: to)) != nil { files.append("pruning.json") }
+            if let src = pruning?.path,
+               (try? fm.copyItem(atPath: src, toPath: (staged.path as NSString).appendingPathComponent("pruning.json"))) != nil {
+                files.append("pruning.json")
             }
+            try staged.commit()
             let bytes = files.reduce(0) { total, name in
                 total + ((try? fm.attributesOfItem(atPath: (settings.output as NSString).appendingPathComponent(name))[.size] as? Int) ?? 0)
             }

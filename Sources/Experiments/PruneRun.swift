@@ -52,6 +52,8 @@ public struct PruneRun {
         context.notePlan(progress)
         let data = DataDirectory(explicit: settings.dataDirectory)
         var metrics = RunMetrics()
+        // The output is built out of sight and appears whole, run record included, at the end.
+        let staged = try settings.output.map { try StagedDirectory(target: $0) }
 
         // Evaluation windows first, so a missing dataset fails before minutes of pruning.
         let evaluation = try settings.evaluation.map { e in try context.clock.measure("eval_prepare") { try e.prepare(loaded, data: data) } }
@@ -85,15 +87,16 @@ public struct PruneRun {
             }
         }
         let report: PruneReport
-        if loaded.residency != nil, let out = settings.output {
+        if loaded.residency != nil, let staged {
             // Streaming: each block is written as soon as it is final, then released.
             let dtype = try Self.storedDType(loaded)
-            (report, _) = try HFExport.writeStreamed(model, dtype: dtype, tokenizer: try ExportRun.tokenizer(of: loaded), to: out) { writeBlock in
+            (report, _) = try HFExport.writeStreamed(model, dtype: dtype, tokenizer: try ExportRun.tokenizer(of: loaded),
+                                                     into: staged) { writeBlock in
                 pruner.layerFinished = writeBlock
                 defer { pruner.layerFinished = nil }
                 return try prune()
             }
-            progress(.note("wrote \(out) (\(dtype.rawValue), one shard per block)"))
+            progress(.note("wrote the pruned blocks (\(dtype.rawValue), one shard per block)"))
         } else {
             report = try prune()
         }
@@ -101,9 +104,9 @@ public struct PruneRun {
 
         if let evaluation {
             let pruned = try context.clock.measure("eval_pruned") {
-                if loaded.residency != nil, let out = settings.output {
-                    // The pruned blocks are in the output now.
-                    let written = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: out))
+                if loaded.residency != nil, let staged {
+                    // The pruned blocks are in the (staged) output now.
+                    let written = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: staged.path))
                     return try evaluation.measure(written.model, stage: .pruned, label: "pruned ppl windows", residency: written,
                                                   progress: progress)
                 }
@@ -122,14 +125,15 @@ public struct PruneRun {
         resolved.dataDirectory = data.url.path
         resolved.threads = context.threads
 
-        if let out = settings.output, loaded.residency == nil {
-            try context.clock.measure("save") { try ModelWriter.save(model, source: loaded.location, to: out) }
+        if let staged, loaded.residency == nil {
+            try context.clock.measure("save") { try ModelWriter.save(model, source: loaded.location, to: staged.path) }
         }
         let record = context.record(model: identity, settings: .prune(resolved), metrics: metrics,
                                     result: .prune(PruneResult(report, output: settings.output)))
-        if let out = settings.output {
-            try record.write(to: URL(fileURLWithPath: out).appendingPathComponent("pruning.json").path)
-            progress(.note("wrote \(out)"))
+        if let staged {
+            try record.write(to: URL(fileURLWithPath: staged.path).appendingPathComponent("pruning.json").path)
+            try staged.commit()
+            progress(.note("wrote \(staged.target)"))
         }
         return record
     }

@@ -52,6 +52,8 @@ public struct StructuredPruneRun {
         try config.validate(layerCount: loaded.model.layerCount)
         let data = DataDirectory(explicit: settings.dataDirectory)
         var metrics = RunMetrics()
+        // The output is built out of sight and appears whole, run record included, at the end.
+        let staged = try settings.output.map { try StagedDirectory(target: $0) }
 
         let evaluation = try settings.evaluation.map { e in try context.clock.measure("eval_prepare") { try e.prepare(loaded, data: data) } }
         if let evaluation {
@@ -83,7 +85,7 @@ public struct StructuredPruneRun {
         var streamedOutput: (model: LanguageModel, residency: LayerResidency)?
         let prunedModel: LanguageModel
         var report: StructuredPruneReport
-        if let residency = loaded.residency, let out = settings.output {
+        if let residency = loaded.residency, let staged {
             let started = Date()
             let result = try withoutActuallyEscaping(progress) { report in
                 try StructuredPruner.pruneStreamed(loaded.model, residency: residency, configuration: config,
@@ -95,7 +97,7 @@ public struct StructuredPruneRun {
             let dtype = try PruneRun.storedDType(loaded)
             _ = try context.clock.measure("save") {
                 try HFExport.writeStreamed(result.model, dtype: dtype, tokenizer: try ExportRun.tokenizer(of: loaded),
-                                           perLayerWidths: true, to: out) { writeBlock in
+                                           perLayerWidths: true, into: staged) { writeBlock in
                     for i in 0..<result.model.layerCount {
                         try result.residency.load(i)
                         try writeBlock(i)
@@ -103,8 +105,9 @@ public struct StructuredPruneRun {
                     }
                 }
             }
-            progress(.note("wrote \(out) (\(dtype.rawValue), one shard per block)"))
-            let written = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: out))
+            progress(.note("wrote the pruned blocks (\(dtype.rawValue), one shard per block)"))
+            // Its files stay open, so the model reads on after the stage is renamed into place.
+            let written = try LlamaLayerStream(checkpoint: try HFCheckpoint(directory: staged.path))
             streamedOutput = (written.model, written)
             prunedModel = written.model
         } else {
@@ -138,17 +141,18 @@ public struct StructuredPruneRun {
         resolved.dataDirectory = data.url.path
         resolved.threads = context.threads
 
-        if let out = settings.output, streamedOutput == nil {
-            try context.clock.measure("save") { try ModelWriter.save(prunedModel, source: loaded.location, to: out) }
+        if let staged, streamedOutput == nil {
+            try context.clock.measure("save") { try ModelWriter.save(prunedModel, source: loaded.location, to: staged.path) }
         }
         var record = context.record(model: identity, settings: .pruneStructured(resolved), metrics: metrics,
                                     result: .pruneStructured(StructuredPruneResult(report: report, output: settings.output)))
         // The report's phases are the run's (see RunRecord): one `seconds_by_phase` in the JSON.
         report.secondsByPhase = record.secondsByPhase
         record.result = .pruneStructured(StructuredPruneResult(report: report, output: settings.output))
-        if let out = settings.output {
-            try record.write(to: URL(fileURLWithPath: out).appendingPathComponent("pruning.json").path)
-            progress(.note("wrote \(out)"))
+        if let staged {
+            try record.write(to: URL(fileURLWithPath: staged.path).appendingPathComponent("pruning.json").path)
+            try staged.commit()
+            progress(.note("wrote \(staged.target)"))
         }
         return (record, loaded.replacing(model: prunedModel))
     }

@@ -27,6 +27,17 @@ public enum HFExport {
     public static func write(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
                              padUniform: Bool, to directory: String,
                              maxShardBytes: Int = defaultMaxShardBytes) throws -> Summary {
+        let staged = try StagedDirectory(target: directory)
+        let summary = try write(model, dtype: dtype, tokenizer: tokenizer, padUniform: padUniform, into: staged,
+                                maxShardBytes: maxShardBytes)
+        try staged.commit()
+        return summary
+    }
+
+    /// As `write(…to:…)`, into a stage the caller commits (after adding its own files).
+    public static func write(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
+                             padUniform: Bool, into staged: StagedDirectory,
+                             maxShardBytes: Int = defaultMaxShardBytes) throws -> Summary {
         guard let stDType = dtype.safetensorsDType, let torchName = dtype.torchName else {
             throw ExportError.dtypeNotAvailable(dtype, format: .hf)
         }
@@ -44,37 +55,36 @@ public enum HFExport {
             throw ExportError.unrepresentable("transformers' LlamaConfig requires hidden_size (\(llama.hiddenSize)) to be a multiple of num_attention_heads (\(heads)); remove a multiple of \(heads) hidden channels, or export GGUF")
         }
 
-        return try writeDirectoryAtomically(directory) { tmp in
-            var files: [String] = []
-            func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
+        let tmp = staged.path
+        var files: [String] = []
+        func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
 
-            files += try writeConfigs(m, torchName: torchName, in: tmp)
+        files += try writeConfigs(m, torchName: torchName, in: tmp)
 
-            let bytesPerValue = stDType == .f32 ? 4 : 2
-            let groups = shardGroups(m.parameters, bytesPerValue: bytesPerValue, maxShardBytes: maxShardBytes)
-            var weightMap: [String: String] = [:]
-            for (k, group) in groups.enumerated() {
-                let name = shardFileName(k, of: groups.count)
-                var writer = SafetensorsWriter(metadata: ["format": "pt"])
-                for p in group {
-                    try m.withParameter(p.name) { try writer.add(p.name, shape: p.shape, data: $0, as: stDType) }
-                    weightMap[p.name] = name
-                }
-                try writer.write(to: path(name))
-                files.append(name)
+        let bytesPerValue = stDType == .f32 ? 4 : 2
+        let groups = shardGroups(m.parameters, bytesPerValue: bytesPerValue, maxShardBytes: maxShardBytes)
+        var weightMap: [String: String] = [:]
+        for (k, group) in groups.enumerated() {
+            let name = shardFileName(k, of: groups.count)
+            var writer = SafetensorsWriter(metadata: ["format": "pt"])
+            for p in group {
+                try m.withParameter(p.name) { try writer.add(p.name, shape: p.shape, data: $0, as: stDType) }
+                weightMap[p.name] = name
             }
-            if let index = try writeShardIndex(groups, weightMap: weightMap, bytesPerValue: bytesPerValue, in: tmp) {
-                files.append(index)
-            }
-
-            var tokenizerWritten = false
-            if let t = tokenizer {
-                files += try writeTokenizer(t, maxPositions: m.maxPositions, in: tmp)
-                tokenizerWritten = true
-            }
-            return Summary(files: files, shards: groups.count, tensorCount: m.parameters.count,
-                           padded: padded, tokenizerWritten: tokenizerWritten)
+            try writer.write(to: path(name))
+            files.append(name)
         }
+        if let index = try writeShardIndex(groups, weightMap: weightMap, bytesPerValue: bytesPerValue, in: tmp) {
+            files.append(index)
+        }
+
+        var tokenizerWritten = false
+        if let t = tokenizer {
+            files += try writeTokenizer(t, maxPositions: m.maxPositions, in: tmp)
+            tokenizerWritten = true
+        }
+        return Summary(files: files, shards: groups.count, tensorCount: m.parameters.count,
+                       padded: padded, tokenizerWritten: tokenizerWritten)
     }
 }
 
@@ -105,6 +115,18 @@ extension HFExport {
     public static func writeStreamed<R>(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
                                         perLayerWidths: Bool = false, to directory: String,
                                         _ body: (_ writeBlock: @escaping (Int) throws -> Void) throws -> R) throws -> (R, Summary) {
+        let staged = try StagedDirectory(target: directory)
+        let result = try writeStreamed(model, dtype: dtype, tokenizer: tokenizer, perLayerWidths: perLayerWidths, into: staged, body)
+        try staged.commit()
+        return result
+    }
+
+    /// As `writeStreamed(…to:…)`, into a stage the caller commits — so a run can add its own
+    /// files (the run record) or read the model back before the directory appears.
+    public static func writeStreamed<R>(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
+                                        perLayerWidths: Bool = false, into staged: StagedDirectory,
+                                        _ body: (_ writeBlock: @escaping (Int) throws -> Void) throws -> R) throws -> (R, Summary) {
+        let directory = staged.target
         guard let stDType = dtype.safetensorsDType, let torchName = dtype.torchName else {
             throw ExportError.dtypeNotAvailable(dtype, format: .hf)
         }
@@ -117,31 +139,30 @@ extension HFExport {
         for p in parameters { groups[p.role.layer ?? (n - 1)].append(p) }
         var weightMap: [String: String] = [:]
         for (k, g) in groups.enumerated() { for p in g { weightMap[p.name] = shardFileName(k, of: n) } }
-        return try writeDirectoryAtomically(directory) { tmp in
-            func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
-            var written = Set<Int>()
-            func writeShard(_ k: Int) throws {
-                var writer = SafetensorsWriter(metadata: ["format": "pt"])
-                for p in groups[k] { try model.withParameter(p.name) { try writer.add(p.name, shape: p.shape, data: $0, as: stDType) } }
-                try writer.write(to: path(shardFileName(k, of: n)))
-                written.insert(k)
-            }
-            let result = try body { i in
-                precondition(i >= 0 && i < model.layerCount && !written.contains(i), "each block is written once")
-                try writeShard(i)
-            }
-            guard written.count == model.layerCount else {
-                throw ExportError.writeFailed(path: directory, reason: "only \(written.count) of \(model.layerCount) blocks were written")
-            }
-            try writeShard(n - 1)
-            var files = try writeConfigs(model, torchName: torchName, in: tmp) + (0..<n).map { shardFileName($0, of: n) }
-            if let index = try writeShardIndex(groups, weightMap: weightMap, bytesPerValue: stDType.byteSize, in: tmp) {
-                files.append(index)
-            }
-            if let t = tokenizer { files += try writeTokenizer(t, maxPositions: model.maxPositions, in: tmp) }
-            return (result, Summary(files: files, shards: n, tensorCount: parameters.count, padded: false,
-                                    tokenizerWritten: tokenizer != nil))
+        let tmp = staged.path
+        func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
+        var written = Set<Int>()
+        func writeShard(_ k: Int) throws {
+            var writer = SafetensorsWriter(metadata: ["format": "pt"])
+            for p in groups[k] { try model.withParameter(p.name) { try writer.add(p.name, shape: p.shape, data: $0, as: stDType) } }
+            try writer.write(to: path(shardFileName(k, of: n)))
+            written.insert(k)
         }
+        let result = try body { i in
+            precondition(i >= 0 && i < model.layerCount && !written.contains(i), "each block is written once")
+            try writeShard(i)
+        }
+        guard written.count == model.layerCount else {
+            throw ExportError.writeFailed(path: directory, reason: "only \(written.count) of \(model.layerCount) blocks were written")
+        }
+        try writeShard(n - 1)
+        var files = try writeConfigs(model, torchName: torchName, in: tmp) + (0..<n).map { shardFileName($0, of: n) }
+        if let index = try writeShardIndex(groups, weightMap: weightMap, bytesPerValue: stDType.byteSize, in: tmp) {
+            files.append(index)
+        }
+        if let t = tokenizer { files += try writeTokenizer(t, maxPositions: model.maxPositions, in: tmp) }
+        return (result, Summary(files: files, shards: n, tensorCount: parameters.count, padded: false,
+                                tokenizerWritten: tokenizer != nil))
     }
 
     /// The tokenizer files: a source directory's copied as they are, or tokenizer.json and
@@ -199,56 +220,11 @@ extension HFExport {
     }
 }
 
-/// Builds a directory as a hidden temporary sibling of `directory`, then renames it into
-/// place, so a reader (or a crash) never sees it half-written. An existing target is replaced
-/// only if it is a model directory (holds config.json) or empty; a failure removes the
-/// temporary and leaves any existing target as it was. Temporaries of earlier writes of the same
-/// target whose process was killed are removed first (`StaleTemporaries`).
+/// Builds a directory through a `StagedDirectory`: `body` writes into the stage, which is
+/// moved into place only if it returns (see `StagedDirectory` for what replaces what).
 func writeDirectoryAtomically<R>(_ directory: String, _ body: (String) throws -> R) throws -> R {
-    let fm = FileManager.default
-    let url = URL(fileURLWithPath: directory).standardizedFileURL
-    let parent = url.deletingLastPathComponent().path
-    var isDir: ObjCBool = false
-    if fm.fileExists(atPath: url.path, isDirectory: &isDir) {
-        guard isDir.boolValue else {
-            throw ExportError.writeFailed(path: directory, reason: "a file of that name exists (an HF export is a directory)")
-        }
-        let contents = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
-        guard contents.isEmpty || contents.contains(HFCheckpoint.configFileName) else {
-            throw ExportError.writeFailed(path: directory, reason: "the directory exists and is not a model directory; choose a new path")
-        }
-    }
-    do {
-        try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-    } catch {
-        throw ExportError.writeFailed(path: directory, reason: (error as NSError).localizedDescription)
-    }
-    StaleTemporaries.sweep(for: url.path)
-    let tmp = (parent as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    try? fm.removeItem(atPath: tmp)
-    do {
-        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
-        let result = try body(tmp)
-        if fm.fileExists(atPath: url.path) {
-            let old = (parent as NSString).appendingPathComponent(".\(url.lastPathComponent).old-\(getpid())")
-            try? fm.removeItem(atPath: old)
-            guard rename(url.path, old) == 0 else {
-                throw ExportError.writeFailed(path: directory, reason: String(cString: strerror(errno)))
-            }
-            guard rename(tmp, url.path) == 0 else {
-                let why = String(cString: strerror(errno))
-                _ = rename(old, url.path)
-                throw ExportError.writeFailed(path: directory, reason: why)
-            }
-            try? fm.removeItem(atPath: old)
-        } else {
-            guard rename(tmp, url.path) == 0 else {
-                throw ExportError.writeFailed(path: directory, reason: String(cString: strerror(errno)))
-            }
-        }
-        return result
-    } catch {
-        try? fm.removeItem(atPath: tmp)
-        throw error
-    }
+    let staged = try StagedDirectory(target: directory)
+    let result = try body(staged.path)
+    try staged.commit()
+    return result
 }

@@ -95,39 +95,19 @@ public struct GGUFWriter {
         return out
     }
 
-    /// Writes atomically: a temp file in the same directory, then rename.
+    /// Writes atomically (`AtomicFileWriter`: a temporary sibling, synced, then renamed over
+    /// `path`; stale temporaries of killed writes are swept first).
     public func write(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
-            let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard fd >= 0 else {
-                throw GGUFError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            let w = try AtomicFileWriter(path: path)
+            try header().withUnsafeBytes { try w.write($0) }
+            for t in tensors {
+                try t.data.withUnsafeBytes { try w.write($0) }
+                try w.write([UInt8](repeating: 0, count: padding(t.data.count)))
             }
-            close(fd)
-            let handle = try FileHandle(forWritingTo: tmp)
-            do {
-                try handle.write(contentsOf: header())
-                for t in tensors {
-                    try handle.write(contentsOf: t.data)
-                    try handle.write(contentsOf: Data(count: padding(t.data.count)))
-                }
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-            // rename(2) replaces the target atomically.
-            guard rename(tmp.path, path) == 0 else {
-                throw GGUFError.writeFailed(path: path, reason: String(cString: strerror(errno)))
-            }
-        } catch let e as GGUFError {
-            try? FileManager.default.removeItem(at: tmp)
-            throw e
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw GGUFError.writeFailed(path: path, reason: error.localizedDescription)
+            try w.commit()
+        } catch SafetensorsError.writeFailed(_, let reason) {
+            throw GGUFError.writeFailed(path: path, reason: reason)
         }
     }
 }
