@@ -111,8 +111,13 @@ public struct StructuredPruneRun {
             streamedOutput = (written.model, written)
             prunedModel = written.model
         } else {
-            let result = try StructuredPruner.prune(loaded.model, configuration: config, calibration: calibration,
-                                                    calibrationSource: source)
+            let started = Date()
+            let result = try withoutActuallyEscaping(progress) { report in
+                try StructuredPruner.prune(loaded.model, configuration: config, calibration: calibration,
+                                           calibrationSource: source) { done, total in
+                    report(.note(String(format: "round %d/%d (%.0f s)", done, total, Date().timeIntervalSince(started))))
+                }
+            }
             report = result.report
             prunedModel = result.model
         }

@@ -15,6 +15,10 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     public var taylorOrder: TaylorOrder = .first
     public var aggregation: GroupAggregation = .sum
     public var layerScore: LayerScore = .blockInfluence
+    /// Bonsai: sub-models per round and share of the model removed per round (nil: the
+    /// reference's 200 and 0.05).
+    public var bonsaiMasks: Int?
+    public var bonsaiRoundFraction: Double?
     /// Calibration for Taylor gradients and layer scores (LLM-Pruner: 10 × 64).
     public var calibrationWindows = 10
     public var calibrationSeqlen = 64
@@ -34,17 +38,22 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     public init() {}
 
     public var configuration: StructuredPruneConfiguration {
-        StructuredPruneConfiguration(criterion: criterion, mode: mode, ratio: ratio, ratioMode: ratioMode,
-                                     attentionLayers: attentionLayers, mlpLayers: mlpLayers ?? attentionLayers,
-                                     taylorOrder: taylorOrder, aggregation: aggregation, layerScore: layerScore, seed: seed)
+        var c = StructuredPruneConfiguration(criterion: criterion, mode: mode, ratio: ratio, ratioMode: ratioMode,
+                                             attentionLayers: attentionLayers, mlpLayers: mlpLayers ?? attentionLayers,
+                                             taylorOrder: taylorOrder, aggregation: aggregation, layerScore: layerScore, seed: seed)
+        if let m = bonsaiMasks { c.bonsaiMasks = m }
+        if let f = bonsaiRoundFraction { c.bonsaiRoundFraction = f }
+        return c
     }
 
-    /// Taylor scores need gradients of the calibration loss; layer mode scores layers on it.
-    public var needsCalibration: Bool { (criterion == .taylor && mode != .layer) || mode == .layer }
+    /// Taylor scores need gradients of the calibration loss; layer mode scores layers on it; Bonsai
+    /// measures sub-models' perplexity on it.
+    public var needsCalibration: Bool { (criterion == .taylor && mode != .layer) || mode == .layer || criterion == .bonsai }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case criterion = "method", mode, ratio, ratioMode = "ratio_mode", attentionLayers = "attn_layers", mlpLayers = "mlp_layers"
-        case taylorOrder = "taylor", aggregation, layerScore = "layer_score"
+        case taylorOrder = "taylor", aggregation, layerScore = "layer_score", bonsaiMasks = "bonsai_masks"
+        case bonsaiRoundFraction = "bonsai_round"
         case calibrationWindows = "calib_windows", calibrationSeqlen = "calib_seqlen", calibration, seed
         case evaluation = "eval", output, dataDirectory = "data_dir", threads, memoryBudget = "memory_budget", stream
     }

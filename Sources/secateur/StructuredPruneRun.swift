@@ -23,7 +23,11 @@ struct StructuredPruneOptions: ParsableArguments {
     var aggregation: GroupAggregation = .sum
     @Option(name: .customLong("layer-score"), help: "Structured, --mode layer: bi (ShortGPT Block Influence) or loss (calibration loss increase).")
     var layerScore: LayerScore = .blockInfluence
-    @Option(name: .customLong("calib-windows"), help: "Structured: calibration windows for Taylor gradients and layer scores (LLM-Pruner: 10).")
+    @Option(name: .customLong("bonsai-masks"), help: "Structured, --method bonsai: sub-models evaluated per round (Bonsai: 200).")
+    var bonsaiMasks: Int?
+    @Option(name: .customLong("bonsai-round"), help: "Structured, --method bonsai: share of the model removed per round (Bonsai: 0.05).")
+    var bonsaiRound: Double?
+    @Option(name: .customLong("calib-windows"), help: "Structured: calibration windows for Taylor gradients, layer scores and Bonsai's sub-models (LLM-Pruner: 10).")
     var calibWindows: Int = 10
     @Option(name: .customLong("calib-seqlen"), help: "Structured: calibration window length (LLM-Pruner: 64).")
     var calibSeqlen: Int = 64
@@ -33,7 +37,7 @@ extension Prune {
     var structuredCriterion: StructuredCriterion {
         get throws {
             guard let c = method.structured else {
-                throw ValidationError("unknown structured method '\(method.rawValue)'; use taylor, l1, l2 or random")
+                throw ValidationError("unknown structured method '\(method.rawValue)'; use taylor, l1, l2, random or bonsai")
             }
             return c
         }
@@ -59,6 +63,7 @@ extension Prune {
         s.attentionLayers = o.attnLayers?.range ?? layers?.range
         s.mlpLayers = o.mlpLayers?.range ?? s.attentionLayers
         s.taylorOrder = o.taylor; s.aggregation = o.aggregation; s.layerScore = o.layerScore
+        s.bonsaiMasks = o.bonsaiMasks; s.bonsaiRoundFraction = o.bonsaiRound
         s.calibrationWindows = o.calibWindows; s.calibrationSeqlen = o.calibSeqlen
         s.calibration = calibrationSource; s.seed = seed
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads

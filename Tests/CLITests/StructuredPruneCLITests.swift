@@ -58,6 +58,33 @@ final class StructuredPruneCLITests: XCTestCase {
         }
     }
 
+    /// Bonsai from the command line: forward passes only, the same exact ratio, its rounds in the
+    /// record, a saved model that reloads at the pruned size; refused where it cannot run.
+    func testBonsaiPrunesFromForwardPassesAndSavesTheSmallerModel() throws {
+        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
+        var ids = [Int32](); for w in 0..<2 { for t in 0..<16 { ids.append(Int32((w * 11 + t * 7) % 48).littleEndian) } }
+        let file = tmp.write(ids.withUnsafeBytes { Data($0) }, "calib.i32")
+        let out = tmp.url.appendingPathComponent("bonsai")
+        let r = try run(["prune", "--model", src.path, "--structured", "--method", "bonsai", "--ratio", "0.3", "--attn-layers", "0-1",
+                         "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16", "--bonsai-masks", "10",
+                         "--bonsai-round", "0.1", "--output", out.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual(j["method"] as? String, "bonsai")
+        XCTAssertEqual(try XCTUnwrap(j["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
+        let bonsai = try XCTUnwrap(j["bonsai"] as? [String: Any], r.stdout)
+        XCTAssertEqual(bonsai["rounds"] as? Int, 3)
+        XCTAssertEqual((bonsai["calibration_ppl_after_round"] as? [Double])?.count, 3)
+        let info = try run(["info", "--model", out.path, "--json"])
+        let ij = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any], info.stderr)
+        XCTAssertEqual(ij["params"] as? Int, j["params_after"] as? Int)
+        for (args, mention) in [(["--mode", "channel"], "block mode"), (["--stream", "--output", tmp.url.appendingPathComponent("s").path], "does not stream")] {
+            let e = try run(["prune", "--model", src.path, "--structured", "--method", "bonsai", "--ratio", "0.3"] + args)
+            XCTAssertNotEqual(e.status, 0, "\(args)")
+            XCTAssertTrue(e.stderr.hasPrefix("Error: ") && e.stderr.contains(mention), "\(args): \(e.stderr)")
+        }
+    }
+
     func testStructuredErrorsAreOneClearLine() throws {
         let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
         let cases: [([String], String)] = [

@@ -25,6 +25,9 @@ public struct GroupImportance {
 
     public init(criterion: StructuredCriterion, taylorOrder: TaylorOrder = .first, aggregation: GroupAggregation = .sum,
                 statistics: TaylorStatistics? = nil, seed: UInt64 = 0) throws {
+        if criterion == .bonsai {
+            throw StructuredPruningError.invalidSetting("bonsai scores come from sub-model perplexities (Bonsai), not from the weights")
+        }
         if criterion == .taylor {
             guard let s = statistics else { throw StructuredPruningError.gradientsUnavailable }
             if taylorOrder.needsFisher && s.fisher == nil {
@@ -40,6 +43,7 @@ public struct GroupImportance {
         case .l1, .random: return ChannelSalience(.l1)
         case .l2: return ChannelSalience(.l2)
         case .taylor: return ChannelSalience(.taylor(taylorOrder))
+        case .bonsai: preconditionFailure("GroupImportance refuses bonsai at init")
         }
     }
 

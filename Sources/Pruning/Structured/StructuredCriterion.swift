@@ -8,6 +8,9 @@ public enum StructuredCriterion: String, CaseIterable, Codable, Sendable {
     case random
     /// Taylor expansion of the loss change when the group is removed (Eq. 3–5), from gradients.
     case taylor
+    /// Bonsai (Dery et al. 2024): forward passes of perturbed sub-models and a linear fit of
+    /// their calibration perplexity, in rounds (block mode only; `Bonsai`).
+    case bonsai
 }
 
 /// The element-wise Taylor term (LLM-Pruner's `--taylor` choice).

@@ -43,6 +43,12 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     public var aggregation: GroupAggregation
     public var layerScore: LayerScore
     public var seed: UInt64
+    /// Bonsai: sub-models evaluated per round (the reference's `--masks_per_iter` 200) and the
+    /// share of the whole model removed per round (its `--prune_frac` 0.05).
+    public var bonsaiMasks: Int = 200
+    public var bonsaiRoundFraction: Double = 0.05
+    /// Bonsai's rounds: the ratio in steps of at most `bonsaiRoundFraction`.
+    public var bonsaiRounds: Int { max(1, Int((ratio / bonsaiRoundFraction - 1e-9).rounded(.up))) }
 
     public init(criterion: StructuredCriterion, mode: StructuredMode = .block, ratio: Double, ratioMode: RatioMode = .model,
                 attentionLayers: ClosedRange<Int>? = nil, mlpLayers: ClosedRange<Int>? = nil,
@@ -64,6 +70,15 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
 
     public func validate(layerCount n: Int) throws {
         guard ratio > 0 && ratio < 1 else { throw StructuredPruningError.invalidSetting("ratio must be in (0, 1), got \(ratio)") }
+        if criterion == .bonsai {
+            guard mode == .block else {
+                throw StructuredPruningError.invalidSetting("bonsai prunes attention groups and MLP channels (block mode), not \(mode.rawValue) mode")
+            }
+            guard bonsaiMasks >= 2 else { throw StructuredPruningError.invalidSetting("bonsai needs at least 2 sub-models per round, got \(bonsaiMasks)") }
+            guard bonsaiRoundFraction > 0 && bonsaiRoundFraction <= 1 else {
+                throw StructuredPruningError.invalidSetting("bonsai's share per round must be in (0, 1], got \(bonsaiRoundFraction)")
+            }
+        }
         for (name, r) in [("attn_layers", attentionLayers), ("mlp_layers", mlpLayers)] {
             if let r, r.lowerBound < 0 || r.upperBound >= n {
                 throw StructuredPruningError.invalidSetting("\(name) \(r.lowerBound)-\(r.upperBound) is outside the model's layers 0-\(n - 1)")

@@ -32,6 +32,8 @@ public struct StructuredPruneReport: Codable, Sendable {
     public var calibrationSource: String?
     public var secondsByPhase: [String: Double]
     public var seconds: Double
+    /// Bonsai's rounds (nil for the other criteria).
+    public var bonsai: Bonsai.Summary? = nil
 
     enum CodingKeys: String, CodingKey {
         case method, mode, ratioMode = "ratio_mode", ratioRequested = "ratio_requested", ratioActual = "ratio_actual"
@@ -43,6 +45,6 @@ public struct StructuredPruneReport: Codable, Sendable {
         case taylorOrder = "taylor", aggregation, layerScore = "layer_score", seed
         case calibrationWindows = "calibration_windows", calibrationSeqlen = "calibration_seqlen"
         case calibrationSource = "calibration_source"
-        case secondsByPhase = "seconds_by_phase", seconds
+        case secondsByPhase = "seconds_by_phase", seconds, bonsai
     }
 }

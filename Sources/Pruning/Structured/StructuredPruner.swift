@@ -17,7 +17,8 @@ public enum StructuredPruner {
     ///   model's own backward.
     public static func prune(_ model: LanguageModel, configuration c: StructuredPruneConfiguration,
                              calibration: [[Int32]] = [], calibrationSource: String? = nil,
-                             taylor: TaylorStatisticsProvider? = nil) throws -> Result {
+                             taylor: TaylorStatisticsProvider? = nil,
+                             progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Result {
         let start = Date()
         let n = model.layerCount
         try c.validate(layerCount: n)
@@ -49,6 +50,18 @@ public enum StructuredPruner {
             mlpRange = c.mlpLayers ?? def
             let allocation = try timed("allocation") { try blockAllocation(model, c) }
             perLayerRatio = allocation.perLayerRatio
+            if c.criterion == .bonsai {
+                let result = try timed("bonsai") {
+                    try Bonsai.prune(model, allocation: allocation, windows: calibration, rounds: c.bonsaiRounds, masks: c.bonsaiMasks,
+                                     seed: c.seed, progress: progress)
+                }
+                try checkEveryBlockKeepsOne(result.plan, model)
+                var report = makeReport(c, dense: model, pruned: result.model, attentionLayers: attnRange, mlpLayers: mlpRange,
+                                        perLayerRatio: perLayerRatio, dropped: [], calibration: calibration,
+                                        calibrationSource: calibrationSource, seconds: seconds, start: start)
+                report.bonsai = result.summary
+                return Result(model: result.model, plan: result.plan, report: report)
+            }
             let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
                                                  statistics: statistics, seed: c.seed)
             try timed("scoring") {
@@ -98,6 +111,7 @@ public enum StructuredPruner {
                            perLayerRatio: Double?, dropped: [Int], calibration: [[Int32]], calibrationSource: String?,
                            seconds: [String: Double], start: Date) -> StructuredPruneReport {
         let usesGradients = c.criterion == .taylor && c.mode != .layer
+        let usesCalibration = usesGradients || c.mode == .layer || c.criterion == .bonsai
         let before = model.parameterCount, after = pruned.parameterCount
         func range(_ r: ClosedRange<Int>?) -> String? { r.map { "\($0.lowerBound)-\($0.upperBound)" } }
         return StructuredPruneReport(
@@ -111,9 +125,9 @@ public enum StructuredPruner {
             intermediateSizes: pruned.blockShapes.map(\.intermediateSize),
             taylorOrder: usesGradients ? c.taylorOrder.rawValue : nil, aggregation: c.aggregation.rawValue,
             layerScore: c.mode == .layer ? c.layerScore.rawValue : nil, seed: c.seed,
-            calibrationWindows: (usesGradients || c.mode == .layer) ? calibration.count : 0,
-            calibrationSeqlen: (usesGradients || c.mode == .layer) ? (calibration.first?.count ?? 0) : 0,
-            calibrationSource: (usesGradients || c.mode == .layer) ? calibrationSource : nil,
+            calibrationWindows: usesCalibration ? calibration.count : 0,
+            calibrationSeqlen: usesCalibration ? (calibration.first?.count ?? 0) : 0,
+            calibrationSource: usesCalibration ? calibrationSource : nil,
             secondsByPhase: seconds, seconds: Date().timeIntervalSince(start))
     }
 
