@@ -10,6 +10,8 @@
 # boolq/winogrande), their mean; and the prune's wall seconds.
 #
 # Run from the package root:   bash bench/bench_bonsai.sh
+# A Bonsai sub-model costs a forward of every calibration token (and the 49k-word head): about 2–3 s
+# here, so 200 per round × 6 rounds is an hour or more; BONSAI_MASKS=40 keeps it to minutes.
 # Environment (optional): SECATEUR_BIN, BONSAI_MASKS (200), WINDOWS (16), LIMIT (200), THREADS (2),
 # BENCH_OUT, SECATEUR_DATA. Output: $BENCH_OUT/bonsai.md (the table) and the run records.
 # Bonsai's reference code (ldery/Bonsai) is not run: it needs CUDA (`.cuda()` throughout its score
@@ -22,14 +24,20 @@ BENCH_OUT="${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/bench_bonsai.XXXXXX")}"
 TASKS=boolq,hellaswag,winogrande,arc_challenge,openbookqa
 mkdir -p "$BENCH_OUT"
 echo "bench_bonsai: out $BENCH_OUT" >&2
+# Rerunning with the same BENCH_OUT reuses every step whose output is there (a method's
+# tasks record means that method is done).
 for method in taylor bonsai; do
+  [[ -s "$BENCH_OUT/$method.tasks.json" ]] && { echo "reusing $method" >&2; continue; }
   extra=(); [[ $method == bonsai ]] && extra=(--bonsai-masks "$BONSAI_MASKS")
+  if [[ ! -d "$BENCH_OUT/$method" || ! -s "$BENCH_OUT/$method.json" ]]; then
   start=$(date +%s)
   "$SECATEUR_BIN" prune --model smollm2-135m --structured --method "$method" --ratio 0.3 --attn-layers 4-27 --mlp-layers 4-27 \
       --threads "$THREADS" --output "$BENCH_OUT/$method" --json "${extra[@]}" > "$BENCH_OUT/$method.json" 2> "$BENCH_OUT/$method.log" \
     || { echo "bench_bonsai: $method prune failed ($BENCH_OUT/$method.log)" >&2; exit 2; }
   echo $(( $(date +%s) - start )) > "$BENCH_OUT/$method.seconds"
+  fi
   for ds in wikitext2 ptb; do
+    [[ -s "$BENCH_OUT/$method.$ds.json" ]] && continue
     "$SECATEUR_BIN" eval ppl --model "$BENCH_OUT/$method" --dataset "$ds" --windows "$WINDOWS" --threads "$THREADS" --json \
         > "$BENCH_OUT/$method.$ds.json" 2>> "$BENCH_OUT/$method.log" || { echo "bench_bonsai: $method $ds failed" >&2; exit 2; }
   done

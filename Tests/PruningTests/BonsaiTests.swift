@@ -59,6 +59,14 @@ final class BonsaiTests: XCTestCase {
         XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max()!, 1e-5)
     }
 
+    /// The sub-models' loss comes from one packed forward of all windows: the same as window by window.
+    func testPackedLossEqualsTheWindowByWindowLoss() throws {
+        let m = try model()
+        let packed = try Bonsai.packedMeanLoss(m, windows: calibration)
+        let separate = try LayerRemovalLoss.meanLoss(model: m, windows: calibration, skipping: nil)
+        XCTAssertEqual(packed, separate, accuracy: 1e-5 * abs(separate))
+    }
+
     func testLandsOnTheSameShapesAsTheOtherCriteriaAndIsSeeded() throws {
         func run(_ criterion: StructuredCriterion, seed: UInt64 = 0) throws -> StructuredPruner.Result {
             var c = StructuredPruneConfiguration(criterion: criterion, ratio: 0.3, attentionLayers: 0...1, seed: seed)
