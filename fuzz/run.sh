@@ -26,15 +26,21 @@ max_len() {
   esac
 }
 
+# SwiftPM passes `-sanitize=fuzzer -sanitize=address` to swiftc as two flags, and swiftc keeps
+# only the last: the Swift code would get ASan but no coverage counters, and libFuzzer would
+# mutate blind. The combined flag, appended after them, restores both.
+BUILD_FLAGS=(-c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address)
+mkdir -p "$(dirname "$WORK")"
+
 if [ -z "${SKIP_BUILD:-}" ]; then
   start=$(date +%s)
   # -j 1: the machines these run on are shared; the harness binary is one target anyway.
-  if ! swift build -c release --sanitize=fuzzer --sanitize=address -j "${JOBS:-1}" >"$WORK.build.log" 2>&1; then
+  if ! swift build "${BUILD_FLAGS[@]}" -j "${JOBS:-1}" >"$WORK.build.log" 2>&1; then
     tail -n 40 "$WORK.build.log"; echo "fuzz: the harness build failed (log: $WORK.build.log)"; exit 1
   fi
   echo "fuzz: built the harnesses in $(( $(date +%s) - start )) s"
 fi
-BIN="$(swift build -c release --sanitize=fuzzer --sanitize=address --show-bin-path)/secateur-fuzz"
+BIN="$(swift build "${BUILD_FLAGS[@]}" --show-bin-path)/secateur-fuzz"
 
 status=0
 printf "%-18s %10s %8s %8s %6s %7s %s\n" harness execs exec/s crashes hangs corpus seconds

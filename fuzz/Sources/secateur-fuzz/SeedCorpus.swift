@@ -48,6 +48,15 @@ enum SeedCorpus {
             put(.gguf, "seed-model-\(dtype.rawValue).gguf", writer.encoded())
         }
         for name in ["metadata.gguf", "types.gguf"] { put(.gguf, name, try contents("\(fixtures)/gguf", name)) }
+        // Found hanging (FuzzFindingsTests.testDeciHeaderWithHugeZeroWidthLayersCostsNothing).
+        var deci = GGUFWriter()
+        deci.add("general.architecture", .string("deci"))
+        for (key, value) in [("block_count", 1 << 16), ("embedding_length", 1 << 24), ("feed_forward_length", 0),
+                             ("attention.head_count", 0), ("attention.key_length", 2), ("vocab_size", 8)] {
+            deci.add("deci.\(key)", .uint32(UInt32(value)))
+        }
+        deci.add("deci.attention.layer_norm_rms_epsilon", .float32(1e-5))
+        put(.gguf, "regression-deci-huge-header.gguf", deci.encoded())
 
         // Configs.
         put(.config, "seed-llama.json", SeedModel.configJSON)
@@ -97,6 +106,9 @@ enum SeedCorpus {
 
         // Studies: the presets and a grid with every section.
         for preset in StudyPreset.allCases { put(.study, "preset-\(preset.rawValue).yaml", preset.yaml) }
+        // Found hanging (StudyGridSizeTests): 200 models × 200 seeds.
+        let numbers = (0..<200).map(String.init).joined(separator: ", ")
+        put(.study, "regression-huge-grid.yaml", "models: [\(numbers)]\nseeds: [\(numbers)]\npruning: {method: magnitude, sparsity: 0.5}\n")
         put(.study, "grid.yaml", """
             name: grid-1
             models: [a.gguf, b]
