@@ -7,7 +7,8 @@
 #   SECATEUR_FUZZ=<harness> fuzz/.build/release/secateur-fuzz <artifact>
 #
 #   RUNS=10000 bash fuzz/run.sh [harness ...]
-# Environment: RUNS (10000), TIMEOUT (1), WORK (/tmp/secateur-fuzz), SKIP_BUILD=1.
+# Environment: RUNS (10000), TIMEOUT (1), WORK (/tmp/secateur-fuzz), SKIP_BUILD=1, FUZZ_BIN (a
+# harness binary built before: with SKIP_BUILD=1, run that instead of fuzz/.build's).
 set -uo pipefail
 cd "$(dirname "$0")"
 RUNS=${RUNS:-10000}
@@ -34,13 +35,13 @@ mkdir -p "$(dirname "$WORK")"
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   start=$(date +%s)
-  # -j 1: the machines these run on are shared; the harness binary is one target anyway.
+  # -j 1 by default: the machines these run on are shared (CI, which is not, passes JOBS=2).
   if ! swift build "${BUILD_FLAGS[@]}" -j "${JOBS:-1}" >"$WORK.build.log" 2>&1; then
     tail -n 40 "$WORK.build.log"; echo "fuzz: the harness build failed (log: $WORK.build.log)"; exit 1
   fi
   echo "fuzz: built the harnesses in $(( $(date +%s) - start )) s"
 fi
-BIN="$(swift build "${BUILD_FLAGS[@]}" --show-bin-path)/secateur-fuzz"
+BIN=${FUZZ_BIN:-"$(swift build "${BUILD_FLAGS[@]}" --show-bin-path)/secateur-fuzz"}
 
 status=0
 printf "%-18s %10s %8s %8s %6s %7s %s\n" harness execs exec/s crashes hangs corpus seconds
