@@ -24,7 +24,7 @@ final class StudyGridSizeTests: XCTestCase {
         seeds: \(list(200))
         pruning: {method: magnitude, sparsity: 0.5}
         """)
-        XCTAssertTrue(e.contains("asks for 80000 cells") && e.contains("more than the 10000"), e)
+        XCTAssertTrue(e.contains("asks for 40200 cells") && e.contains("more than the 10000"), e)
         XCTAssertFalse(e.contains("\n"), e)
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
