@@ -62,9 +62,11 @@ public struct StudyConfig: Sendable {
     /// The cells in a fixed order: per model, the dense baseline, then pruning × recovery × seed.
     public var cells: [StudyCell] {
         var out: [StudyCell] = []
-        // Duplicates are found among the cells of the same label (equal cells have equal labels),
-        // not by a scan of all cells so far: a grid of thousands stays linear.
-        var byLabel: [String: [Int]] = [:]
+        // Duplicates are looked up by the cell's JSON (equal cells encode alike), not by a scan of
+        // all cells so far: a grid of thousands stays linear.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var byJSON: [Data: [Int]] = [:]
         for model in models {
             if includeDense {
                 out.append(StudyCell(study: name, model: model, pruning: .dense, recovery: nil, evaluation: evaluation))
@@ -85,9 +87,9 @@ public struct StudyConfig: Sendable {
                             if recovery!.teacher == StudyConfig.denseTeacher { recovery!.teacher = model }
                         }
                         let cell = StudyCell(study: name, model: model, pruning: pruning, recovery: recovery, evaluation: evaluation)
-                        let label = cell.label
-                        if !(byLabel[label] ?? []).contains(where: { out[$0] == cell }) {
-                            byLabel[label, default: []].append(out.count)
+                        let json = (try? encoder.encode(cell)) ?? Data()
+                        if !(byJSON[json] ?? []).contains(where: { out[$0] == cell }) {
+                            byJSON[json, default: []].append(out.count)
                             out.append(cell)
                         }
                     }
@@ -127,7 +129,8 @@ public struct StudyConfig: Sendable {
         }
         guard let models = top["models"] else { throw StudyConfigError.missingKey(root.at, key: "models", section: "the study") }
         config.models = try models.listOrOne("models").map { try $0.string("models") }
-        if let dup = config.models.first(where: { m in config.models.filter { $0 == m }.count > 1 }) {
+        var seen = Set<String>()
+        if let dup = config.models.first(where: { !seen.insert($0).inserted }) {
             throw StudyConfigError.invalid(models.at, "models: '\(dup)' is listed twice")
         }
         if let v = top["seeds"] {
