@@ -24,7 +24,7 @@ final class StudyGridSizeTests: XCTestCase {
         seeds: \(list(200))
         pruning: {method: magnitude, sparsity: 0.5}
         """)
-        XCTAssertTrue(e.contains("asks for 40200 cells") && e.contains("more than the 10000"), e)
+        XCTAssertTrue(e.contains("asks for 40200 cells") && e.contains("more than the 1000 "), e)
         XCTAssertFalse(e.contains("\n"), e)
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
@@ -36,19 +36,19 @@ final class StudyGridSizeTests: XCTestCase {
         pruning:
           - {method: magnitude, sparsity: \(list(100)), nsamples: \(list(100)), seqlen: \(list(100))}
         """)
-        XCTAssertTrue(e.contains("s.yaml:3:") && e.contains("more than 10000 combinations"), e)
+        XCTAssertTrue(e.contains("s.yaml:3:") && e.contains("more than 1000 combinations"), e)
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
 
     func testALargeGridWithinTheLimitExpandsQuickly() throws {
         let start = Date()
         let c = try StudyConfig.parse("""
-        models: \(list(50))
-        seeds: \(list(90))
+        models: \(list(20))
+        seeds: \(list(24))
         pruning: {method: magnitude, sparsity: [0.5, 0.5]}
         """, file: "s.yaml")
-        // 50 × (1 + 2 × 90) = 9050 cells asked for; the repeated sparsity's are duplicates, dropped.
-        XCTAssertEqual(c.cells.count, 50 + 50 * 90)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+        // 20 × (1 + 2 × 24) = 980 cells asked for; the repeated sparsity's are duplicates, dropped.
+        XCTAssertEqual(c.cells.count, 20 + 20 * 24)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
 }

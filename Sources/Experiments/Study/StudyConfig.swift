@@ -45,8 +45,9 @@ public struct StudyConfig: Sendable {
 
     /// The most cells a study may have. Each cell is a prune-and-evaluate run of minutes or more,
     /// so a larger grid is a mistake in the file (or a hostile one), and expanding it would only
-    /// hang `secateur study` before it said anything.
-    public static let maxCells = 10_000
+    /// hang `secateur study` before it said anything. 1,000 cells also fit one Slurm job array at
+    /// Slurm's default MaxArraySize (1001).
+    public static let maxCells = 1_000
 
     /// How many cells the grid asks for before duplicates are dropped (saturating at Int.max).
     var requestedCellCount: Int {
