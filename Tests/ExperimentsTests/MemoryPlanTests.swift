@@ -1,5 +1,7 @@
 import Experiments
+import Foundation
 import LLM
+import ModelIO
 import XCTest
 
 /// The memory plan a run makes before it starts (DESIGN.md §11): its parts follow the shapes and
@@ -47,6 +49,24 @@ final class MemoryPlanTests: XCTestCase {
         XCTAssertEqual(part(onePass, "calibration windows' block state"),
                        8 * 1024 * (4096 + 11008 + (4096 + 2 * 4096 + 2 * 4096 + 2 * 11008)) * 4)
         XCTAssertLessThan(onePass.totalBytes, 8 << 30)
+    }
+
+    /// Found by the config fuzz harness (fuzz/, issue 18): the largest block was found by scanning
+    /// the whole parameter registry once per block, quadratic in the layer count, so a config.json
+    /// with a few thousand layers (of any width) kept the plan busy for seconds, 65,536 for hours.
+    func testThePlanOfAConfigWithThousandsOfLayersIsQuick() throws {
+        let config = try HFConfig.parse(Data("""
+            {"architectures":["LlamaForCausalLM"],"hidden_size":8,"num_hidden_layers":8192,"num_attention_heads":2,
+             "intermediate_size":16,"vocab_size":32}
+            """.utf8))
+        let start = Date()
+        let shape = ModelShape(config: config, storedBytesPerValue: 2)
+        // q, k, v, o (8 × 8 each), gate, up, down (16 × 8 each) and two norms of 8.
+        XCTAssertEqual(shape.largestBlockParameterCount, 4 * 64 + 3 * 128 + 2 * 8)
+        var s = PruneSettings()
+        s.method = .wanda; s.nsamples = 8; s.seqlen = 64; s.output = "/nowhere"
+        XCTAssertGreaterThan(MemoryPlan.prune(shape, settings: s).totalBytes, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
     }
 
     func testABudgetBelowThePlanRefusesWithTheEstimateAndWhatToChange() throws {

@@ -43,9 +43,31 @@ public struct StudyConfig: Sendable {
     public var evaluation: StudyEvaluation
     public var slurm: SlurmSettings
 
+    /// The most cells a study may have. Each cell is a prune-and-evaluate run of minutes or more,
+    /// so a larger grid is a mistake in the file (or a hostile one), and expanding it would only
+    /// hang `secateur study` before it said anything. 1,000 cells also fit one Slurm job array at
+    /// Slurm's default MaxArraySize (1001).
+    public static let maxCells = 1_000
+
+    /// How many cells the grid asks for before duplicates are dropped (saturating at Int.max).
+    var requestedCellCount: Int {
+        let perModel = pruning.reduce(includeDense ? 1 : 0) { n, p in
+            let (r, o1) = (p.recovery ?? recovery).count.multipliedReportingOverflow(by: seeds.count)
+            let (sum, o2) = n.addingReportingOverflow(r)
+            return o1 || o2 ? Int.max : sum
+        }
+        let (total, overflow) = perModel.multipliedReportingOverflow(by: models.count)
+        return overflow ? Int.max : total
+    }
+
     /// The cells in a fixed order: per model, the dense baseline, then pruning × recovery × seed.
     public var cells: [StudyCell] {
         var out: [StudyCell] = []
+        // Duplicates are looked up by the cell's JSON (equal cells encode alike), not by a scan of
+        // all cells so far: a grid of thousands stays linear.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var byJSON: [Data: [Int]] = [:]
         for model in models {
             if includeDense {
                 out.append(StudyCell(study: name, model: model, pruning: .dense, recovery: nil, evaluation: evaluation))
@@ -66,7 +88,11 @@ public struct StudyConfig: Sendable {
                             if recovery!.teacher == StudyConfig.denseTeacher { recovery!.teacher = model }
                         }
                         let cell = StudyCell(study: name, model: model, pruning: pruning, recovery: recovery, evaluation: evaluation)
-                        if !out.contains(cell) { out.append(cell) }
+                        let json = (try? encoder.encode(cell)) ?? Data()
+                        if !(byJSON[json] ?? []).contains(where: { out[$0] == cell }) {
+                            byJSON[json, default: []].append(out.count)
+                            out.append(cell)
+                        }
                     }
                 }
             }
@@ -104,7 +130,8 @@ public struct StudyConfig: Sendable {
         }
         guard let models = top["models"] else { throw StudyConfigError.missingKey(root.at, key: "models", section: "the study") }
         config.models = try models.listOrOne("models").map { try $0.string("models") }
-        if let dup = config.models.first(where: { m in config.models.filter { $0 == m }.count > 1 }) {
+        var seen = Set<String>()
+        if let dup = config.models.first(where: { !seen.insert($0).inserted }) {
             throw StudyConfigError.invalid(models.at, "models: '\(dup)' is listed twice")
         }
         if let v = top["seeds"] {
@@ -115,21 +142,38 @@ public struct StudyConfig: Sendable {
         }
         if let v = top["dense"] { config.includeDense = try v.bool("dense") }
         if let v = top["pruning"] {
-            config.pruning = try v.listOrOne("pruning").enumerated().flatMap { i, e in try PruningEntry.expand(e, section: "pruning[\(i)]") }
+            config.pruning = try v.listOrOne("pruning").enumerated().reduce(into: []) { all, item in
+                all += try PruningEntry.expand(item.element, section: "pruning[\(item.offset)]")
+                try checkGridSize(all.count, at: item.element.at, axis: "pruning")
+            }
             if config.pruning.contains(where: { $0.pruning == .dense }) {
                 config.includeDense = true
                 config.pruning.removeAll { $0.pruning == .dense }
             }
         }
         if let v = top["recovery"] {
-            config.recovery = try v.listOrOne("recovery").enumerated().flatMap { i, e in try RecoveryEntry.expand(e, section: "recovery[\(i)]") }
+            config.recovery = try v.listOrOne("recovery").enumerated().reduce(into: []) { all, item in
+                all += try RecoveryEntry.expand(item.element, section: "recovery[\(item.offset)]")
+                try checkGridSize(all.count, at: item.element.at, axis: "recovery")
+            }
         }
         if let v = top["evaluation"] { config.evaluation = try EvaluationEntry.read(v) }
         if let v = top["slurm"] { config.slurm = try SlurmSettings.read(v) }
+        if config.requestedCellCount > maxCells {
+            let n = config.requestedCellCount == Int.max ? "too many" : "\(config.requestedCellCount)"
+            throw StudyConfigError.invalid(root.at, "the study asks for \(n) cells (models × pruning × recovery × seeds), more than the \(maxCells) a study may have; split it into several studies")
+        }
         if config.cells.isEmpty {
             throw StudyConfigError.invalid(root.at, "the study has no cells: add pruning entries or keep the dense baseline")
         }
         return config
+    }
+}
+
+/// Refuses an axis of the grid that alone has more entries than a study may have cells.
+func checkGridSize(_ count: Int, at: ConfigLocation, axis: String) throws {
+    guard count <= StudyConfig.maxCells else {
+        throw StudyConfigError.invalid(at, "\(axis): more than \(StudyConfig.maxCells) entries, more cells than a study may have; split it into several studies")
     }
 }
 
@@ -256,6 +300,11 @@ func gridProduct(_ entries: [(key: String, keyAt: ConfigLocation, value: ConfigV
         } else {
             values = [e.value]
         }
+        // Checked before expanding: lists of a few hundred values under several keys would
+        // otherwise build millions of combinations (and hang) before the study's size is known.
+        guard combos.count * values.count <= StudyConfig.maxCells else {
+            throw StudyConfigError.invalid(e.value.at, "\(e.key): the lists of this entry multiply to more than \(StudyConfig.maxCells) combinations, more cells than a study may have; split it into several studies")
+        }
         combos = combos.flatMap { c in values.map { v in var c = c; c[e.key] = v; return c } }
     }
     return combos
@@ -309,7 +358,10 @@ enum PruningEntry {
         guard entry["method"] != nil else { throw StudyConfigError.missingKey(e.at, key: "method", section: section) }
         // An entry's own `recovery` list replaces the study's for its cells.
         let recovery = try entry["recovery"].map { v in
-            try v.listOrOne("recovery").enumerated().flatMap { i, r in try RecoveryEntry.expand(r, section: "\(section).recovery[\(i)]") }
+            try v.listOrOne("recovery").enumerated().reduce(into: [RecoverSettings?]()) { all, item in
+                all += try RecoveryEntry.expand(item.element, section: "\(section).recovery[\(item.offset)]")
+                try checkGridSize(all.count, at: item.element.at, axis: "\(section).recovery")
+            }
         }
         var out: [CellPruning] = []
         for combo in try gridProduct(entry.all.filter { $0.key != "recovery" }, fixedLists: rangeKeys.union(["matrices"])) {

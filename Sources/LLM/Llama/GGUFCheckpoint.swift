@@ -22,8 +22,6 @@ public final class GGUFCheckpoint: CheckpointSource {
     public let rotaryRowsPermuted: Bool
 
     private let infoByHFName: [String: GGUFTensorInfo]
-    /// Tensors of zero-width deci layers, absent from the file: HF name → (shape, values).
-    private let synthesized: [String: (shape: [Int], values: [Float])]
 
     public convenience init(path: String) throws {
         try self.init(file: GGUFFile(path: path))
@@ -53,44 +51,46 @@ public final class GGUFCheckpoint: CheckpointSource {
         infoByHFName = byHF
         let config = try GGUFCheckpoint.makeConfig(file: file, arch: arch)
         self.config = config
-        synthesized = GGUFCheckpoint.zeroWidthTensors(config, present: Set(names))
     }
 
-    /// The tensors a zero-width layer's builder asks for but a deci file leaves out.
-    static func zeroWidthTensors(_ c: ModelConfig, present: Set<String>) -> [String: (shape: [Int], values: [Float])] {
-        var out: [String: (shape: [Int], values: [Float])] = [:]
-        let d = c.hiddenSize
-        for l in 0..<c.numLayers {
-            let p = "model.layers.\(l)."
-            func add(_ name: String, _ shape: [Int], _ fill: Float = 0) {
-                guard !present.contains(name) else { return }
-                out[name] = (shape, [Float](repeating: fill, count: shape.reduce(1, *)))
+    /// A tensor a zero-width layer's builder asks for but a deci file leaves out: its shape and
+    /// the value every element has (1 for a norm, 0 for an empty projection), or nil. Worked out
+    /// per request rather than stored for every layer: the layer count and width come from the
+    /// file, and a header claiming 65,536 layers of width 2²⁴ must cost nothing until a tensor of
+    /// that size is actually asked for (and a real one of that size is then in the file).
+    static func zeroWidthTensor(_ name: String, config c: ModelConfig, present: Bool) -> (shape: [Int], fill: Float)? {
+        guard !present else { return nil }
+        let parts = name.split(separator: ".", maxSplits: 3)
+        guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let l = Int(parts[2]),
+              l >= 0, l < c.numLayers else { return nil }
+        let rest = String(parts[3]), d = c.hiddenSize
+        if c.numHeads[l] == 0 {
+            if rest == LlamaTensorNames.inputNorm.hf + ".weight" { return ([d], 1) }
+            for proj in [Projection.q, .k, .v] {
+                if rest == LlamaTensorNames.module(proj) + ".weight" { return ([0, d], 0) }
+                if c.attentionBias, rest == LlamaTensorNames.module(proj) + ".bias" { return ([0], 0) }
             }
-            if c.numHeads[l] == 0 {
-                add(p + LlamaTensorNames.inputNorm.hf + ".weight", [d], 1)
-                for proj in [Projection.q, .k, .v] {
-                    add(p + LlamaTensorNames.module(proj) + ".weight", [0, d])
-                    if c.attentionBias { add(p + LlamaTensorNames.module(proj) + ".bias", [0]) }
-                }
-                add(p + LlamaTensorNames.module(.o) + ".weight", [d, 0])
-            }
-            if c.intermediateSizes[l] == 0 {
-                add(p + LlamaTensorNames.postAttentionNorm.hf + ".weight", [d], 1)
-                add(p + LlamaTensorNames.module(.gate) + ".weight", [0, d])
-                add(p + LlamaTensorNames.module(.up) + ".weight", [0, d])
-                add(p + LlamaTensorNames.module(.down) + ".weight", [d, 0])
-            }
+            if rest == LlamaTensorNames.module(.o) + ".weight" { return ([d, 0], 0) }
         }
-        return out
+        if c.intermediateSizes[l] == 0 {
+            if rest == LlamaTensorNames.postAttentionNorm.hf + ".weight" { return ([d], 1) }
+            if rest == LlamaTensorNames.module(.gate) + ".weight" || rest == LlamaTensorNames.module(.up) + ".weight" { return ([0, d], 0) }
+            if rest == LlamaTensorNames.module(.down) + ".weight" { return ([d, 0], 0) }
+        }
+        return nil
     }
 
-    public func shape(of name: String) -> [Int]? { infoByHFName[name]?.shape ?? synthesized[name]?.shape }
+    private func synthesized(_ name: String) -> (shape: [Int], fill: Float)? {
+        GGUFCheckpoint.zeroWidthTensor(name, config: config, present: infoByHFName[name] != nil)
+    }
+
+    public func shape(of name: String) -> [Int]? { infoByHFName[name]?.shape ?? synthesized(name)?.shape }
 
     /// The GGUF tensor behind an HF name.
     public func ggufTensor(for name: String) -> GGUFTensorInfo? { infoByHFName[name] }
 
     public func loadFloat32(_ name: String) throws -> [Float] {
-        if infoByHFName[name] == nil, let t = synthesized[name] { return t.values }
+        if let t = synthesized(name) { return [Float](repeating: t.fill, count: t.shape.reduce(1, *)) }
         guard let info = infoByHFName[name] else { throw GGUFError.tensorNotFound(path: file.path, name: name) }
         let data = try file.decodeFloat32(info)
         guard rotaryRowsPermuted, let (layer, isQ) = GGUFCheckpoint.rotaryProjection(name),

@@ -56,8 +56,16 @@ public struct ModelShape: Sendable {
     /// Parameters outside the blocks: embeddings, final norm, head.
     public var nonBlockParameterCount: Int { parameters.reduce(0) { $0 + ($1.role.layer == nil ? $1.count : 0) } }
 
-    /// The largest block's parameter count (0 without blocks).
-    public var largestBlockParameterCount: Int { blocks.indices.map(blockParameterCount).max() ?? 0 }
+    /// The largest block's parameter count (0 without blocks). One pass over the registry: asking
+    /// `blockParameterCount` of every block scanned it once per block, which for a config.json
+    /// claiming tens of thousands of layers kept the memory plan busy for hours.
+    public var largestBlockParameterCount: Int {
+        var perBlock = [Int](repeating: 0, count: blocks.count)
+        for p in parameters {
+            if let l = p.role.layer, perBlock.indices.contains(l) { perBlock[l] += p.count }
+        }
+        return perBlock.max() ?? 0
+    }
 
     /// The largest single tensor's element count.
     public var largestTensorCount: Int { parameters.map(\.count).max() ?? 0 }
