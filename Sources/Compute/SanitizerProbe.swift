@@ -11,10 +11,18 @@ public enum SanitizerProbe {
     public static let active = dk_sanitizer_active() != 0
 
     /// Loads rows × columns elements, rows `stride` apart (the last row stops at its last column).
+    /// Unoptimized so that the loads stay; plain `while` loops, since an unspecialized
+    /// `for … in 0..<n` calls into the standard library for every element.
     @_optimize(none)
     public static func read(_ p: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int) {
         var sink: Float = 0
-        for r in 0..<rows { for c in 0..<columns { sink += p[r * stride + c] } }
+        var r = 0
+        while r < rows {
+            let row = p + r * stride
+            var c = 0
+            while c < columns { sink += row[c]; c += 1 }
+            r += 1
+        }
         _ = sink
     }
 
@@ -22,6 +30,12 @@ public enum SanitizerProbe {
     /// sanitizers are concerned, the values unchanged.
     @_optimize(none)
     public static func write(_ p: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
-        for r in 0..<rows { for c in 0..<columns { p[r * stride + c] = p[r * stride + c] } }
+        var r = 0
+        while r < rows {
+            let row = p + r * stride
+            var c = 0
+            while c < columns { row[c] = row[c]; c += 1 }
+            r += 1
+        }
     }
 }

@@ -75,7 +75,7 @@ final class SlicesTests: XCTestCase {
         let lock = NSLock()
         loop { s, e in
             lock.lock(); defer { lock.unlock() }
-            XCTAssertLessThan(s, e)
+            if n > 0 { XCTAssertLessThan(s, e) }     // n = 0 runs the body once, inline, on 0..<0
             for i in s..<e { counts[i] += 1 }
         }
         return counts
