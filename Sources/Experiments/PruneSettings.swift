@@ -27,6 +27,14 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var dsnotCycles = 50
     public var dsnotThreshold = 0.1
     public var dsnotSkip: DSnoTSkip = .mlp
+    /// Evolutionary mask search: the method it starts from, generations, seed, flip rate f₀, its
+    /// per-generation decay and floor.
+    public var esInitial = EvolutionarySearchSettings().initial
+    public var generations = EvolutionarySearchSettings().generations
+    public var esSeed = EvolutionarySearchSettings().seed
+    public var esRate = EvolutionarySearchSettings().flipRate
+    public var esRateDecay = EvolutionarySearchSettings().rateDecay
+    public var esRateFloor = EvolutionarySearchSettings().rateFloor
     public var allocation: SparsityAllocation = .uniform
     public var owlM: Double = 5
     public var owlLambda: Double = 0.08
@@ -69,6 +77,12 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         c.dsnot.maxCycles = dsnotCycles
         c.dsnot.updateThreshold = dsnotThreshold
         c.dsnot.skip = dsnotSkip
+        c.es.initial = esInitial
+        c.es.generations = generations
+        c.es.seed = esSeed
+        c.es.flipRate = esRate
+        c.es.rateDecay = esRateDecay
+        c.es.rateFloor = esRateFloor
         return c
     }
 
@@ -78,7 +92,9 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
         case matrices, layers, alpha, gblmScale = "gblm_scale",
-             dsnotInitial = "dsnot_init", dsnotCycles = "dsnot_cycles", dsnotThreshold = "dsnot_threshold", dsnotSkip = "dsnot_skip", allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
+             dsnotInitial = "dsnot_init", dsnotCycles = "dsnot_cycles", dsnotThreshold = "dsnot_threshold", dsnotSkip = "dsnot_skip",
+             esInitial = "es_init", generations, esSeed = "es_seed", esRate = "es_rate", esRateDecay = "es_rate_decay", esRateFloor = "es_rate_floor",
+             allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
         case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads, stream, memoryBudget = "memory_budget"
     }
 }

@@ -34,6 +34,8 @@ public struct PruneReport: Codable, Sendable {
     public var peakResidentMegabytes: Double?
     /// DSnoT: weights regrown, each swapped for one pruned.
     public var dsnotSwaps: Int?
+    /// The evolutionary mask search: its budget and what it gained, summed over the matrices.
+    public var evolutionarySearch: EvolutionarySearchSummary?
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -75,6 +77,9 @@ public final class LayerwisePruner {
     /// Weights DSnoT regrew (each swapped for one it pruned) in the current run.
     public private(set) var dsnotSwaps = 0
 
+    /// The evolutionary mask search's outcomes in the current run, summed over the matrices.
+    public private(set) var searchSummary = EvolutionarySearchSummary()
+
     /// Kept-score ratios (permuted / plain) of every matrix pruned with --permute.
     public private(set) var keptScoreGain: [Double] = []
 
@@ -94,6 +99,7 @@ public final class LayerwisePruner {
         phases = [:]
         keptScoreGain = []
         dsnotSwaps = 0
+        searchSummary = EvolutionarySearchSummary()
         layerSparsity = [:]
         if (c.method.needsCalibration || c.allocation == .owl) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
@@ -205,8 +211,8 @@ public final class LayerwisePruner {
     /// Hessian 2XᵀX/n for SparseGPT), from a dense forward of layer i over every window.
     func gatherStatistics(layer i: Int, inputs: [[Float]]) throws -> LayerStatistics {
         let sites = Set(configuration.matrices.map(\.inputSite))
-        let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot)
-        let hessians = configuration.method == .sparsegpt
+        let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot, keepsNormsWithHessians: configuration.method == .es)
+        let hessians = needsHessians
         let observer: LinearInputObserver = { site, x, rows, cols in
             guard sites.contains(site) else { return }
             stats.add(site, x, rows: rows, cols: cols, hessian: hessians)
@@ -225,12 +231,12 @@ public final class LayerwisePruner {
     /// with a cursor per window); after each site the projections reading it are pruned, so the next
     /// site's statistics already see them pruned. `inputs` become the pruned block's outputs.
     func pruneLayerOnePass(_ i: Int, inputs: inout [[Float]], needOutput: Bool) throws {
-        let hessians = configuration.method == .sparsegpt
+        let hessians = needsHessians
         var cursors = inputs.map { BlockCursor(hidden: $0) }
         inputs = []
         let sites = LinearInputSite.allCases.filter { site in configuration.matrices.contains { $0.inputSite == site } }
         for site in sites {
-            let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot)
+            let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot, keepsNormsWithHessians: configuration.method == .es)
             var statisticsSeconds = 0.0
             let started = Date()
             for s in cursors.indices {
@@ -253,10 +259,14 @@ public final class LayerwisePruner {
         inputs = cursors.map(\.hidden)
     }
 
+    /// SparseGPT reconstructs with the layer Hessian; the evolutionary search measures its fitness with it
+    /// (and a SparseGPT start needs it too).
+    var needsHessians: Bool { configuration.method == .sparsegpt || configuration.method == .es }
+
     func scores(for p: Projection, layer i: Int, statistics: LayerStatistics, method: PruneMethod? = nil) throws -> [Float] {
         let lin = model.linear(p, layer: i)
         let c = configuration
-        let method = method ?? (c.method == .dsnot ? c.dsnot.initial : c.method)
+        let method = method ?? (c.method == .dsnot ? c.dsnot.initial : c.method == .es ? c.es.initial : c.method)
         switch method {
         case .magnitude:
             return ImportanceScore.magnitude(lin.weight)
@@ -283,7 +293,7 @@ public final class LayerwisePruner {
                 return ImportanceScore.gblm(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler,
                                             gradientNorm: try gradientStatistic(p, layer: i), alpha: c.gblmScale)
             }
-        case .sparsegpt, .dsnot:
+        case .sparsegpt, .dsnot, .es:
             throw PruningError.invalidSetting("\(method.rawValue) prunes by reconstruction, not by scores")
         }
     }
@@ -305,8 +315,13 @@ public final class LayerwisePruner {
                 model.setLinear(lin, p, layer: i)
                 continue
             }
+            if configuration.method == .es && configuration.es.initial == .sparsegpt {
+                try searchFromSparseGPT(p, layer: i, statistics: statistics)
+                continue
+            }
             let s = try scores(for: p, layer: i, statistics: statistics)
-            let mask: [Bool]
+            var mask: [Bool]
+            var permutation: [Int]?
             switch configuration.pattern {
             case .nOfM(let n, let m) where configuration.permute:
                 // RIA's channel permutation: choose the N:M groups in a permuted input order that
@@ -315,6 +330,7 @@ public final class LayerwisePruner {
                 let kept = ChannelPermutation.keptScore(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: perm)
                 let plain = ChannelPermutation.keptScore(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: nil)
                 keptScoreGain.append(kept / max(plain, 1e-30))
+                permutation = perm
                 mask = ChannelPermutation.mask(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: perm)
             case .nOfM(let n, let m):
                 mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, ties: configuration.ties)
@@ -326,8 +342,55 @@ public final class LayerwisePruner {
                 if configuration.method == .dsnot { try refineWithDSnoT(&m, p, layer: i, statistics: statistics, initialScores: s) }
                 mask = m
             }
+            if configuration.method == .es {
+                let groups: MaskGroups
+                if case .nOfM(let n, let m) = configuration.pattern { groups = .nOfM(n: n, m: m, permutation: permutation) } else { groups = .rows }
+                let lin = model.linear(p, layer: i)
+                try search(&mask, values: lin.weight, scores: s, groups: groups, p, layer: i, statistics: statistics)
+            }
             apply(mask, to: p, layer: i)
         }
+    }
+
+    /// The evolutionary mask search from `mask` (`EvolutionaryMaskSearch`), its fitness measured with the
+    /// layer Hessian of `p`'s input; `values` are what the kept weights hold (the dense weights, or
+    /// SparseGPT's updated ones).
+    func search(_ mask: inout [Bool], values: [Float], scores: [Float], groups: MaskGroups, _ p: Projection, layer i: Int,
+                statistics: LayerStatistics) throws {
+        guard let h = statistics.hessians[p.inputSite] else {
+            throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
+        }
+        let lin = model.linear(p, layer: i)
+        let outcome = try EvolutionaryMaskSearch.search(
+            mask: &mask, dense: lin.weight, values: values, rows: lin.outFeatures, cols: lin.inFeatures,
+            hessian: h.hessian, scores: scores, groups: groups, settings: configuration.es,
+            stream: UInt64(i * 16 + Projection.allCases.firstIndex(of: p)!))
+        searchSummary.add(outcome)
+    }
+
+    /// A SparseGPT start: SparseGPT's mask and its updated weights where it kept; the search regrows a
+    /// weight with its dense value, and is guided by Wanda's score of the dense weights.
+    func searchFromSparseGPT(_ p: Projection, layer i: Int, statistics: LayerStatistics) throws {
+        guard let h = statistics.hessians[p.inputSite] else {
+            throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
+        }
+        var lin = model.linear(p, layer: i)
+        var updated = lin.weight
+        var mask: [Bool]
+        do {
+            mask = try SparseGPT.prune(weight: &updated, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
+                                       sparsity: sparsity(for: p, layer: i), pattern: configuration.pattern)
+        } catch PruningError.numerical(let why) {
+            throw PruningError.numerical("layer \(i), \(p.rawValue) projection: \(why)")
+        }
+        var values = lin.weight
+        for j in mask.indices where !mask[j] { values[j] = updated[j] }
+        let s = try scores(for: p, layer: i, statistics: statistics, method: .wanda)
+        let groups: MaskGroups
+        if case .nOfM(let n, let m) = configuration.pattern { groups = .nOfM(n: n, m: m, permutation: nil) } else { groups = .rows }
+        try search(&mask, values: values, scores: s, groups: groups, p, layer: i, statistics: statistics)
+        for j in mask.indices { lin.weight[j] = mask[j] ? 0 : values[j] }
+        model.setLinear(lin, p, layer: i)
     }
 
     /// DSnoT's swaps on the initial mask of projection `p` (unless its kind is skipped).
@@ -457,7 +520,8 @@ public final class LayerwisePruner {
                            permutationKeptScoreGain: keptScoreGain.isEmpty ? nil : keptScoreGain.reduce(0, +) / Double(keptScoreGain.count),
                            layerSparsity: layerSparsity.isEmpty ? nil : Dictionary(uniqueKeysWithValues: layerSparsity.map { (String($0.key), $0.value) }),
                            peakResidentMegabytes: ProcessMemory.peakResidentBytes().map { Double($0) / 1_048_576 },
-                           dsnotSwaps: configuration.method == .dsnot ? dsnotSwaps : nil)
+                           dsnotSwaps: configuration.method == .dsnot ? dsnotSwaps : nil,
+                           evolutionarySearch: configuration.method == .es ? searchSummary : nil)
     }
 }
 
@@ -468,8 +532,13 @@ final class LayerStatistics {
     /// DSnoT's input moments, kept beside the norms when `keepsMoments`.
     var moments: [LinearInputSite: ActivationMoments] = [:]
     let keepsMoments: Bool
+    /// Column norms beside the Hessians (the evolutionary search scores with one and measures with the other).
+    let keepsNormsWithHessians: Bool
 
-    init(keepsMoments: Bool = false) { self.keepsMoments = keepsMoments }
+    init(keepsMoments: Bool = false, keepsNormsWithHessians: Bool = false) {
+        self.keepsMoments = keepsMoments
+        self.keepsNormsWithHessians = keepsNormsWithHessians
+    }
 
     /// Adds a rows × cols input of `site`: its Hessian 2XᵀX (SparseGPT) or column norms (Wanda, RIA).
     func add(_ site: LinearInputSite, _ x: UnsafePointer<Float>, rows: Int, cols: Int, hessian: Bool) {
@@ -477,7 +546,8 @@ final class LayerStatistics {
             let acc = hessians[site] ?? HessianAccumulator(cols: cols)
             hessians[site] = acc
             acc.add(x, rows: rows)
-        } else {
+        }
+        if !hessian || keepsNormsWithHessians {
             let acc = norms[site] ?? ActivationNorms(columns: cols)
             norms[site] = acc
             acc.add(x, rows: rows)

@@ -43,6 +43,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var gblmScale: Double = 100
     /// DSnoT's initial method and swap settings.
     public var dsnot = DSnoTSettings()
+    /// The evolutionary mask search's initial method, generations, seed and flip rates.
+    public var es = EvolutionarySearchSettings()
 
     public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
                 group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
@@ -85,7 +87,7 @@ public struct PruneConfiguration: Codable, Sendable {
         }
         if permute {
             guard case .nOfM = pattern else { throw PruningError.invalidSetting("permute applies to N:M patterns") }
-            guard method != .sparsegpt else { throw PruningError.invalidSetting("permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
+            guard method != .sparsegpt && !(method == .es && es.initial == .sparsegpt) else { throw PruningError.invalidSetting("permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
         }
         if order == .onePass && (group == .global || !method.needsActivations) {
             throw PruningError.invalidSetting("order one-pass concerns calibration activation statistics; \(method.rawValue) with group \(group.rawValue) uses none")
@@ -100,6 +102,9 @@ public struct PruneConfiguration: Codable, Sendable {
             guard dsnot.maxCycles >= 0, dsnot.updateThreshold >= 0, dsnot.varianceExponent.isFinite else {
                 throw PruningError.invalidSetting("DSnoT needs cycles ≥ 0, a threshold ≥ 0 and a finite variance exponent")
             }
+        }
+        if method == .es {
+            try es.validate()
         }
         if method == .gblm && !(gblmScale >= 0 && gblmScale.isFinite) {
             throw PruningError.invalidSetting("GBLM's gradient scale \(gblmScale) must be finite and non-negative")
