@@ -36,6 +36,8 @@ public struct PruneReport: Codable, Sendable {
     public var dsnotSwaps: Int?
     /// The evolutionary mask search: its budget and what it gained, summed over the matrices.
     public var evolutionarySearch: EvolutionarySearchSummary?
+    /// The allocation search (evopress): held-out loss after each generation, the uniform allocation's first.
+    public var allocationSearchLoss: [Double]?
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -101,7 +103,7 @@ public final class LayerwisePruner {
         dsnotSwaps = 0
         searchSummary = EvolutionarySearchSummary()
         layerSparsity = [:]
-        if (c.method.needsCalibration || c.allocation == .owl) && calibration.isEmpty {
+        if (c.method.needsCalibration || c.allocation != .uniform) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
         }
         if residency != nil { try Self.checkStreamable(c) }
@@ -113,8 +115,11 @@ public final class LayerwisePruner {
             }
         }
 
+        allocationLoss = []
         if c.allocation == .owl {
             layerSparsity = try timed("allocation") { try owlAllocation(calibration: calibration) }
+        } else if c.allocation == .evopress {
+            layerSparsity = try timed("allocation") { try evopressAllocation(calibration: calibration) }
         }
 
         // Global magnitude/random: one threshold over every selected matrix of the model.
@@ -180,8 +185,8 @@ public final class LayerwisePruner {
         if c.method.needsGradients {
             throw PruningError.invalidSetting("\(c.method.rawValue) takes the calibration loss's gradient through the whole model before pruning; prune without streaming")
         }
-        if c.group == .global || c.allocation == .owl {
-            throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "OWL allocation") needs every layer in memory at once; prune without streaming")
+        if c.group == .global || c.allocation != .uniform {
+            throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "\(c.allocation.rawValue) allocation") needs every layer in memory at once; prune without streaming")
         }
     }
 
@@ -456,6 +461,73 @@ public final class LayerwisePruner {
         return out
     }
 
+    /// The allocation search's held-out loss after each generation (uniform first).
+    public private(set) var allocationLoss: [Double] = []
+
+    /// EvoPress-like allocation (`AllocationSearch`): every layer's scores from a dense forward over the
+    /// calibration windows but the held-out ones; each candidate allocation prunes every layer from those
+    /// scores at its sparsity (per row or per layer, as the run's group) and is scored by the mean
+    /// next-token loss on the held-out windows; the dense weights are restored afterwards and the run
+    /// prunes in its own order with the allocation found.
+    func evopressAllocation(calibration: [[Int32]]) throws -> [Int: Double] {
+        let settings = configuration.allocationSearch
+        let h = settings.heldOutWindows
+        guard calibration.count > h else { throw AllocationSearchError.heldOut(h, windows: calibration.count) }
+        let layers = Array(layerRange)
+        let shape = { (i: Int) in self.configuration.matrices.flatMap { p in [self.model.linear(p, layer: i).outFeatures, self.model.linear(p, layer: i).inFeatures] } }
+        for i in layers where shape(i) != shape(layers[0]) { throw AllocationSearchError.unequalLayers(layers[0], i) }
+        for p in configuration.matrices {
+            let cols = model.linear(p, layer: layers[0]).inFeatures
+            let rowsOrAll = configuration.group == .row ? cols : cols * model.linear(p, layer: layers[0]).outFeatures
+            let w = settings.step * Double(rowsOrAll)
+            if abs(w - w.rounded()) > 1e-9 { throw AllocationSearchError.fractionalStep(step: settings.step, cols: rowsOrAll) }
+        }
+        let scoring = Array(calibration[..<(calibration.count - h)]), heldOut = Array(calibration[(calibration.count - h)...])
+        var scores: [Int: [Projection: [Float]]] = [:], dense: [Int: [Projection: [Float]]] = [:]
+        var inputs = try scoring.map { try model.embed($0) }
+        for i in 0...layerRange.upperBound {
+            if layerRange.contains(i) {
+                let stats = try gatherStatistics(layer: i, inputs: inputs)
+                for p in configuration.matrices {
+                    scores[i, default: [:]][p] = try self.scores(for: p, layer: i, statistics: stats)
+                    dense[i, default: [:]][p] = model.linear(p, layer: i).weight
+                }
+            }
+            if i < layerRange.upperBound {
+                for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
+            }
+        }
+        inputs = []
+        var applied: [Int: Double] = [:]
+        func fitness(_ allocation: [Int: Double]) throws -> Double {
+            for (i, s) in allocation where applied[i] != s {
+                for p in configuration.matrices {
+                    var lin = model.linear(p, layer: i)
+                    lin.weight = dense[i]![p]!
+                    let mask = configuration.group == .row
+                        ? MaskSelection.perRow(scores: scores[i]![p]!, rows: lin.outFeatures, cols: lin.inFeatures, sparsity: s)
+                        : MaskSelection.perMatrix(scores: scores[i]![p]!, sparsity: s)
+                    for j in mask.indices where mask[j] { lin.weight[j] = 0 }
+                    model.setLinear(lin, p, layer: i)
+                }
+                applied[i] = s
+            }
+            var total = 0.0
+            for w in heldOut { total += try AllocationSearch.meanNextTokenLoss(model: model, tokens: w) }
+            return total / Double(heldOut.count)
+        }
+        let outcome = try AllocationSearch.search(layers: layers, sparsity: configuration.sparsity, settings: settings, fitness: fitness)
+        for i in layers {
+            for p in configuration.matrices {
+                var lin = model.linear(p, layer: i)
+                lin.weight = dense[i]![p]!
+                model.setLinear(lin, p, layer: i)
+            }
+        }
+        allocationLoss = outcome.fitness
+        return outcome.allocation
+    }
+
     /// One comparison group over every selected matrix (magnitude or random scores only).
     func pruneGlobally() throws {
         var all: [Float] = []
@@ -521,7 +593,8 @@ public final class LayerwisePruner {
                            layerSparsity: layerSparsity.isEmpty ? nil : Dictionary(uniqueKeysWithValues: layerSparsity.map { (String($0.key), $0.value) }),
                            peakResidentMegabytes: ProcessMemory.peakResidentBytes().map { Double($0) / 1_048_576 },
                            dsnotSwaps: configuration.method == .dsnot ? dsnotSwaps : nil,
-                           evolutionarySearch: configuration.method == .es ? searchSummary : nil)
+                           evolutionarySearch: configuration.method == .es ? searchSummary : nil,
+                           allocationSearchLoss: configuration.allocation == .evopress ? allocationLoss : nil)
     }
 }
 

@@ -37,6 +37,8 @@ public struct PruneConfiguration: Codable, Sendable {
     public var owlM: Double = 5
     /// OWL's λ: layer sparsities spread over [s − λ, s + λ].
     public var owlLambda: Double = 0.08
+    /// The EvoPress-like allocation search's budget, step and held-out windows (allocation evopress).
+    public var allocationSearch = AllocationSearchSettings()
     /// Reference order or one-pass.
     public var order: PruneOrder = .reference
     /// GBLM-Pruner's weight α on the gradient term (its `--scale`, default 100).
@@ -84,6 +86,15 @@ public struct PruneConfiguration: Codable, Sendable {
             guard owlLambda >= 0, sparsity - owlLambda >= 0, sparsity + owlLambda < 1 else {
                 throw PruningError.invalidSetting("OWL λ \(owlLambda) around sparsity \(sparsity) leaves [0, 1)")
             }
+        }
+        if allocation == .evopress {
+            guard pattern == .unstructured else { throw PruningError.invalidSetting("allocation evopress applies to unstructured sparsity") }
+            guard attentionSparsity == nil && mlpSparsity == nil else {
+                throw PruningError.invalidSetting("allocation evopress moves one sparsity per layer; attn_sparsity/mlp_sparsity do not apply")
+            }
+            try allocationSearch.validate(sparsity: sparsity)
+            let scored = method == .es ? es.initial : method == .dsnot ? dsnot.initial : method
+            if scored == .sparsegpt { throw AllocationSearchError.method(.sparsegpt) }
         }
         if permute {
             guard case .nOfM = pattern else { throw PruningError.invalidSetting("permute applies to N:M patterns") }

@@ -31,7 +31,12 @@ struct Prune: ParsableCommand {
     @Option(help: "es: expected share of a group's weights flipped each way in the first generation.") var esRate: Double = EvolutionarySearchSettings().flipRate
     @Option(help: "es: the flip rate's factor per generation.") var esRateDecay: Double = EvolutionarySearchSettings().rateDecay
     @Option(help: "es: the flip rate's floor.") var esRateFloor: Double = EvolutionarySearchSettings().rateFloor
-    @Option(help: "Layer-wise sparsity: uniform, or owl (outlier-weighted; overall sparsity stays --sparsity).") var allocation: SparsityAllocation = .uniform
+    @Option(help: "Layer-wise sparsity: uniform, owl (outlier-weighted) or evopress (searched on held-out calibration loss); overall sparsity stays --sparsity.") var allocation: SparsityAllocation = .uniform
+    @Option(help: "allocation evopress: generations of the (1+λ) search.") var evopressGenerations: Int = AllocationSearchSettings().generations
+    @Option(help: "allocation evopress: offspring per generation.") var evopressOffspring: Int = AllocationSearchSettings().offspring
+    @Option(help: "allocation evopress: sparsity moved between two layers by one mutation.") var evopressStep: Double = AllocationSearchSettings().step
+    @Option(help: "allocation evopress: largest distance of a layer's sparsity from --sparsity.") var evopressMaxDeviation: Double = AllocationSearchSettings().maxDeviation
+    @Option(help: "allocation evopress: calibration windows held out for the fitness (the last ones).") var evopressWindows: Int = AllocationSearchSettings().heldOutWindows
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold M.") var owlM: Double = 5
     @Option(name: .customLong("owl-lambda"), help: "OWL λ: layer sparsities within sparsity ± λ.") var owlLambda: Double = 0.08
     @Option(help: "N:M only: which of equal scores is pruned: position (earlier first) or torch (as torch.topk on CPU, to reproduce the reference code's masks).") var ties: TieBreak = .position
@@ -88,6 +93,8 @@ struct Prune: ParsableCommand {
         s.esInitial = esInit; s.generations = generations; s.esSeed = esSeed
         s.esRate = esRate; s.esRateDecay = esRateDecay; s.esRateFloor = esRateFloor
         s.allocation = allocation; s.owlM = owlM; s.owlLambda = owlLambda
+        s.evopressGenerations = evopressGenerations; s.evopressOffspring = evopressOffspring; s.evopressStep = evopressStep
+        s.evopressMaxDeviation = evopressMaxDeviation; s.evopressWindows = evopressWindows
         s.ties = ties; s.permute = permute; s.order = order
         s.nsamples = nsamples; s.seqlen = seqlen; s.seed = seed; s.calibration = calibrationSource
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads
