@@ -6,7 +6,7 @@
 #
 # Run from the package root:   bash bench/bench_es.sh
 # Environment (optional): SECATEUR_BIN, NSAMPLES (8), SEQLEN (1024), WINDOWS (16), GENERATIONS (100),
-# ES_SEED (0), ES_RATE (the CLI's default), STARTS ("wanda ria-permute"), BENCH_OUT, SECATEUR_DATA, THREADS (2).
+# ES_SEED (0), ES_RATE (the CLI's default), ES_ARGS (more es options), STARTS ("wanda ria-permute"), BENCH_OUT, SECATEUR_DATA, THREADS (2).
 # Checks per start: ES perplexity < the start's, the same zero count (prunable_zeros) and 2:4 in the
 # saved record's sparsity. Exit 0 all PASS, 1 a FAIL, 2 a tool failed.
 set -euo pipefail
@@ -19,6 +19,7 @@ BENCH_OUT="${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/bench_es.XXXXXX")}"
 mkdir -p "$BENCH_OUT"
 RATE_ARGS=()
 [[ -n "${ES_RATE:-}" ]] && RATE_ARGS=(--es-rate "$ES_RATE")
+read -r -a EXTRA_ES_ARGS <<< "${ES_ARGS:-}"   # more `prune --method es` options, e.g. "--es-rate-floor 0.0005"
 echo "bench_es: calibration C4 ${NSAMPLES}x${SEQLEN}, ${GENERATIONS} generations, eval WikiText-2 ${WINDOWS}x2048, out $BENCH_OUT" >&2
 
 run() {   # tag, prune arguments…
@@ -42,7 +43,7 @@ for start in $STARTS; do
     *) echo "bench_es: unknown start $start" >&2; exit 2 ;;
   esac
   run "$start" --method "${init[0]}" "${extra[@]}"
-  run "es_$start" --method es --es-init "${init[0]}" "${extra[@]}" --generations "$GENERATIONS" --es-seed "$ES_SEED" "${RATE_ARGS[@]}"
+  run "es_$start" --method es --es-init "${init[0]}" "${extra[@]}" --generations "$GENERATIONS" --es-seed "$ES_SEED" "${RATE_ARGS[@]}" "${EXTRA_ES_ARGS[@]}"
 done
 
 python3 - "$BENCH_OUT" "$GENERATIONS" "$NSAMPLES" "$SEQLEN" $STARTS <<'PY'

@@ -18,6 +18,9 @@ public struct EvolutionarySearchSettings: Codable, Sendable, Equatable {
     public var rateDecay = 0.97
     /// … down to this floor.
     public var rateFloor = 0.001
+    /// Share of the calibration windows (the last ⌊n·share⌋) held out: the search measures its fitness on
+    /// the others, and a child is kept only if it is not worse on the held-out windows either. 0: none.
+    public var heldOutShare = 0.25
 
     public init() {}
 
@@ -28,6 +31,7 @@ public struct EvolutionarySearchSettings: Codable, Sendable, Equatable {
             throw EvolutionarySearchError.flipRates(initial: flipRate, floor: rateFloor)
         }
         guard rateDecay.isFinite, rateDecay > 0, rateDecay <= 1 else { throw EvolutionarySearchError.rateDecay(rateDecay) }
+        guard heldOutShare >= 0, heldOutShare < 1 else { throw EvolutionarySearchError.heldOutShare(heldOutShare) }
         guard Self.initialMethods.contains(initial) else { throw EvolutionarySearchError.initialMethod(initial) }
     }
 
@@ -40,6 +44,7 @@ public enum EvolutionarySearchError: Error, CustomStringConvertible, Equatable {
     case negativeGenerations(Int)
     case flipRates(initial: Double, floor: Double)
     case rateDecay(Double)
+    case heldOutShare(Double)
     case initialMethod(PruneMethod)
     /// The inputs' sizes disagree (what was expected, what was given).
     case shape(String)
@@ -54,6 +59,8 @@ public enum EvolutionarySearchError: Error, CustomStringConvertible, Equatable {
             return "the evolutionary mask search's flip rate must start in (0, 1] and decay to a floor in (0, start]; got start \(f), floor \(floor)"
         case .rateDecay(let d):
             return "the evolutionary mask search's per-generation rate decay must be in (0, 1], got \(d)"
+        case .heldOutShare(let h):
+            return "the evolutionary mask search's held-out share of the calibration windows must be in [0, 1), got \(h)"
         case .initialMethod(let m):
             return "the evolutionary mask search starts from the mask of wanda, ria, magnitude, entropy, random or sparsegpt, not \(m.rawValue)\(m.needsGradients ? " (gradient scores are taken before layer-wise pruning and are not wired into the search)" : "")"
         case .shape(let why):
@@ -87,6 +94,9 @@ public struct EvolutionarySearchOutcome: Sendable, Equatable {
     public var acceptedChildren: Int
     /// Mask positions that differ from the initial mask at the end.
     public var changedWeights: Int
+    /// The errors with the held-out windows' Hessian (nil: none given).
+    public var initialHeldOutError: Double? = nil
+    public var finalHeldOutError: Double? = nil
 }
 
 /// The searches of a run, summed over its matrices (the run record's `evolutionary_search`).
@@ -100,6 +110,9 @@ public struct EvolutionarySearchSummary: Codable, Sendable, Equatable {
     public var finalError = 0.0
     public var acceptedChildren = 0
     public var changedWeights = 0
+    /// The same errors on the held-out calibration windows (nil: none were held out).
+    public var initialHeldOutError: Double?
+    public var finalHeldOutError: Double?
 
     public init() {}
 
@@ -110,11 +123,16 @@ public struct EvolutionarySearchSummary: Codable, Sendable, Equatable {
         finalError += o.finalError
         acceptedChildren += o.acceptedChildren
         changedWeights += o.changedWeights
+        if let a = o.initialHeldOutError, let b = o.finalHeldOutError {
+            initialHeldOutError = (initialHeldOutError ?? 0) + a
+            finalHeldOutError = (finalHeldOutError ?? 0) + b
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case matrices, generations, initialError = "initial_error", finalError = "final_error"
         case acceptedChildren = "accepted_children", changedWeights = "changed_weights"
+        case initialHeldOutError = "initial_held_out_error", finalHeldOutError = "final_held_out_error"
     }
 }
 
@@ -149,17 +167,20 @@ public struct EvolutionarySearchSummary: Codable, Sendable, Equatable {
 ///     flip of that group in the excess direction;
 ///  4. fitness change of the child: with g = H·Δ_rᵀ and δ the change of Δ_r at the changed
 ///     columns (+v_j regrown, −v_j pruned), Δe = 2·δ·g + δ·H·δ; keep the child iff Δe ≤ 0
-///     (not worse: equal children are kept, as the (1+1)-ES), then g += H·δ.
+///     (not worse: equal children are kept, as the (1+1)-ES), then g += H·δ. With held-out
+///     calibration windows (their own H′ and g′), the child must also be not worse there (Δe′ ≤ 0):
+///     the search's H is estimated from few tokens, and a change that only fits their noise is refused.
 /// Weights whose value is 0 are never flipped, so the matrix's zero count stays that of the initial
 /// mask (DESIGN.md §5 counts every zero). Each row draws from its own `SeededRNG` stream
 /// (seed, `stream`, row), so the mask does not depend on the thread count.
 public enum EvolutionaryMaskSearch {
     /// Searches `mask` (true = pruned; rows × cols, row-major) in place and returns what it did.
     /// `dense` is W, `values` the weights a kept position takes (nil: `dense`), `hessian` H
-    /// (cols × cols), `scores` the initial method's scores (higher = keep). `afterGeneration` sees
-    /// (generations done, the mask, the summed error) after every generation.
+    /// (cols × cols), `heldOutHessian` the held-out windows' (nil: none), `scores` the initial method's
+    /// scores (higher = keep). `afterGeneration` sees (generations done, the mask, the summed error) after
+    /// every generation.
     public static func search(mask: inout [Bool], dense: [Float], values: [Float]? = nil, rows: Int, cols: Int,
-                              hessian: [Float], scores: [Float], groups: MaskGroups,
+                              hessian: [Float], heldOutHessian: [Float]? = nil, scores: [Float], groups: MaskGroups,
                               settings: EvolutionarySearchSettings, stream: UInt64 = 0,
                               afterGeneration: ((Int, [Bool], Double) -> Void)? = nil) throws -> EvolutionarySearchOutcome {
         try settings.validate()
@@ -167,8 +188,8 @@ public enum EvolutionaryMaskSearch {
         guard rows > 0, cols > 0, mask.count == n, dense.count == n, scores.count == n, (values?.count ?? n) == n else {
             throw EvolutionarySearchError.shape("mask, weights and scores must all hold \(rows) × \(cols) values")
         }
-        guard hessian.count == cols * cols else {
-            throw EvolutionarySearchError.shape("the Hessian holds \(hessian.count) values, not \(cols) × \(cols)")
+        guard hessian.count == cols * cols, (heldOutHessian?.count ?? cols * cols) == cols * cols else {
+            throw EvolutionarySearchError.shape("a Hessian holds \(hessian.count) or \(heldOutHessian?.count ?? 0) values, not \(cols) × \(cols)")
         }
         let values = values ?? dense
         var order = Array(0..<cols)          // position → column
@@ -205,6 +226,10 @@ public enum EvolutionaryMaskSearch {
         var state = RowState(rows: rows, cols: cols)
         state.initialize(mask: mask, dense: dense, values: values, hessian: hessian)
         let initialError = state.error.reduce(0, +)
+        let heldOut = heldOutHessian ?? []
+        var heldOutState = RowState(rows: heldOutHessian == nil ? 0 : rows, cols: cols)
+        if heldOutHessian != nil { heldOutState.initialize(mask: mask, dense: dense, values: values, hessian: heldOut) }
+        let initialHeldOutError = heldOutHessian.map { _ in heldOutState.error.reduce(0, +) }
         var accepted = [Int](repeating: 0, count: rows)
         var rngs = (0..<rows).map { SeededRNG(seed: streamSeed(settings.seed, stream, UInt64($0))) }
         let initialMask = mask
@@ -213,6 +238,8 @@ public enum EvolutionaryMaskSearch {
             let context = GenerationContext(rate: max(settings.rateFloor, f), cols: cols, blockSize: blockSize)
             mask.withUnsafeMutableBufferPointer { mb in
                 state.withPointers { g, e in
+                  heldOutState.withPointers { hg, he in
+                   heldOut.withUnsafeBufferPointer { hhb in
                     rngs.withUnsafeMutableBufferPointer { rb in
                         accepted.withUnsafeMutableBufferPointer { ab in
                             order.withUnsafeBufferPointer { ob in
@@ -221,10 +248,11 @@ public enum EvolutionaryMaskSearch {
                                         scores.withUnsafeBufferPointer { sb in
                                             hessian.withUnsafeBufferPointer { hb in
                                                 target.withUnsafeBufferPointer { tb in
-                                                    let p = Pointers(mask: mb.baseAddress!, g: g, error: e, order: ob.baseAddress!,
+                                                    let p = Pointers(mask: mb.baseAddress!, g: g!, error: e!, order: ob.baseAddress!,
                                                                      rank: kb.baseAddress!, values: vb.baseAddress!,
                                                                      scores: sb.baseAddress!, hessian: hb.baseAddress!,
-                                                                     target: tb.baseAddress!)
+                                                                     target: tb.baseAddress!, heldOutG: hg, heldOutError: he,
+                                                                     heldOutHessian: heldOutHessian == nil ? nil : hhb.baseAddress)
                                                     parallelFor(rows, minPerThread: 4) { r0, r1 in
                                                         var scratch = Scratch(cols: cols)
                                                         for r in r0..<r1 {
@@ -239,6 +267,8 @@ public enum EvolutionaryMaskSearch {
                             }
                         }
                     }
+                   }
+                  }
                 }
             }
             f *= settings.rateDecay
@@ -249,9 +279,14 @@ public enum EvolutionaryMaskSearch {
         final.initialize(mask: mask, dense: dense, values: values, hessian: hessian)
         var changed = 0
         for i in 0..<n where mask[i] != initialMask[i] { changed += 1 }
+        var finalHeldOutError: Double?
+        if let heldOutHessian {
+            finalHeldOutError = reconstructionError(mask: mask, dense: dense, values: values, rows: rows, cols: cols, hessian: heldOutHessian)
+        }
         return EvolutionarySearchOutcome(generations: settings.generations, initialError: initialError,
                                          finalError: final.error.reduce(0, +),
-                                         acceptedChildren: accepted.reduce(0, +), changedWeights: changed)
+                                         acceptedChildren: accepted.reduce(0, +), changedWeights: changed,
+                                         initialHeldOutError: initialHeldOutError, finalHeldOutError: finalHeldOutError)
     }
 
     /// Σ_r Δ_r·H·Δ_rᵀ of a mask (Δ = masked values − dense): the search's fitness, from scratch.
@@ -334,9 +369,9 @@ public enum EvolutionaryMaskSearch {
             }
         }
 
-        mutating func withPointers(_ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void) {
+        mutating func withPointers(_ body: (UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?) -> Void) {
             g.withUnsafeMutableBufferPointer { gb in
-                error.withUnsafeMutableBufferPointer { eb in body(gb.baseAddress!, eb.baseAddress!) }
+                error.withUnsafeMutableBufferPointer { eb in body(gb.baseAddress, eb.baseAddress) }
             }
         }
     }
@@ -357,6 +392,10 @@ public enum EvolutionaryMaskSearch {
         let scores: UnsafePointer<Float>
         let hessian: UnsafePointer<Float>
         let target: UnsafePointer<Int>
+        /// The held-out windows' g′, row errors and H′ (nil: none).
+        let heldOutG: UnsafeMutablePointer<Double>?
+        let heldOutError: UnsafeMutablePointer<Double>?
+        let heldOutHessian: UnsafePointer<Float>?
     }
 
     /// A worker's buffers, reused for every row it handles.
@@ -444,19 +483,44 @@ public enum EvolutionaryMaskSearch {
             }
         }
         let change = 2 * linear + quadratic
-        let keep = change <= 0
+        var keep = change <= 0
+        var heldOutChange = 0.0
+        if keep, let hh = p.heldOutHessian, let hg = p.heldOutG {
+            let g2 = hg + r * cols
+            var l2 = 0.0, q2 = 0.0
+            for a in s.changed where s.flipped[a] {
+                let ca = p.order[a]
+                let da = mask[ca] ? -Double(p.values[r * cols + ca]) : Double(p.values[r * cols + ca])
+                l2 += da * g2[ca]
+                let h = hh + ca * cols
+                for b in s.changed where s.flipped[b] {
+                    let cb = p.order[b]
+                    let db = mask[cb] ? -Double(p.values[r * cols + cb]) : Double(p.values[r * cols + cb])
+                    q2 += da * db * Double(h[cb])
+                }
+            }
+            heldOutChange = 2 * l2 + q2
+            keep = heldOutChange <= 0
+        }
         for a in s.changed where s.flipped[a] {
             let ca = p.order[a]
             if keep {
                 let da = mask[ca] ? -Double(p.values[r * cols + ca]) : Double(p.values[r * cols + ca])
                 let h = p.hessian + ca * cols
                 for k in 0..<cols { g[k] += da * Double(h[k]) }
+                if let hh = p.heldOutHessian, let hg = p.heldOutG {
+                    let h2 = hh + ca * cols, g2 = hg + r * cols
+                    for k in 0..<cols { g2[k] += da * Double(h2[k]) }
+                }
             } else {
                 mask[ca].toggle()
             }
         }
         for a in s.changed { s.flipped[a] = false }
-        if keep { p.error[r] += change }
+        if keep {
+            p.error[r] += change
+            p.heldOutError?[r] += heldOutChange
+        }
         return keep
     }
 

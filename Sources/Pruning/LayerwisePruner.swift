@@ -217,6 +217,7 @@ public final class LayerwisePruner {
     func gatherStatistics(layer i: Int, inputs: [[Float]]) throws -> LayerStatistics {
         let sites = Set(configuration.matrices.map(\.inputSite))
         let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot, keepsNormsWithHessians: configuration.method == .es)
+        stats.heldOutFrom = heldOutFrom(windows: inputs.count)
         let hessians = needsHessians
         let observer: LinearInputObserver = { site, x, rows, cols in
             guard sites.contains(site) else { return }
@@ -226,6 +227,7 @@ public final class LayerwisePruner {
         // (for all seven projections that skips down_proj, an eighth of the two passes' GEMM work).
         let last = sites.max { $0.rawValue < $1.rawValue }
         for s in inputs.indices {
+            stats.window = s
             var h = inputs[s]
             try model.runLayers(i..<(i + 1), hidden: &h, observer: observer, stopAfter: last)
         }
@@ -242,9 +244,11 @@ public final class LayerwisePruner {
         let sites = LinearInputSite.allCases.filter { site in configuration.matrices.contains { $0.inputSite == site } }
         for site in sites {
             let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot, keepsNormsWithHessians: configuration.method == .es)
+            stats.heldOutFrom = heldOutFrom(windows: cursors.count)
             var statisticsSeconds = 0.0
             let started = Date()
             for s in cursors.indices {
+                stats.window = s
                 model.runLayer(i, cursor: &cursors[s], to: site) { at, x, rows, cols in
                     guard at == site else { return }
                     let t = Date()
@@ -267,6 +271,13 @@ public final class LayerwisePruner {
     /// SparseGPT reconstructs with the layer Hessian; the evolutionary search measures its fitness with it
     /// (and a SparseGPT start needs it too).
     var needsHessians: Bool { configuration.method == .sparsegpt || configuration.method == .es }
+
+    /// The evolutionary search's held-out windows: the last ⌊n·share⌋ of n (nil: none, or not the search).
+    func heldOutFrom(windows n: Int) -> Int? {
+        guard configuration.method == .es else { return nil }
+        let k = Int((Double(n) * configuration.es.heldOutShare).rounded(.down))
+        return k > 0 && k < n ? n - k : nil
+    }
 
     func scores(for p: Projection, layer i: Int, statistics: LayerStatistics, method: PruneMethod? = nil) throws -> [Float] {
         let lin = model.linear(p, layer: i)
@@ -368,12 +379,13 @@ public final class LayerwisePruner {
         let lin = model.linear(p, layer: i)
         let outcome = try EvolutionaryMaskSearch.search(
             mask: &mask, dense: lin.weight, values: values, rows: lin.outFeatures, cols: lin.inFeatures,
-            hessian: h.hessian, scores: scores, groups: groups, settings: configuration.es,
+            hessian: h.hessian, heldOutHessian: statistics.heldOutHessians[p.inputSite]?.hessian,
+            scores: scores, groups: groups, settings: configuration.es,
             stream: UInt64(i * 16 + Projection.allCases.firstIndex(of: p)!))
         searchSummary.add(outcome)
     }
 
-    /// A SparseGPT start: SparseGPT's mask and its updated weights where it kept; the search regrows a
+    /// A SparseGPT start (on the Hessian of the windows not held out): SparseGPT's mask and its updated weights where it kept; the search regrows a
     /// weight with its dense value, and is guided by Wanda's score of the dense weights.
     func searchFromSparseGPT(_ p: Projection, layer i: Int, statistics: LayerStatistics) throws {
         guard let h = statistics.hessians[p.inputSite] else {
@@ -607,6 +619,11 @@ final class LayerStatistics {
     let keepsMoments: Bool
     /// Column norms beside the Hessians (the evolutionary search scores with one and measures with the other).
     let keepsNormsWithHessians: Bool
+    /// The window being added, and the first held out (evolutionary search): from it on, Hessians go to
+    /// `heldOutHessians` (norms still take every window).
+    var window = 0
+    var heldOutFrom: Int?
+    var heldOutHessians: [LinearInputSite: HessianAccumulator] = [:]
 
     init(keepsMoments: Bool = false, keepsNormsWithHessians: Bool = false) {
         self.keepsMoments = keepsMoments
@@ -616,9 +633,15 @@ final class LayerStatistics {
     /// Adds a rows × cols input of `site`: its Hessian 2XᵀX (SparseGPT) or column norms (Wanda, RIA).
     func add(_ site: LinearInputSite, _ x: UnsafePointer<Float>, rows: Int, cols: Int, hessian: Bool) {
         if hessian {
-            let acc = hessians[site] ?? HessianAccumulator(cols: cols)
-            hessians[site] = acc
-            acc.add(x, rows: rows)
+            if let from = heldOutFrom, window >= from {
+                let acc = heldOutHessians[site] ?? HessianAccumulator(cols: cols)
+                heldOutHessians[site] = acc
+                acc.add(x, rows: rows)
+            } else {
+                let acc = hessians[site] ?? HessianAccumulator(cols: cols)
+                hessians[site] = acc
+                acc.add(x, rows: rows)
+            }
         }
         if !hessian || keepsNormsWithHessians {
             let acc = norms[site] ?? ActivationNorms(columns: cols)

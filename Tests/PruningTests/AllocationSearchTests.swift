@@ -60,7 +60,9 @@ final class AllocationSearchTests: XCTestCase {
         let u = try LayerwisePruner(model: uniform, configuration: PruneConfiguration(method: .wanda, sparsity: 0.5)).run(calibration: calibration)
         var c = PruneConfiguration(method: .wanda, sparsity: 0.5)
         c.allocation = .evopress
+        // Inputs of 32 and 40: a step of 1/8 is a whole number of weights in every row.
         c.allocationSearch.generations = 6; c.allocationSearch.offspring = 2; c.allocationSearch.heldOutWindows = 1
+        c.allocationSearch.step = 0.125; c.allocationSearch.maxDeviation = 0.25
         let m = try model()
         let r = try LayerwisePruner(model: m, configuration: c).run(calibration: calibration)
         let loss = try XCTUnwrap(r.allocationSearchLoss)
@@ -74,7 +76,7 @@ final class AllocationSearchTests: XCTestCase {
         XCTAssertThrowsError(try LayerwisePruner(model: try model(), configuration: c).run(calibration: calibration)) {
             XCTAssertTrue("\($0)".contains("whole number"), "\($0)")
         }
-        c.allocationSearch.step = 1.0 / 32; c.allocationSearch.heldOutWindows = 5
+        c.allocationSearch.step = 0.125; c.allocationSearch.heldOutWindows = 5
         XCTAssertThrowsError(try LayerwisePruner(model: try model(), configuration: c).run(calibration: calibration)) {
             XCTAssertEqual($0 as? AllocationSearchError, .heldOut(5, windows: 5))
         }

@@ -197,6 +197,30 @@ final class EvolutionaryMaskSearchTests: XCTestCase {
         XCTAssertLessThan(fromWanda.finalError, 0.95 * wandaError)   // measured 17,815 → 16,009
     }
 
+    /// With held-out windows a child must not be worse on them either: their error never rises, and fewer
+    /// children are kept than without them.
+    func testHeldOutWindowsGuardTheSearch() throws {
+        let l = Layer(rows: 12, cols: 32, tokens: 48, seed: 7)
+        let other = Layer(rows: 12, cols: 32, tokens: 48, seed: 8)   // same shape, other inputs
+        let start = MaskSelection.perRow(scores: l.wanda, rows: l.rows, cols: l.cols, sparsity: 0.5)
+        var guarded = start, free = start
+        var previous = Double.infinity
+        let withHeldOut = try EvolutionaryMaskSearch.search(
+            mask: &guarded, dense: l.weight, rows: l.rows, cols: l.cols, hessian: l.hessian, heldOutHessian: other.hessian,
+            scores: l.wanda, groups: .rows, settings: settings(generations: 80)) { gen, m, _ in
+                let e = EvolutionaryMaskSearch.reconstructionError(mask: m, dense: l.weight, rows: l.rows, cols: l.cols, hessian: other.hessian)
+                XCTAssertLessThanOrEqual(e, previous * (1 + 1e-9), "generation \(gen)")
+                previous = e
+            }
+        let without = try EvolutionaryMaskSearch.search(mask: &free, dense: l.weight, rows: l.rows, cols: l.cols, hessian: l.hessian,
+                                                         scores: l.wanda, groups: .rows, settings: settings(generations: 80))
+        XCTAssertNil(without.finalHeldOutError)
+        let a = try XCTUnwrap(withHeldOut.initialHeldOutError), b = try XCTUnwrap(withHeldOut.finalHeldOutError)
+        XCTAssertLessThan(b, a)
+        XCTAssertLessThan(withHeldOut.acceptedChildren, without.acceptedChildren)
+        XCTAssertLessThan(withHeldOut.finalError, withHeldOut.initialError)
+    }
+
     /// A SparseGPT-style start: kept weights hold updated values, a regrown weight its dense value.
     func testValuesOfKeptWeightsAreUsed() throws {
         let l = Layer(rows: 4, cols: 8, tokens: 20)
@@ -277,6 +301,7 @@ final class EvolutionaryMaskSearchTests: XCTestCase {
 
             var c = PruneConfiguration(method: .es, pattern: .nOfM(n: 2, m: 4), sparsity: 0.5)
             c.permute = permute; c.es.initial = initial; c.es.generations = 0
+            c.es.heldOutShare = 0   // a SparseGPT start then sees every window, as plain SparseGPT
             let same = try model()
             let r0 = try LayerwisePruner(model: same, configuration: c).run(calibration: calibration)
             XCTAssertEqual(r0.evolutionarySearch?.changedWeights, 0)
@@ -284,7 +309,7 @@ final class EvolutionaryMaskSearchTests: XCTestCase {
                 for p in Projection.allCases { XCTAssertEqual(layer[p].weight, base.layers[i][p].weight, "\(initial) layer \(i) \(p): 0 generations") }
             }
 
-            c.es.generations = 30; c.es.flipRate = 0.05
+            c.es.generations = 30; c.es.flipRate = 0.05; c.es.heldOutShare = 0.25
             let searched = try model()
             let r = try LayerwisePruner(model: searched, configuration: c).run(calibration: calibration)
             let summary = try XCTUnwrap(r.evolutionarySearch)
@@ -292,6 +317,7 @@ final class EvolutionaryMaskSearchTests: XCTestCase {
             XCTAssertEqual(summary.generations, 30)
             XCTAssertGreaterThan(summary.changedWeights, 0, "\(initial)")
             XCTAssertLessThanOrEqual(summary.finalError, summary.initialError * (1 + 1e-6), "\(initial)")
+            XCTAssertLessThanOrEqual(try XCTUnwrap(summary.finalHeldOutError), try XCTUnwrap(summary.initialHeldOutError) * (1 + 1e-6), "\(initial)")
             XCTAssertEqual(r.prunableZeros, r0.prunableZeros, "\(initial): the zero count moved")
             if !permute {
                 for layer in searched.layers {
