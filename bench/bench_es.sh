@@ -6,13 +6,14 @@
 #
 # Run from the package root:   bash bench/bench_es.sh
 # Environment (optional): SECATEUR_BIN, NSAMPLES (8), SEQLEN (1024), WINDOWS (16), GENERATIONS (100),
-# ES_SEED (0), ES_RATE (the CLI's default), ES_ARGS (more es options), STARTS ("wanda ria-permute"), BENCH_OUT, SECATEUR_DATA, THREADS (2).
+# ES_SEED (0), ES_RATE (the CLI's default), ES_ARGS (more es options), ORDER (reference; one-pass: each projection's
+# statistics after the ones before it are pruned, for the start and the search alike), STARTS ("wanda ria-permute"), BENCH_OUT, SECATEUR_DATA, THREADS (2).
 # Checks per start: ES perplexity < the start's, the same zero count (prunable_zeros) and 2:4 in the
 # saved record's sparsity. Exit 0 all PASS, 1 a FAIL, 2 a tool failed.
 set -euo pipefail
 SECATEUR_BIN="${SECATEUR_BIN:-.build/release/secateur}"
 NSAMPLES="${NSAMPLES:-8}"; SEQLEN="${SEQLEN:-1024}"; WINDOWS="${WINDOWS:-16}"; THREADS="${THREADS:-2}"
-GENERATIONS="${GENERATIONS:-100}"; ES_SEED="${ES_SEED:-0}"
+GENERATIONS="${GENERATIONS:-100}"; ES_SEED="${ES_SEED:-0}"; ORDER="${ORDER:-reference}"
 STARTS="${STARTS:-wanda ria-permute}"
 export SECATEUR_DATA="${SECATEUR_DATA:-/work/shared/data}"
 BENCH_OUT="${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/bench_es.XXXXXX")}"
@@ -20,12 +21,12 @@ mkdir -p "$BENCH_OUT"
 RATE_ARGS=()
 [[ -n "${ES_RATE:-}" ]] && RATE_ARGS=(--es-rate "$ES_RATE")
 read -r -a EXTRA_ES_ARGS <<< "${ES_ARGS:-}"   # more `prune --method es` options, e.g. "--es-rate-floor 0.0005"
-echo "bench_es: calibration C4 ${NSAMPLES}x${SEQLEN}, ${GENERATIONS} generations, eval WikiText-2 ${WINDOWS}x2048, out $BENCH_OUT" >&2
+echo "bench_es: calibration C4 ${NSAMPLES}x${SEQLEN}, order $ORDER, ${GENERATIONS} generations, eval WikiText-2 ${WINDOWS}x2048, out $BENCH_OUT" >&2
 
 run() {   # tag, prune arguments…
   local tag="$1"; shift
   local t0=$SECONDS
-  "$SECATEUR_BIN" prune --model smollm2-135m --pattern 2:4 --threads "$THREADS" --nsamples "$NSAMPLES" --seqlen "$SEQLEN" \
+  "$SECATEUR_BIN" prune --model smollm2-135m --pattern 2:4 --order "$ORDER" --threads "$THREADS" --nsamples "$NSAMPLES" --seqlen "$SEQLEN" \
       --output "$BENCH_OUT/$tag" --json "$@" > "$BENCH_OUT/$tag.json" 2> "$BENCH_OUT/$tag.log" \
     || { echo "bench_es: $tag failed ($BENCH_OUT/$tag.log)" >&2; exit 2; }
   local t1=$SECONDS
