@@ -8,8 +8,8 @@
 # Environment (optional): SECATEUR_BIN, NSAMPLES (8), SEQLEN (1024), WINDOWS (16), GENERATIONS (100),
 # ES_SEED (0), ES_RATE (the CLI's default), ES_ARGS (more es options), ORDER (reference; one-pass: each projection's
 # statistics after the ones before it are pruned, for the start and the search alike), STARTS ("wanda ria-permute"), BENCH_OUT, SECATEUR_DATA, THREADS (2).
-# Checks per start: ES perplexity < the start's, the same zero count (prunable_zeros) and 2:4 in the
-# saved record's sparsity. Exit 0 all PASS, 1 a FAIL, 2 a tool failed.
+# Checks per start: ES perplexity < the start's, at least 2 zeros in 4 in every matrix of the record, and the
+# same zero count (prunable_zeros) up to 0.001 % (checkpoint zeros can change block with --permute). Exit 0 all PASS, 1 a FAIL, 2 a tool failed.
 set -euo pipefail
 SECATEUR_BIN="${SECATEUR_BIN:-.build/release/secateur}"
 NSAMPLES="${NSAMPLES:-8}"; SEQLEN="${SEQLEN:-1024}"; WINDOWS="${WINDOWS:-16}"; THREADS="${THREADS:-2}"
@@ -54,17 +54,21 @@ load = lambda p: json.load(open(p))
 ppl = lambda t: load(f"{out}/{t}.ppl.json")["metrics"]["perplexity"][0]["value"]
 ok = True
 print(f"budget: {gens} generations per matrix, C4 calibration {ns} x {sl}")
-print("| start (2:4) | start ppl | ES ppl | Δ | zeros (start / ES) | ES error ratio (final / initial) | ES weights moved | ES prune wall s | check |")
+print("| start (2:4) | start ppl | ES ppl | Δ | zeros (start / ES) | ES error ratio (final / initial; held-out) | ES weights moved | ES prune wall s | check |")
 print("|---|---:|---:|---:|---|---:|---:|---:|---|")
 for s in starts:
     a, b = load(f"{out}/{s}.json"), load(f"{out}/es_{s}.json")
     pa, pb = ppl(s), ppl(f"es_{s}")
-    es = b["result"].get("evolutionary_search") or {}
-    za, zb = a["result"]["prunable_zeros"], b["result"]["prunable_zeros"]
+    es = b.get("evolutionary_search") or {}
+    za, zb = a["prunable_zeros"], b["prunable_zeros"]
     ratio = es.get("final_error", 0) / max(es.get("initial_error", 1e-30), 1e-30)
+    held = es.get("final_held_out_error", 0) / max(es.get("initial_held_out_error") or 1e-30, 1e-30)
     wall = load(f"{out}/es_{s}.wall.json")["prune_wall_s"]
-    good = pb < pa and za == zb
+    # Every matrix keeps at least half its weights zero (2:4). The zero counts agree up to the checkpoint's own
+    # zeros: with --permute (or another order of later layers' inputs) a zero weight can land in another block.
+    half = all(m["zeros"] * 2 >= m["rows"] * m["cols"] for l in b["layers"].values() for m in l.values())
+    good = pb < pa and half and abs(za - zb) <= 0.00001 * a["prunable_weights"]
     ok &= good
-    print(f"| {s} | {pa:.3f} | {pb:.3f} | {pb - pa:+.3f} | {za} / {zb} | {ratio:.4f} | {es.get('changed_weights', '')} | {wall} | {'PASS' if good else 'FAIL'} |")
+    print(f"| {s} | {pa:.3f} | {pb:.3f} | {pb - pa:+.3f} | {za} / {zb} | {ratio:.4f}; {held:.4f} | {es.get('changed_weights', '')} | {wall} | {'PASS' if good else 'FAIL'} |")
 sys.exit(0 if ok else 1)
 PY
