@@ -126,6 +126,22 @@ extension MemoryPlan {
             plan.add("Hessians", held * f)
             plan.add("SparseGPT's dampened Hessian, inverse and factor", 3 * maxIn * maxIn * f)
         }
+        if settings.allocation == .evopress {
+            // `AllocationSearch`: every pruned matrix's dense copy and scores, and one window's logits.
+            let prunable = s.parameters.filter { if case .projection = $0.role { return true } else { return false } }.map(\.count).reduce(0, +)
+            plan.add("allocation search (dense copies and scores of the pruned matrices)", 2 * prunable * f)
+            plan.add("allocation search's logits of one window", settings.seqlen * s.vocabSize * f)
+        }
+        if settings.method == .es {
+            // `EvolutionaryMaskSearch`: the Hessians as SparseGPT holds them (and SparseGPT's own
+            // work when it is the start), per matrix H·Δᵀ in double, the guidance ranks, Δ and its
+            // product in float32, the values kept and the initial mask.
+            let sites = s.blocks.map { b in [s.hiddenSize, b.queryWidth, s.hiddenSize, b.intermediateSize].map { $0 * $0 } }
+            let held = sites.map { onePass ? ($0.max() ?? 0) : $0.reduce(0, +) }.max() ?? 0
+            plan.add("Hessians", held * f)
+            if settings.esInitial == .sparsegpt { plan.add("SparseGPT's dampened Hessian, inverse and factor", 3 * maxIn * maxIn * f) }
+            plan.add("mask search state (H·Δ in double, ranks, Δ, product, values, mask)", maxMatrix * (8 + 4 * f + 2))
+        }
         // The matrix being pruned: a copy of it, its scores and its mask.
         plan.add("matrix being pruned (copy, scores, mask)", maxMatrix * (2 * f + 1))
 

@@ -33,6 +33,11 @@ public struct PruneResult: Codable, Sendable, Equatable {
     public var permutationKeptScoreGain: Double?
     /// DSnoT: weights regrown, each swapped for one pruned.
     public var dsnotSwaps: Int?
+    /// The evolutionary mask search: generations, reconstruction error summed over the matrices before
+    /// and after, children kept, weights whose mask changed.
+    public var evolutionarySearch: EvolutionarySearchSummary?
+    /// allocation evopress: the held-out next-token loss after each generation, the uniform allocation's first.
+    public var allocationSearchLoss: [Double]?
     /// Seconds the layer-wise pruner took (its own phases are in `seconds_by_phase` as prune.*).
     public var seconds: Double
     /// Where the pruned model was written; nil if it was not saved.
@@ -48,6 +53,8 @@ public struct PruneResult: Codable, Sendable, Equatable {
         } }
         layerSparsity = r.layerSparsity; permutationKeptScoreGain = r.permutationKeptScoreGain
         dsnotSwaps = r.dsnotSwaps
+        evolutionarySearch = r.evolutionarySearch
+        allocationSearchLoss = r.allocationSearchLoss
         seconds = r.seconds
         self.output = output
     }
@@ -58,6 +65,7 @@ public struct PruneResult: Codable, Sendable, Equatable {
         case paramsTotal = "params_total", paramsNonzero = "params_nonzero"
         case calibrationWindows = "calibration_windows", calibrationSeqlen = "calibration_seqlen"
         case layers, layerSparsity = "layer_sparsity", permutationKeptScoreGain = "permutation_kept_score_gain", dsnotSwaps = "dsnot_swaps"
+        case evolutionarySearch = "evolutionary_search", allocationSearchLoss = "allocation_search_loss"
         case seconds, output
     }
 }

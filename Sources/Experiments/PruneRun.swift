@@ -16,6 +16,9 @@ public struct PruneRun {
         _ = settings.configuration   // settings errors that need no model come before loading it
         if settings.stream == true && settings.output == nil { throw StreamSettingError.needsOutput }
         if settings.stream == true { try LayerwisePruner.checkStreamable(settings.configuration) }
+        // The searches' own settings need no model either.
+        if settings.method == .es { try settings.configuration.es.validate() }
+        if settings.allocation == .evopress { try settings.configuration.allocationSearch.validate(sparsity: settings.sparsity) }
         var context = RunContext(threads: settings.threads)
         // The memory plan from the checkpoint's config: an impossible run is refused before any work.
         try context.plan(MemoryPlan.prune(try ModelLoader.shape(modelSpec), settings: settings), budget: settings.memoryBudget,

@@ -27,8 +27,24 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var dsnotCycles = 50
     public var dsnotThreshold = 0.1
     public var dsnotSkip: DSnoTSkip = .mlp
+    /// Evolutionary mask search: the method it starts from, generations, seed, flip rate f₀, its
+    /// per-generation decay and floor.
+    public var esInitial = EvolutionarySearchSettings().initial
+    public var generations = EvolutionarySearchSettings().generations
+    public var esSeed = EvolutionarySearchSettings().seed
+    public var esRate = EvolutionarySearchSettings().flipRate
+    public var esRateDecay = EvolutionarySearchSettings().rateDecay
+    public var esRateFloor = EvolutionarySearchSettings().rateFloor
+    public var esHeldOut = EvolutionarySearchSettings().heldOutShare
     public var allocation: SparsityAllocation = .uniform
     public var owlM: Double = 5
+    /// allocation evopress: generations, offspring per generation, sparsity step, largest deviation from
+    /// `sparsity`, held-out calibration windows (the allocation search's seed is `seed`).
+    public var evopressGenerations = AllocationSearchSettings().generations
+    public var evopressOffspring = AllocationSearchSettings().offspring
+    public var evopressStep = AllocationSearchSettings().step
+    public var evopressMaxDeviation = AllocationSearchSettings().maxDeviation
+    public var evopressWindows = AllocationSearchSettings().heldOutWindows
     public var owlLambda: Double = 0.08
     public var ties: TieBreak = .position
     public var permute = false
@@ -62,6 +78,12 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         c.ties = ties
         c.allocation = allocation
         c.owlM = owlM
+        c.allocationSearch.generations = evopressGenerations
+        c.allocationSearch.offspring = evopressOffspring
+        c.allocationSearch.step = evopressStep
+        c.allocationSearch.maxDeviation = evopressMaxDeviation
+        c.allocationSearch.heldOutWindows = evopressWindows
+        c.allocationSearch.seed = seed
         c.owlLambda = owlLambda
         c.order = order
         c.gblmScale = gblmScale
@@ -69,16 +91,27 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         c.dsnot.maxCycles = dsnotCycles
         c.dsnot.updateThreshold = dsnotThreshold
         c.dsnot.skip = dsnotSkip
+        c.es.initial = esInitial
+        c.es.generations = generations
+        c.es.seed = esSeed
+        c.es.flipRate = esRate
+        c.es.rateDecay = esRateDecay
+        c.es.rateFloor = esRateFloor
+        c.es.heldOutShare = esHeldOut
         return c
     }
 
     /// Whether the run needs calibration windows at all.
-    public var needsCalibration: Bool { method.needsCalibration || allocation == .owl }
+    public var needsCalibration: Bool { method.needsCalibration || allocation != .uniform }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
         case matrices, layers, alpha, gblmScale = "gblm_scale",
-             dsnotInitial = "dsnot_init", dsnotCycles = "dsnot_cycles", dsnotThreshold = "dsnot_threshold", dsnotSkip = "dsnot_skip", allocation, owlM = "owl_m", owlLambda = "owl_lambda", ties, permute, order
+             dsnotInitial = "dsnot_init", dsnotCycles = "dsnot_cycles", dsnotThreshold = "dsnot_threshold", dsnotSkip = "dsnot_skip",
+             esInitial = "es_init", generations, esSeed = "es_seed", esRate = "es_rate", esRateDecay = "es_rate_decay", esRateFloor = "es_rate_floor", esHeldOut = "es_held_out",
+             allocation, owlM = "owl_m", owlLambda = "owl_lambda",
+             evopressGenerations = "evopress_generations", evopressOffspring = "evopress_offspring", evopressStep = "evopress_step",
+             evopressMaxDeviation = "evopress_max_deviation", evopressWindows = "evopress_windows", ties, permute, order
         case nsamples, seqlen, seed, calibration, evaluation = "eval", output, dataDirectory = "data_dir", threads, stream, memoryBudget = "memory_budget"
     }
 }

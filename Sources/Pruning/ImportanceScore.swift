@@ -10,12 +10,14 @@ public enum PruneMethod: String, CaseIterable, Codable, Sendable {
     case entropy
     /// DSnoT's prune-and-grow refinement of another method's mask (`DSnoT`).
     case dsnot
+    /// (1+1)-ES search over another method's mask at the same sparsity (`EvolutionaryMaskSearch`).
+    case es
 
     /// Whether the method needs calibration windows (activations, gradients or both).
     public var needsCalibration: Bool { needsActivations || needsGradients }
 
     /// Whether the method reads statistics of each layer's inputs, gathered layer by layer.
-    public var needsActivations: Bool { [.wanda, .sparsegpt, .ria, .gblm, .dsnot].contains(self) }
+    public var needsActivations: Bool { [.wanda, .sparsegpt, .ria, .gblm, .dsnot, .es].contains(self) }
 
     /// Whether the method needs gradients of the calibration loss (a backward of the whole
     /// model per window, before any layer is pruned).

@@ -34,6 +34,10 @@ public struct PruneReport: Codable, Sendable {
     public var peakResidentMegabytes: Double?
     /// DSnoT: weights regrown, each swapped for one pruned.
     public var dsnotSwaps: Int?
+    /// The evolutionary mask search: its budget and what it gained, summed over the matrices.
+    public var evolutionarySearch: EvolutionarySearchSummary?
+    /// The allocation search (evopress): held-out loss after each generation, the uniform allocation's first.
+    public var allocationSearchLoss: [Double]?
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -75,6 +79,9 @@ public final class LayerwisePruner {
     /// Weights DSnoT regrew (each swapped for one it pruned) in the current run.
     public private(set) var dsnotSwaps = 0
 
+    /// The evolutionary mask search's outcomes in the current run, summed over the matrices.
+    public private(set) var searchSummary = EvolutionarySearchSummary()
+
     /// Kept-score ratios (permuted / plain) of every matrix pruned with --permute.
     public private(set) var keptScoreGain: [Double] = []
 
@@ -94,8 +101,9 @@ public final class LayerwisePruner {
         phases = [:]
         keptScoreGain = []
         dsnotSwaps = 0
+        searchSummary = EvolutionarySearchSummary()
         layerSparsity = [:]
-        if (c.method.needsCalibration || c.allocation == .owl) && calibration.isEmpty {
+        if (c.method.needsCalibration || c.allocation != .uniform) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
         }
         if residency != nil { try Self.checkStreamable(c) }
@@ -107,8 +115,11 @@ public final class LayerwisePruner {
             }
         }
 
+        allocationLoss = []
         if c.allocation == .owl {
             layerSparsity = try timed("allocation") { try owlAllocation(calibration: calibration) }
+        } else if c.allocation == .evopress {
+            layerSparsity = try timed("allocation") { try evopressAllocation(calibration: calibration) }
         }
 
         // Global magnitude/random: one threshold over every selected matrix of the model.
@@ -174,8 +185,8 @@ public final class LayerwisePruner {
         if c.method.needsGradients {
             throw PruningError.invalidSetting("\(c.method.rawValue) takes the calibration loss's gradient through the whole model before pruning; prune without streaming")
         }
-        if c.group == .global || c.allocation == .owl {
-            throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "OWL allocation") needs every layer in memory at once; prune without streaming")
+        if c.group == .global || c.allocation != .uniform {
+            throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "\(c.allocation.rawValue) allocation") needs every layer in memory at once; prune without streaming")
         }
     }
 
@@ -205,8 +216,9 @@ public final class LayerwisePruner {
     /// Hessian 2XᵀX/n for SparseGPT), from a dense forward of layer i over every window.
     func gatherStatistics(layer i: Int, inputs: [[Float]]) throws -> LayerStatistics {
         let sites = Set(configuration.matrices.map(\.inputSite))
-        let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot)
-        let hessians = configuration.method == .sparsegpt
+        let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot, keepsNormsWithHessians: configuration.method == .es)
+        stats.heldOutFrom = heldOutFrom(windows: inputs.count)
+        let hessians = needsHessians
         let observer: LinearInputObserver = { site, x, rows, cols in
             guard sites.contains(site) else { return }
             stats.add(site, x, rows: rows, cols: cols, hessian: hessians)
@@ -215,6 +227,7 @@ public final class LayerwisePruner {
         // (for all seven projections that skips down_proj, an eighth of the two passes' GEMM work).
         let last = sites.max { $0.rawValue < $1.rawValue }
         for s in inputs.indices {
+            stats.window = s
             var h = inputs[s]
             try model.runLayers(i..<(i + 1), hidden: &h, observer: observer, stopAfter: last)
         }
@@ -225,15 +238,17 @@ public final class LayerwisePruner {
     /// with a cursor per window); after each site the projections reading it are pruned, so the next
     /// site's statistics already see them pruned. `inputs` become the pruned block's outputs.
     func pruneLayerOnePass(_ i: Int, inputs: inout [[Float]], needOutput: Bool) throws {
-        let hessians = configuration.method == .sparsegpt
+        let hessians = needsHessians
         var cursors = inputs.map { BlockCursor(hidden: $0) }
         inputs = []
         let sites = LinearInputSite.allCases.filter { site in configuration.matrices.contains { $0.inputSite == site } }
         for site in sites {
-            let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot)
+            let stats = LayerStatistics(keepsMoments: configuration.method == .dsnot, keepsNormsWithHessians: configuration.method == .es)
+            stats.heldOutFrom = heldOutFrom(windows: cursors.count)
             var statisticsSeconds = 0.0
             let started = Date()
             for s in cursors.indices {
+                stats.window = s
                 model.runLayer(i, cursor: &cursors[s], to: site) { at, x, rows, cols in
                     guard at == site else { return }
                     let t = Date()
@@ -253,10 +268,21 @@ public final class LayerwisePruner {
         inputs = cursors.map(\.hidden)
     }
 
+    /// SparseGPT reconstructs with the layer Hessian; the evolutionary search measures its fitness with it
+    /// (and a SparseGPT start needs it too).
+    var needsHessians: Bool { configuration.method == .sparsegpt || configuration.method == .es }
+
+    /// The evolutionary search's held-out windows: the last ⌊n·share⌋ of n (nil: none, or not the search).
+    func heldOutFrom(windows n: Int) -> Int? {
+        guard configuration.method == .es else { return nil }
+        let k = Int((Double(n) * configuration.es.heldOutShare).rounded(.down))
+        return k > 0 && k < n ? n - k : nil
+    }
+
     func scores(for p: Projection, layer i: Int, statistics: LayerStatistics, method: PruneMethod? = nil) throws -> [Float] {
         let lin = model.linear(p, layer: i)
         let c = configuration
-        let method = method ?? (c.method == .dsnot ? c.dsnot.initial : c.method)
+        let method = method ?? (c.method == .dsnot ? c.dsnot.initial : c.method == .es ? c.es.initial : c.method)
         switch method {
         case .magnitude:
             return ImportanceScore.magnitude(lin.weight)
@@ -283,7 +309,7 @@ public final class LayerwisePruner {
                 return ImportanceScore.gblm(lin.weight, rows: lin.outFeatures, cols: lin.inFeatures, scaler: scaler,
                                             gradientNorm: try gradientStatistic(p, layer: i), alpha: c.gblmScale)
             }
-        case .sparsegpt, .dsnot:
+        case .sparsegpt, .dsnot, .es:
             throw PruningError.invalidSetting("\(method.rawValue) prunes by reconstruction, not by scores")
         }
     }
@@ -305,8 +331,13 @@ public final class LayerwisePruner {
                 model.setLinear(lin, p, layer: i)
                 continue
             }
+            if configuration.method == .es && configuration.es.initial == .sparsegpt {
+                try searchFromSparseGPT(p, layer: i, statistics: statistics)
+                continue
+            }
             let s = try scores(for: p, layer: i, statistics: statistics)
-            let mask: [Bool]
+            var mask: [Bool]
+            var permutation: [Int]?
             switch configuration.pattern {
             case .nOfM(let n, let m) where configuration.permute:
                 // RIA's channel permutation: choose the N:M groups in a permuted input order that
@@ -315,6 +346,7 @@ public final class LayerwisePruner {
                 let kept = ChannelPermutation.keptScore(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: perm)
                 let plain = ChannelPermutation.keptScore(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: nil)
                 keptScoreGain.append(kept / max(plain, 1e-30))
+                permutation = perm
                 mask = ChannelPermutation.mask(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, permutation: perm)
             case .nOfM(let n, let m):
                 mask = try MaskSelection.nOfM(scores: s, rows: lin.outFeatures, cols: lin.inFeatures, n: n, m: m, ties: configuration.ties)
@@ -326,8 +358,56 @@ public final class LayerwisePruner {
                 if configuration.method == .dsnot { try refineWithDSnoT(&m, p, layer: i, statistics: statistics, initialScores: s) }
                 mask = m
             }
+            if configuration.method == .es {
+                let groups: MaskGroups
+                if case .nOfM(let n, let m) = configuration.pattern { groups = .nOfM(n: n, m: m, permutation: permutation) } else { groups = .rows }
+                let lin = model.linear(p, layer: i)
+                try search(&mask, values: lin.weight, scores: s, groups: groups, p, layer: i, statistics: statistics)
+            }
             apply(mask, to: p, layer: i)
         }
+    }
+
+    /// The evolutionary mask search from `mask` (`EvolutionaryMaskSearch`), its fitness measured with the
+    /// layer Hessian of `p`'s input; `values` are what the kept weights hold (the dense weights, or
+    /// SparseGPT's updated ones).
+    func search(_ mask: inout [Bool], values: [Float], scores: [Float], groups: MaskGroups, _ p: Projection, layer i: Int,
+                statistics: LayerStatistics) throws {
+        guard let h = statistics.hessians[p.inputSite] else {
+            throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
+        }
+        let lin = model.linear(p, layer: i)
+        let outcome = try EvolutionaryMaskSearch.search(
+            mask: &mask, dense: lin.weight, values: values, rows: lin.outFeatures, cols: lin.inFeatures,
+            hessian: h.hessian, heldOutHessian: statistics.heldOutHessians[p.inputSite]?.hessian,
+            scores: scores, groups: groups, settings: configuration.es,
+            stream: UInt64(i * 16 + Projection.allCases.firstIndex(of: p)!))
+        searchSummary.add(outcome)
+    }
+
+    /// A SparseGPT start (on the Hessian of the windows not held out): SparseGPT's mask and its updated weights where it kept; the search regrows a
+    /// weight with its dense value, and is guided by Wanda's score of the dense weights.
+    func searchFromSparseGPT(_ p: Projection, layer i: Int, statistics: LayerStatistics) throws {
+        guard let h = statistics.hessians[p.inputSite] else {
+            throw PruningError.numerical("no calibration statistics reached \(p.rawValue) in layer \(i)")
+        }
+        var lin = model.linear(p, layer: i)
+        var updated = lin.weight
+        var mask: [Bool]
+        do {
+            mask = try SparseGPT.prune(weight: &updated, rows: lin.outFeatures, cols: lin.inFeatures, hessian: h.hessian,
+                                       sparsity: sparsity(for: p, layer: i), pattern: configuration.pattern)
+        } catch PruningError.numerical(let why) {
+            throw PruningError.numerical("layer \(i), \(p.rawValue) projection: \(why)")
+        }
+        var values = lin.weight
+        for j in mask.indices where !mask[j] { values[j] = updated[j] }
+        let s = try scores(for: p, layer: i, statistics: statistics, method: .wanda)
+        let groups: MaskGroups
+        if case .nOfM(let n, let m) = configuration.pattern { groups = .nOfM(n: n, m: m, permutation: nil) } else { groups = .rows }
+        try search(&mask, values: values, scores: s, groups: groups, p, layer: i, statistics: statistics)
+        for j in mask.indices { lin.weight[j] = mask[j] ? 0 : values[j] }
+        model.setLinear(lin, p, layer: i)
     }
 
     /// DSnoT's swaps on the initial mask of projection `p` (unless its kind is skipped).
@@ -391,6 +471,73 @@ public final class LayerwisePruner {
         var out: [Int: Double] = [:]
         for (i, k) in keep { out[i] = 1 - (k - meanKeep + (1 - configuration.sparsity)) }
         return out
+    }
+
+    /// The allocation search's held-out loss after each generation (uniform first).
+    public private(set) var allocationLoss: [Double] = []
+
+    /// EvoPress-like allocation (`AllocationSearch`): every layer's scores from a dense forward over the
+    /// calibration windows but the held-out ones; each candidate allocation prunes every layer from those
+    /// scores at its sparsity (per row or per layer, as the run's group) and is scored by the mean
+    /// next-token loss on the held-out windows; the dense weights are restored afterwards and the run
+    /// prunes in its own order with the allocation found.
+    func evopressAllocation(calibration: [[Int32]]) throws -> [Int: Double] {
+        let settings = configuration.allocationSearch
+        let h = settings.heldOutWindows
+        guard calibration.count > h else { throw AllocationSearchError.heldOut(h, windows: calibration.count) }
+        let layers = Array(layerRange)
+        let shape = { (i: Int) in self.configuration.matrices.flatMap { p in [self.model.linear(p, layer: i).outFeatures, self.model.linear(p, layer: i).inFeatures] } }
+        for i in layers where shape(i) != shape(layers[0]) { throw AllocationSearchError.unequalLayers(layers[0], i) }
+        for p in configuration.matrices {
+            let cols = model.linear(p, layer: layers[0]).inFeatures
+            let rowsOrAll = configuration.group == .row ? cols : cols * model.linear(p, layer: layers[0]).outFeatures
+            let w = settings.step * Double(rowsOrAll)
+            if abs(w - w.rounded()) > 1e-9 { throw AllocationSearchError.fractionalStep(step: settings.step, cols: rowsOrAll) }
+        }
+        let scoring = Array(calibration[..<(calibration.count - h)]), heldOut = Array(calibration[(calibration.count - h)...])
+        var scores: [Int: [Projection: [Float]]] = [:], dense: [Int: [Projection: [Float]]] = [:]
+        var inputs = try scoring.map { try model.embed($0) }
+        for i in 0...layerRange.upperBound {
+            if layerRange.contains(i) {
+                let stats = try gatherStatistics(layer: i, inputs: inputs)
+                for p in configuration.matrices {
+                    scores[i, default: [:]][p] = try self.scores(for: p, layer: i, statistics: stats)
+                    dense[i, default: [:]][p] = model.linear(p, layer: i).weight
+                }
+            }
+            if i < layerRange.upperBound {
+                for s in inputs.indices { try model.runLayers(i..<(i + 1), hidden: &inputs[s]) }
+            }
+        }
+        inputs = []
+        var applied: [Int: Double] = [:]
+        func fitness(_ allocation: [Int: Double]) throws -> Double {
+            for (i, s) in allocation where applied[i] != s {
+                for p in configuration.matrices {
+                    var lin = model.linear(p, layer: i)
+                    lin.weight = dense[i]![p]!
+                    let mask = configuration.group == .row
+                        ? MaskSelection.perRow(scores: scores[i]![p]!, rows: lin.outFeatures, cols: lin.inFeatures, sparsity: s)
+                        : MaskSelection.perMatrix(scores: scores[i]![p]!, sparsity: s)
+                    for j in mask.indices where mask[j] { lin.weight[j] = 0 }
+                    model.setLinear(lin, p, layer: i)
+                }
+                applied[i] = s
+            }
+            var total = 0.0
+            for w in heldOut { total += try AllocationSearch.meanNextTokenLoss(model: model, tokens: w) }
+            return total / Double(heldOut.count)
+        }
+        let outcome = try AllocationSearch.search(layers: layers, sparsity: configuration.sparsity, settings: settings, fitness: fitness)
+        for i in layers {
+            for p in configuration.matrices {
+                var lin = model.linear(p, layer: i)
+                lin.weight = dense[i]![p]!
+                model.setLinear(lin, p, layer: i)
+            }
+        }
+        allocationLoss = outcome.fitness
+        return outcome.allocation
     }
 
     /// One comparison group over every selected matrix (magnitude or random scores only).
@@ -457,7 +604,9 @@ public final class LayerwisePruner {
                            permutationKeptScoreGain: keptScoreGain.isEmpty ? nil : keptScoreGain.reduce(0, +) / Double(keptScoreGain.count),
                            layerSparsity: layerSparsity.isEmpty ? nil : Dictionary(uniqueKeysWithValues: layerSparsity.map { (String($0.key), $0.value) }),
                            peakResidentMegabytes: ProcessMemory.peakResidentBytes().map { Double($0) / 1_048_576 },
-                           dsnotSwaps: configuration.method == .dsnot ? dsnotSwaps : nil)
+                           dsnotSwaps: configuration.method == .dsnot ? dsnotSwaps : nil,
+                           evolutionarySearch: configuration.method == .es ? searchSummary : nil,
+                           allocationSearchLoss: configuration.allocation == .evopress ? allocationLoss : nil)
     }
 }
 
@@ -468,16 +617,33 @@ final class LayerStatistics {
     /// DSnoT's input moments, kept beside the norms when `keepsMoments`.
     var moments: [LinearInputSite: ActivationMoments] = [:]
     let keepsMoments: Bool
+    /// Column norms beside the Hessians (the evolutionary search scores with one and measures with the other).
+    let keepsNormsWithHessians: Bool
+    /// The window being added, and the first held out (evolutionary search): from it on, Hessians go to
+    /// `heldOutHessians` (norms still take every window).
+    var window = 0
+    var heldOutFrom: Int?
+    var heldOutHessians: [LinearInputSite: HessianAccumulator] = [:]
 
-    init(keepsMoments: Bool = false) { self.keepsMoments = keepsMoments }
+    init(keepsMoments: Bool = false, keepsNormsWithHessians: Bool = false) {
+        self.keepsMoments = keepsMoments
+        self.keepsNormsWithHessians = keepsNormsWithHessians
+    }
 
     /// Adds a rows × cols input of `site`: its Hessian 2XᵀX (SparseGPT) or column norms (Wanda, RIA).
     func add(_ site: LinearInputSite, _ x: UnsafePointer<Float>, rows: Int, cols: Int, hessian: Bool) {
         if hessian {
-            let acc = hessians[site] ?? HessianAccumulator(cols: cols)
-            hessians[site] = acc
-            acc.add(x, rows: rows)
-        } else {
+            if let from = heldOutFrom, window >= from {
+                let acc = heldOutHessians[site] ?? HessianAccumulator(cols: cols)
+                heldOutHessians[site] = acc
+                acc.add(x, rows: rows)
+            } else {
+                let acc = hessians[site] ?? HessianAccumulator(cols: cols)
+                hessians[site] = acc
+                acc.add(x, rows: rows)
+            }
+        }
+        if !hessian || keepsNormsWithHessians {
             let acc = norms[site] ?? ActivationNorms(columns: cols)
             norms[site] = acc
             acc.add(x, rows: rows)

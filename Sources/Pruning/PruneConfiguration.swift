@@ -37,12 +37,16 @@ public struct PruneConfiguration: Codable, Sendable {
     public var owlM: Double = 5
     /// OWL's λ: layer sparsities spread over [s − λ, s + λ].
     public var owlLambda: Double = 0.08
+    /// The EvoPress-like allocation search's budget, step and held-out windows (allocation evopress).
+    public var allocationSearch = AllocationSearchSettings()
     /// Reference order or one-pass.
     public var order: PruneOrder = .reference
     /// GBLM-Pruner's weight α on the gradient term (its `--scale`, default 100).
     public var gblmScale: Double = 100
     /// DSnoT's initial method and swap settings.
     public var dsnot = DSnoTSettings()
+    /// The evolutionary mask search's initial method, generations, seed and flip rates.
+    public var es = EvolutionarySearchSettings()
 
     public init(method: PruneMethod, pattern: SparsityPattern = .unstructured, sparsity: Double,
                 group: ComparisonGroup? = nil, attentionSparsity: Double? = nil, mlpSparsity: Double? = nil,
@@ -83,9 +87,18 @@ public struct PruneConfiguration: Codable, Sendable {
                 throw PruningError.invalidSetting("OWL λ \(owlLambda) around sparsity \(sparsity) leaves [0, 1)")
             }
         }
+        if allocation == .evopress {
+            guard pattern == .unstructured else { throw PruningError.invalidSetting("allocation evopress applies to unstructured sparsity") }
+            guard attentionSparsity == nil && mlpSparsity == nil else {
+                throw PruningError.invalidSetting("allocation evopress moves one sparsity per layer; attn_sparsity/mlp_sparsity do not apply")
+            }
+            try allocationSearch.validate(sparsity: sparsity)
+            let scored = method == .es ? es.initial : method == .dsnot ? dsnot.initial : method
+            if scored == .sparsegpt { throw AllocationSearchError.method(.sparsegpt) }
+        }
         if permute {
             guard case .nOfM = pattern else { throw PruningError.invalidSetting("permute applies to N:M patterns") }
-            guard method != .sparsegpt else { throw PruningError.invalidSetting("permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
+            guard method != .sparsegpt && !(method == .es && es.initial == .sparsegpt) else { throw PruningError.invalidSetting("permute is for score-based methods (ria, wanda, magnitude), not sparsegpt") }
         }
         if order == .onePass && (group == .global || !method.needsActivations) {
             throw PruningError.invalidSetting("order one-pass concerns calibration activation statistics; \(method.rawValue) with group \(group.rawValue) uses none")
@@ -100,6 +113,9 @@ public struct PruneConfiguration: Codable, Sendable {
             guard dsnot.maxCycles >= 0, dsnot.updateThreshold >= 0, dsnot.varianceExponent.isFinite else {
                 throw PruningError.invalidSetting("DSnoT needs cycles ≥ 0, a threshold ≥ 0 and a finite variance exponent")
             }
+        }
+        if method == .es {
+            try es.validate()
         }
         if method == .gblm && !(gblmScale >= 0 && gblmScale.isFinite) {
             throw PruningError.invalidSetting("GBLM's gradient scale \(gblmScale) must be finite and non-negative")

@@ -11,7 +11,7 @@ struct Prune: ParsableCommand {
         discussion: "Layer by layer in the reference order of the Wanda/SparseGPT code. Writes a model directory that --model loads, with pruning.json (the run record).")
 
     @OptionGroup var options: ModelOptions
-    @Option(help: "Unstructured: magnitude, wanda, sparsegpt, ria, random, gradient, taylor, gblm, entropy or dsnot; with --structured: taylor, l1, l2, random or bonsai.") var method: PruneMethodChoice = .wanda
+    @Option(help: "Unstructured: magnitude, wanda, sparsegpt, ria, random, gradient, taylor, gblm, entropy, dsnot or es; with --structured: taylor, l1, l2, random or bonsai.") var method: PruneMethodChoice = .wanda
     @Option(help: "Fraction of each comparison group's weights to remove, in [0, 1).") var sparsity: Double = 0.5
     @Option(help: "unstructured, or N:M (N zeros in every M consecutive inputs), e.g. 2:4.") var pattern: SparsityPattern = .unstructured
     @Option(help: "Comparison group for unstructured (default: row for wanda/ria, layer for magnitude/random).") var group: ComparisonGroup?
@@ -25,7 +25,19 @@ struct Prune: ParsableCommand {
     @Option(help: "DSnoT: swap rounds per row.") var dsnotCycles: Int = 50
     @Option(help: "DSnoT: a row stops once its expected reconstruction error is at most this.") var dsnotThreshold: Double = 0.1
     @Option(help: "DSnoT: projections left with the initial mask (none, mlp, attention).") var dsnotSkip: DSnoTSkip = .mlp
-    @Option(help: "Layer-wise sparsity: uniform, or owl (outlier-weighted; overall sparsity stays --sparsity).") var allocation: SparsityAllocation = .uniform
+    @Option(help: "es: the method whose mask the search starts from (wanda, ria, magnitude, entropy, random or sparsegpt).") var esInit: PruneMethod = EvolutionarySearchSettings().initial
+    @Option(help: "es: generations of the (1+1) mask search per matrix.") var generations: Int = EvolutionarySearchSettings().generations
+    @Option(help: "es: seed of the mutations.") var esSeed: UInt64 = EvolutionarySearchSettings().seed
+    @Option(help: "es: expected share of a group's weights flipped each way in the first generation.") var esRate: Double = EvolutionarySearchSettings().flipRate
+    @Option(help: "es: the flip rate's factor per generation.") var esRateDecay: Double = EvolutionarySearchSettings().rateDecay
+    @Option(help: "es: the flip rate's floor.") var esRateFloor: Double = EvolutionarySearchSettings().rateFloor
+    @Option(help: "es: share of the calibration windows held out (the last ones); a child must not be worse on them either. 0: none.") var esHeldOut: Double = EvolutionarySearchSettings().heldOutShare
+    @Option(help: "Layer-wise sparsity: uniform, owl (outlier-weighted) or evopress (searched on held-out calibration loss); overall sparsity stays --sparsity.") var allocation: SparsityAllocation = .uniform
+    @Option(help: "allocation evopress: generations of the (1+λ) search.") var evopressGenerations: Int = AllocationSearchSettings().generations
+    @Option(help: "allocation evopress: offspring per generation.") var evopressOffspring: Int = AllocationSearchSettings().offspring
+    @Option(help: "allocation evopress: sparsity moved between two layers by one mutation.") var evopressStep: Double = AllocationSearchSettings().step
+    @Option(help: "allocation evopress: largest distance of a layer's sparsity from --sparsity.") var evopressMaxDeviation: Double = AllocationSearchSettings().maxDeviation
+    @Option(help: "allocation evopress: calibration windows held out for the fitness (the last ones).") var evopressWindows: Int = AllocationSearchSettings().heldOutWindows
     @Option(name: .customLong("owl-m"), help: "OWL outlier threshold M.") var owlM: Double = 5
     @Option(name: .customLong("owl-lambda"), help: "OWL λ: layer sparsities within sparsity ± λ.") var owlLambda: Double = 0.08
     @Option(help: "N:M only: which of equal scores is pruned: position (earlier first) or torch (as torch.topk on CPU, to reproduce the reference code's masks).") var ties: TieBreak = .position
@@ -79,7 +91,11 @@ struct Prune: ParsableCommand {
         s.attentionSparsity = attnSparsity; s.mlpSparsity = mlpSparsity
         s.matrices = matrices?.projections; s.layers = layers?.range; s.alpha = alpha; s.gblmScale = gblmScale
         s.dsnotInitial = dsnotInit; s.dsnotCycles = dsnotCycles; s.dsnotThreshold = dsnotThreshold; s.dsnotSkip = dsnotSkip
+        s.esInitial = esInit; s.generations = generations; s.esSeed = esSeed
+        s.esRate = esRate; s.esRateDecay = esRateDecay; s.esRateFloor = esRateFloor; s.esHeldOut = esHeldOut
         s.allocation = allocation; s.owlM = owlM; s.owlLambda = owlLambda
+        s.evopressGenerations = evopressGenerations; s.evopressOffspring = evopressOffspring; s.evopressStep = evopressStep
+        s.evopressMaxDeviation = evopressMaxDeviation; s.evopressWindows = evopressWindows
         s.ties = ties; s.permute = permute; s.order = order
         s.nsamples = nsamples; s.seqlen = seqlen; s.seed = seed; s.calibration = calibrationSource
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads

@@ -222,6 +222,21 @@ final class CLIErrorTests: XCTestCase {
                            mentions: ["--prompt"], usageAllowed: true)
     }
 
+    /// The evolutionary mask search's impossible settings are refused before any work, naming the setting.
+    func testEvolutionarySearchRefusals() throws {
+        let model = Fixture.tiny("llama-gqa-untied").path
+        let cases: [([String], [String])] = [
+            (["--generations=-1"], ["generations", "-1"]),
+            (["--es-init", "dsnot"], ["dsnot", "wanda"]),
+            (["--es-rate", "0"], ["flip rate"]),
+            (["--es-rate-decay", "2"], ["decay", "2"]),
+        ]
+        for (args, mentions) in cases {
+            let r = try runCLI(["prune", "--model", model, "--method", "es"] + args)
+            assertCleanFailure(r, args.joined(separator: " "), mentions: mentions)
+        }
+    }
+
     /// 8b. More windows than the dataset has, and a window longer than the whole text.
     func testTooManyWindows() throws {
         let real = try Fixture.realModel()

@@ -160,6 +160,33 @@ final class RunRecordCLITests: XCTestCase {
         XCTAssertGreaterThan(b.decodeTokensPerSecond, 0)
     }
 
+    /// `prune --method es`: the flags reach the record's settings, the result carries the search's summary,
+    /// 2:4 holds in the saved model, and the same seed gives the same record.
+    func testEvolutionarySearchPruneRecord() throws {
+        let model = try textModel()
+        func run(_ name: String, seed: String) throws -> (RunRecord, PruneSettings, PruneResult) {
+            let r = try record(["prune", "--model", model.path, "--method", "es", "--es-init", "ria", "--pattern", "2:4", "--permute",
+                                "--generations", "12", "--es-seed", seed, "--es-rate", "0.05", "--calib", "bookcorpus",
+                                "--nsamples", "2", "--seqlen", "16", "--output", tmp.url.appendingPathComponent(name).path], .prune)
+            guard case .prune(let s) = r.settings, case .prune(let p) = r.result else { throw XCTSkip("not a prune record") }
+            return (r, s, p)
+        }
+        let (_, s, p) = try run("es-a", seed: "3")
+        XCTAssertEqual(s.method, .es); XCTAssertEqual(s.esInitial, .ria); XCTAssertEqual(s.generations, 12)
+        XCTAssertEqual(s.esSeed, 3); XCTAssertEqual(s.esRate, 0.05); XCTAssertTrue(s.permute)
+        let es = try XCTUnwrap(p.evolutionarySearch)
+        XCTAssertEqual(es.generations, 12)
+        XCTAssertGreaterThan(es.matrices, 0)
+        XCTAssertLessThanOrEqual(es.finalError, es.initialError * (1 + 1e-6))
+        XCTAssertEqual(p.sparsityAchieved, 0.5, accuracy: 0.001)
+        let (_, _, again) = try run("es-b", seed: "3")
+        XCTAssertEqual(again.evolutionarySearch, p.evolutionarySearch)
+        XCTAssertEqual(again.prunableZeros, p.prunableZeros)
+        let a = try Data(contentsOf: tmp.url.appendingPathComponent("es-a/model.safetensors"))
+        let b = try Data(contentsOf: tmp.url.appendingPathComponent("es-b/model.safetensors"))
+        XCTAssertEqual(a, b, "same seed, same pruned weights")
+    }
+
     /// An OPT directory (the tiny post-LN model with project_in/out, its GPT-2 tokenizer) through
     /// every command: the engine core has no per-family paths above LLM/.
     func testOPTDirectoryThroughEveryCommand() throws {
