@@ -27,12 +27,6 @@ public enum BLAS {
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
         _ = singleThreaded
-        if SanitizerProbe.active {
-            // op(A) is m×k, op(B) k×n; a transposed operand is stored the other way round.
-            SanitizerProbe.read(a, rows: transA ? k : m, columns: transA ? m : k, stride: lda)
-            SanitizerProbe.read(b, rows: transB ? n : k, columns: transB ? k : n, stride: ldb)
-            SanitizerProbe.write(c, rows: m, columns: n, stride: ldc)
-        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -57,13 +51,14 @@ public enum BLAS {
         let slices = work < 1 << 18 ? 1 : min(parts, max(1, outFeatures / 16))
         if slices == 1, work >= 1 << 18, parts > 1, rows >= 8 * parts {
             // Thin outputs (a LoRA adapter's rank-r product): split the rows instead.
-            let rowSlices = Slices(count: rows, parts: parts)
-            parallelFor(rowSlices.number) { s0, s1 in
+            let per = (rows + parts - 1) / parts
+            parallelFor(parts) { s0, s1 in
                 for s in s0..<s1 {
-                    let r = rowSlices.range(s)
-                    sgemm(transA: false, transB: true, m: r.count, n: outFeatures, k: inFeatures,
-                          a: x + r.lowerBound * inFeatures, lda: inFeatures, b: weight, ldb: inFeatures,
-                          beta: accumulate ? 1 : 0, c: y + r.lowerBound * outFeatures, ldc: outFeatures)
+                    let r0 = s * per, r1 = min(rows, r0 + per)
+                    if r0 >= r1 { continue }
+                    sgemm(transA: false, transB: true, m: r1 - r0, n: outFeatures, k: inFeatures,
+                          a: x + r0 * inFeatures, lda: inFeatures, b: weight, ldb: inFeatures,
+                          beta: accumulate ? 1 : 0, c: y + r0 * outFeatures, ldc: outFeatures)
                 }
             }
             return
@@ -74,13 +69,14 @@ public enum BLAS {
                   beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
             return
         }
-        let columnSlices = Slices(count: outFeatures, size: ((outFeatures + slices - 1) / slices + 15) / 16 * 16)
-        parallelFor(columnSlices.number) { s0, s1 in
+        let per = ((outFeatures + slices - 1) / slices + 15) / 16 * 16
+        parallelFor(slices) { s0, s1 in
             for s in s0..<s1 {
-                let c = columnSlices.range(s)
-                sgemm(transA: false, transB: true, m: rows, n: c.count, k: inFeatures,
-                      a: x, lda: inFeatures, b: weight + c.lowerBound * inFeatures, ldb: inFeatures,
-                      beta: accumulate ? 1 : 0, c: y + c.lowerBound, ldc: outFeatures)
+                let c0 = s * per, c1 = min(outFeatures, c0 + per)
+                if c0 >= c1 { continue }
+                sgemm(transA: false, transB: true, m: rows, n: c1 - c0, k: inFeatures,
+                      a: x, lda: inFeatures, b: weight + c0 * inFeatures, ldb: inFeatures,
+                      beta: accumulate ? 1 : 0, c: y + c0, ldc: outFeatures)
             }
         }
     }

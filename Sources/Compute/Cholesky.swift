@@ -89,7 +89,6 @@ public enum Cholesky {
 
     private static func potrf(upperColumnMajor: Bool, n: Int, _ p: UnsafeMutablePointer<Float>) -> Int {
         _ = singleThreaded
-        if SanitizerProbe.active { SanitizerProbe.write(p, rows: n, columns: n, stride: n) }
         #if canImport(Accelerate)
         var uplo: Int8 = upperColumnMajor ? 85 : 76   // 'U' / 'L'
         var nn = __CLPK_integer(n), lda = __CLPK_integer(n), info: __CLPK_integer = 0
@@ -104,7 +103,6 @@ public enum Cholesky {
     }
 
     private static func potri(upperColumnMajor: Bool, n: Int, _ p: UnsafeMutablePointer<Float>) -> Int {
-        if SanitizerProbe.active { SanitizerProbe.write(p, rows: n, columns: n, stride: n) }
         #if canImport(Accelerate)
         var uplo: Int8 = upperColumnMajor ? 85 : 76
         var nn = __CLPK_integer(n), lda = __CLPK_integer(n), info: __CLPK_integer = 0

@@ -26,15 +26,15 @@ enum ProcessInfoCores {
 public func parallelFor(_ n: Int, minPerThread: Int = 1, _ body: (Int, Int) -> Void) {
     let workers = min(Parallelism.threads, max(1, n / max(1, minPerThread)))
     if workers <= 1 || n <= 1 { body(0, n); return }
-    let slices = Slices(count: n, parts: workers)
+    let chunk = (n + workers - 1) / workers
     if workers == Parallelism.threads, WorkerPool.shared(threads: workers).tryRun({ w in
-        let r = slices.range(w)
-        if !r.isEmpty { body(r.lowerBound, r.upperBound) }
+        let s = w * chunk, e = min(n, s + chunk)
+        if s < e { body(s, e) }
     }) { return }
     withoutActuallyEscaping(body) { b in
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let r = slices.range(w)
-            if !r.isEmpty { b(r.lowerBound, r.upperBound) }
+            let s = w * chunk, e = min(n, s + chunk)
+            if s < e { b(s, e) }
         }
     }
 }
@@ -48,11 +48,11 @@ public func parallelFor(_ n: Int, minPerThread: Int = 1, _ body: (Int, Int) -> V
 public func parallelPartitions(_ n: Int, minPerPart: Int = 1, _ body: (Int, Int) -> Void) {
     let parts = min(Parallelism.partitions, max(1, n / max(1, minPerPart)))
     if parts <= 1 || n <= 1 { body(0, n); return }
-    let slices = Slices(count: n, parts: parts)
+    let chunk = (n + parts - 1) / parts
     parallelFor(parts) { p0, p1 in
         for p in p0..<p1 {
-            let r = slices.range(p)
-            if !r.isEmpty { body(r.lowerBound, r.upperBound) }
+            let s = p * chunk, e = min(n, s + chunk)
+            if s < e { body(s, e) }
         }
     }
 }

@@ -42,13 +42,8 @@ final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { b in
             task = b
             remaining.store(helpers, ordering: .relaxed)
-            // Sequentially consistent, as the helper's sleepers increment and epoch re-check are:
-            // either we see its increment and signal, or it sees the new epoch and stays awake.
-            // With release + relaxed here both could read the old value (store buffering; not
-            // on x86-64, whose read-modify-writes are full fences, but on arm64) and the helper
-            // would sleep through the loop while we wait for it forever.
-            epoch.wrappingIncrement(ordering: .sequentiallyConsistent)
-            for _ in 0..<sleepers.load(ordering: .sequentiallyConsistent) { wake.signal() }
+            epoch.wrappingIncrement(ordering: .releasing)
+            for _ in 0..<sleepers.load(ordering: .relaxed) { wake.signal() }
             b(0)
             while remaining.load(ordering: .acquiring) > 0 {}
             task = nil

@@ -151,17 +151,17 @@ public enum SparseProducts {
         let tall = max(64, min(512, (1 << 18) / max(1, inputs)))
         // At least one slice per worker.
         let slice = max(16, min(tall, (outputs + Parallelism.threads - 1) / Parallelism.threads))
-        let slices = Slices(count: outputs, size: slice)
+        let slices = (outputs + slice - 1) / slice
         let workers = outputs * inputs * n < 1 << 18 ? 1 : Parallelism.threads
-        parallelFor(slices.number, minPerThread: max(1, slices.number / workers)) { s0, s1 in
+        parallelFor(slices, minPerThread: max(1, slices / workers)) { s0, s1 in
             let w = UnsafeMutablePointer<Float>.allocate(capacity: slice * inputs)
             defer { w.deallocate() }
             for s in s0..<s1 {
-                let r = slices.range(s)
-                if zeroFill { w.initialize(repeating: 0, count: r.count * inputs) }
-                fillRows(r.lowerBound, r.upperBound, w)
-                BLAS.sgemm(transA: false, transB: true, m: n, n: r.count, k: inputs, a: x, lda: inputs,
-                           b: w, ldb: inputs, beta: accumulate ? 1 : 0, c: y + r.lowerBound, ldc: outputs)
+                let r0 = s * slice, r1 = min(outputs, r0 + slice)
+                if zeroFill { w.initialize(repeating: 0, count: (r1 - r0) * inputs) }
+                fillRows(r0, r1, w)
+                BLAS.sgemm(transA: false, transB: true, m: n, n: r1 - r0, k: inputs, a: x, lda: inputs,
+                           b: w, ldb: inputs, beta: accumulate ? 1 : 0, c: y + r0, ldc: outputs)
             }
         }
     }

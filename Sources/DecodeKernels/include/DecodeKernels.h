@@ -47,7 +47,4 @@ void dk_csr_rows(const float *values, const uint16_t *columns, const int32_t *ro
 /// 1 when the vector kernels were compiled in, 0 for the scalar twins.
 int dk_vectorized(void);
 
-/// 1 when this build runs under AddressSanitizer or ThreadSanitizer (sanitizer_active.c).
-int dk_sanitizer_active(void);
-
 #endif

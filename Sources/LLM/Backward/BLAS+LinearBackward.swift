@@ -29,22 +29,20 @@ extension BLAS {
         guard let per = sliceWidth(inFeatures, work: rows * outFeatures * inFeatures) else {
             // Thin results (dY·B of a rank-r adapter): split the rows when it pays.
             let rowsPer = thinSplit(rows, work: rows * outFeatures * inFeatures)
-            let rowSlices = Slices(count: rows, size: rowsPer)
-            parallelFor(rowSlices.number) { s0, s1 in
+            parallelFor((rows + rowsPer - 1) / rowsPer) { s0, s1 in
                 for s in s0..<s1 {
-                    let r = rowSlices.range(s)
-                    sgemm(m: r.count, n: inFeatures, k: outFeatures, a: dY + r.lowerBound * outFeatures, lda: outFeatures,
-                          b: weight, ldb: inFeatures, beta: beta, c: dX + r.lowerBound * inFeatures, ldc: inFeatures)
+                    let r0 = s * rowsPer, r1 = min(rows, r0 + rowsPer)
+                    sgemm(m: r1 - r0, n: inFeatures, k: outFeatures, a: dY + r0 * outFeatures, lda: outFeatures,
+                          b: weight, ldb: inFeatures, beta: beta, c: dX + r0 * inFeatures, ldc: inFeatures)
                 }
             }
             return
         }
-        let columnSlices = Slices(count: inFeatures, size: per)
-        parallelFor(columnSlices.number) { s0, s1 in
+        parallelFor((inFeatures + per - 1) / per) { s0, s1 in
             for s in s0..<s1 {
-                let c = columnSlices.range(s)
-                sgemm(m: rows, n: c.count, k: outFeatures, a: dY, lda: outFeatures,
-                      b: weight + c.lowerBound, ldb: inFeatures, beta: beta, c: dX + c.lowerBound, ldc: inFeatures)
+                let c0 = s * per, c1 = min(inFeatures, c0 + per)
+                sgemm(m: rows, n: c1 - c0, k: outFeatures, a: dY, lda: outFeatures,
+                      b: weight + c0, ldb: inFeatures, beta: beta, c: dX + c0, ldc: inFeatures)
             }
         }
     }
@@ -60,22 +58,20 @@ extension BLAS {
                       b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
                 return
             }
-            let columnSlices = Slices(count: inFeatures, size: cols)
-            parallelFor(columnSlices.number) { s0, s1 in
+            parallelFor((inFeatures + cols - 1) / cols) { s0, s1 in
                 for s in s0..<s1 {
-                    let c = columnSlices.range(s)
-                    sgemm(transA: true, m: outFeatures, n: c.count, k: rows, alpha: alpha, a: dY, lda: outFeatures,
-                          b: x + c.lowerBound, ldb: inFeatures, beta: 1, c: dW + c.lowerBound, ldc: inFeatures)
+                    let c0 = s * cols, c1 = min(inFeatures, c0 + cols)
+                    sgemm(transA: true, m: outFeatures, n: c1 - c0, k: rows, alpha: alpha, a: dY, lda: outFeatures,
+                          b: x + c0, ldb: inFeatures, beta: 1, c: dW + c0, ldc: inFeatures)
                 }
             }
             return
         }
-        let rowSlices = Slices(count: outFeatures, size: per)
-        parallelFor(rowSlices.number) { s0, s1 in
+        parallelFor((outFeatures + per - 1) / per) { s0, s1 in
             for s in s0..<s1 {
-                let r = rowSlices.range(s)
-                sgemm(transA: true, m: r.count, n: inFeatures, k: rows, alpha: alpha, a: dY + r.lowerBound, lda: outFeatures,
-                      b: x, ldb: inFeatures, beta: 1, c: dW + r.lowerBound * inFeatures, ldc: inFeatures)
+                let r0 = s * per, r1 = min(outFeatures, r0 + per)
+                sgemm(transA: true, m: r1 - r0, n: inFeatures, k: rows, alpha: alpha, a: dY + r0, lda: outFeatures,
+                      b: x, ldb: inFeatures, beta: 1, c: dW + r0 * inFeatures, ldc: inFeatures)
             }
         }
     }
