@@ -27,11 +27,9 @@ public enum HFExport {
     public static func write(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
                              padUniform: Bool, to directory: String,
                              maxShardBytes: Int = defaultMaxShardBytes) throws -> Summary {
-        let staged = try StagedDirectory(target: directory)
-        let summary = try write(model, dtype: dtype, tokenizer: tokenizer, padUniform: padUniform, into: staged,
-                                maxShardBytes: maxShardBytes)
-        try staged.commit()
-        return summary
+        try writeDirectoryAtomically(directory) { staged in
+            try write(model, dtype: dtype, tokenizer: tokenizer, padUniform: padUniform, into: staged, maxShardBytes: maxShardBytes)
+        }
     }
 
     /// As `write(…to:…)`, into a stage the caller commits (after adding its own files).
@@ -115,10 +113,9 @@ extension HFExport {
     public static func writeStreamed<R>(_ model: LanguageModel, dtype: ExportDType, tokenizer: ExportTokenizer?,
                                         perLayerWidths: Bool = false, to directory: String,
                                         _ body: (_ writeBlock: @escaping (Int) throws -> Void) throws -> R) throws -> (R, Summary) {
-        let staged = try StagedDirectory(target: directory)
-        let result = try writeStreamed(model, dtype: dtype, tokenizer: tokenizer, perLayerWidths: perLayerWidths, into: staged, body)
-        try staged.commit()
-        return result
+        try writeDirectoryAtomically(directory) { staged in
+            try writeStreamed(model, dtype: dtype, tokenizer: tokenizer, perLayerWidths: perLayerWidths, into: staged, body)
+        }
     }
 
     /// As `writeStreamed(…to:…)`, into a stage the caller commits — so a run can add its own
@@ -222,9 +219,9 @@ extension HFExport {
 
 /// Builds a directory through a `StagedDirectory`: `body` writes into the stage, which is
 /// moved into place only if it returns (see `StagedDirectory` for what replaces what).
-func writeDirectoryAtomically<R>(_ directory: String, _ body: (String) throws -> R) throws -> R {
+func writeDirectoryAtomically<R>(_ directory: String, _ body: (StagedDirectory) throws -> R) throws -> R {
     let staged = try StagedDirectory(target: directory)
-    let result = try body(staged.path)
+    let result = try body(staged)
     try staged.commit()
     return result
 }

@@ -38,7 +38,8 @@ public enum RandomCheckpoint {
         let bytesPerValue = stDType.byteSize
         let groups = HFExport.shardGroups(parameters, bytesPerValue: bytesPerValue, maxShardBytes: maxShardBytes)
         let roles = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.role) })
-        return try writeDirectoryAtomically(directory) { tmp in
+        return try writeDirectoryAtomically(directory) { staged in
+            let tmp = staged.path
             func path(_ name: String) -> String { (tmp as NSString).appendingPathComponent(name) }
             var json = hfConfigJSON(config)
             json["torch_dtype"] = nil
