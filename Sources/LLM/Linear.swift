@@ -38,6 +38,7 @@ public struct Linear: Sendable {
         case .nm(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
         case .packed24(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
         case .encoded(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
+        case .bitmap(let m): m.multiply(x, rows: rows, into: y, accumulate: accumulate)
         }
         if let bias {
             let n = outFeatures

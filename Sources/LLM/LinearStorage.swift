@@ -11,6 +11,8 @@ public enum LinearStorage: Sendable {
     /// 2:4 or 1:4 with 2-bit offsets and encoded values (`Packed24Matrix`), the decode format.
     case packed24(Packed24Matrix)
     case encoded(EncodedMatrix)
+    /// Unstructured: a bit per weight and the kept values in f32, f16 or bf16 (`BitmapMatrix`).
+    case bitmap(BitmapMatrix)
 
     public var name: String {
         switch self {
@@ -19,6 +21,7 @@ public enum LinearStorage: Sendable {
         case .nm(let m): return "\(m.group - m.keep):\(m.group)"
         case .packed24(let m): return "\(4 - m.keep):4" + (m.valueEncoding == .f32 ? "" : " \(m.valueEncoding.rawValue)")
         case .encoded(let m): return m.encoding.rawValue
+        case .bitmap(let m): return "bitmap" + (m.valueEncoding == .f32 ? "" : " \(m.valueEncoding.rawValue)")
         }
     }
 }
@@ -32,6 +35,7 @@ extension Linear {
         case .nm(let m): return m.densified()
         case .packed24(let m): return m.densified()
         case .encoded(let m): return m.densified()
+        case .bitmap(let m): return m.densified()
         }
     }
 
@@ -43,6 +47,7 @@ extension Linear {
         case .nm(let m): return m.nonzeroCount
         case .packed24(let m): return m.nonzeroCount
         case .encoded(let m): return m.densified().reduce(0) { $1 != 0 ? $0 + 1 : $0 }
+        case .bitmap(let m): return m.nonzeroCount
         }
     }
 
@@ -54,6 +59,7 @@ extension Linear {
         case .nm(let m): return m.bytes
         case .packed24(let m): return m.bytes
         case .encoded(let m): return m.bytes
+        case .bitmap(let m): return m.bytes
         }
     }
 
@@ -61,6 +67,15 @@ extension Linear {
     public mutating func storeAsCSR() throws {
         let w = denseWeight
         storage = .csr(try CSRMatrix(dense: w, rows: outFeatures, columns: inFeatures))
+        weight = []
+    }
+
+    /// Holds W as a bitmap of kept weights and their float32 values.
+    public mutating func storeAsBitmap() throws {
+        let w = denseWeight
+        storage = .bitmap(try w.withUnsafeBufferPointer {
+            try BitmapMatrix(dense: $0.baseAddress!, rows: outFeatures, columns: inFeatures)
+        })
         weight = []
     }
 

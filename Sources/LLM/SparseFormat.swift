@@ -9,6 +9,8 @@ public enum SparseFormat: String, CaseIterable, Codable, Sendable {
     case csr
     /// Packed N:M; the pattern is detected per matrix (groups of 4, 8 or 16, at most half non-zero).
     case nm
+    /// A bit per weight and the kept values (`BitmapMatrix`); CSR for widths not a multiple of 32.
+    case bitmap
 }
 
 /// What a conversion did: how many matrices went to each storage.
@@ -27,8 +29,11 @@ public struct SparseConversionSummary: Sendable, Equatable {
 /// at density 0.3 and 0.69–0.90× at 0.5 (1.2–1.9 per byte: its gather is compute-bound, so the
 /// cost per byte rises with density; 1.5 puts the crossover at about 45 % density, where the
 /// runs placed it); the general packed N:M kernel (byte offsets) 0.65–0.81× for 0.625 of the
-/// bytes (2.0–2.5 per byte). So a 2:4 model decodes in the 2:4 format, a 50 % unstructured one
-/// stays dense and a 70 % one goes to CSR. A sparse format must also be smaller than dense: it
+/// bytes (2.0–2.5 per byte). The bitmap kernel costs the same per weight whatever the density
+/// (2026-12-07, 1536×576, three runs each: 0.50–0.80 of dense's time at densities 0.1, 0.3 and
+/// 0.5: its vector work per 8 columns, not its bytes, sets the pace), so it is priced per weight
+/// at 0.7 of dense, or by its bytes where those weigh more. So a 2:4 model decodes in the 2:4
+/// format, a 50 % unstructured one as a bitmap and a 70 % one in CSR. A sparse format must also be smaller than dense: it
 /// never trades memory for speed. A measured rule rather than a timing at conversion keeps
 /// `auto` deterministic on a loaded machine.
 public enum SparseDecodeCost {
@@ -36,6 +41,9 @@ public enum SparseDecodeCost {
     public static let csrPerByte = 1.5
     public static let packed24PerByte = 1.15
     public static let nmPerByte = 2.2
+    /// The bitmap kernel's time per weight relative to dense float32 (a floor: below it the
+    /// kernel's vector work, not its bytes, sets the pace).
+    public static let bitmapPerWeight = 0.7
 
     public static func dense(rows: Int, columns: Int) -> Int { rows * columns * MemoryLayout<Float>.size }
     public static func csr(rows: Int, nonzeros: Int) -> Double {
@@ -44,6 +52,11 @@ public enum SparseDecodeCost {
     public static func nm(rows: Int, columns: Int, keep: Int, group: Int) -> Double {
         let packed24 = group == 4 && Packed24Matrix.fits(columns: columns, keep: keep, encoding: .f32)
         return Double(packedBytes(rows: rows, columns: columns, keep: keep, group: group)) * (packed24 ? packed24PerByte : nmPerByte)
+    }
+
+    public static func bitmap(rows: Int, columns: Int, nonzeros: Int) -> Double {
+        max(Double(BitmapMatrix.bytes(rows: rows, columns: columns, nonzeros: nonzeros)),
+            bitmapPerWeight * Double(dense(rows: rows, columns: columns)))
     }
 
     /// Bytes of the packed N:M storage `Linear.storeAsNM` picks (2-bit offsets for x:4).
@@ -61,6 +74,10 @@ public enum SparseDecodeCost {
         if columns <= CSRMatrix.maxColumns, Double(CSRMatrix.bytes(nonzeros: nonzeros, rows: rows)) < denseBytes,
            csr(rows: rows, nonzeros: nonzeros) < cost {
             best = .csr; cost = csr(rows: rows, nonzeros: nonzeros)
+        }
+        if BitmapMatrix.fits(columns: columns), Double(BitmapMatrix.bytes(rows: rows, columns: columns, nonzeros: nonzeros)) < denseBytes,
+           bitmap(rows: rows, columns: columns, nonzeros: nonzeros) < cost {
+            best = .bitmap; cost = bitmap(rows: rows, columns: columns, nonzeros: nonzeros)
         }
         if let p = pattern, Double(packedBytes(rows: rows, columns: columns, keep: p.keep, group: p.group)) < denseBytes,
            nm(rows: rows, columns: columns, keep: p.keep, group: p.group) < cost {
@@ -80,6 +97,9 @@ extension Linear {
             return
         case .csr:
             try storeAsCSR()
+        case .bitmap:
+            // The kernel reads 32 columns at a time; other widths (structured pruning) go to CSR.
+            if BitmapMatrix.fits(columns: cols) { try storeAsBitmap() } else { try storeAsCSR() }
         case .nm:
             guard let p = nmPattern() else { throw SparseFormatError.noNMPattern(name: name, tried: [4, 8, 16]) }
             try storeAsNM(keep: p.keep, group: p.group)
@@ -87,6 +107,7 @@ extension Linear {
             let p = nmPattern()
             switch SparseDecodeCost.choice(rows: rows, columns: cols, nonzeros: nonzeroWeightCount, pattern: p) {
             case .csr: try storeAsCSR()
+            case .bitmap: try storeAsBitmap()
             case .nm: try storeAsNM(keep: p!.keep, group: p!.group)
             default: return
             }

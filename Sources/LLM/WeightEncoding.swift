@@ -5,8 +5,8 @@ import ModelIO
 /// How a model's matrices are held while it runs (`--weights`): decode streams every weight
 /// once per token, so fewer bytes per weight is more tokens per second. The block matrices
 /// still held dense and the LM head are converted; the embedding lookup, norms and biases stay
-/// float32, and sparse storage (CSR, packed N:M) keeps its float32 values. Pruning, training
-/// and writing read float32: `useWeights(.f32)` restores it (exactly for f32 sources).
+/// float32; CSR and general packed N:M keep their float32 values, packed 2:4 and bitmap
+/// storage re-encode theirs. Pruning, training and writing read float32: `useWeights(.f32)` restores it (exactly for f32 sources).
 public enum WeightEncoding: String, CaseIterable, Codable, Sendable {
     case f32, f16, bf16, q8_0, q4_0
     /// Each matrix in the encoding its file stores it in (a GGUF's Q4_1/Q4_0/Q8_0/F16/BF16
@@ -43,8 +43,9 @@ public struct WeightConversionSummary: Sendable, Equatable {
 extension Linear {
     /// Holds W in `encoding` (float32 bytes for f32: dense storage). A matrix whose rows are not
     /// whole blocks (a pruned width such as 733) falls back to f16, as llama.cpp's converter
-    /// does. Packed 2:4 storage re-encodes its kept values (Q4 types as Q8_0); other sparse
-    /// storage is left as it is. Returns the storage used.
+    /// does. Packed 2:4 storage re-encodes its kept values (Q4 types as Q8_0), bitmap storage
+    /// its kept values (8- and 4-bit types as f16); CSR and general N:M are left as they are.
+    /// Returns the storage used.
     @discardableResult
     public mutating func storeEncoded(_ encoding: BlockEncoding) throws -> String {
         switch storage {
@@ -56,6 +57,10 @@ extension Linear {
             let wanted = Packed24Matrix.valueEncodings.contains(encoding) ? encoding : .q8_0
             let e = Packed24Matrix.fits(columns: m.columns, keep: m.keep, encoding: wanted) ? wanted : .f16
             storage = .packed24(try m.withValues(try EncodedMatrix(kept, rows: outFeatures, columns: m.keptPerRow, as: e)))
+            return storage.name
+        case .bitmap(let m):
+            // The bitmap kernel reads 32- and 16-bit values: 8- and 4-bit types keep them in f16.
+            storage = .bitmap(try m.withValueEncoding(BitmapMatrix.valueEncodings.contains(encoding) ? encoding : .f16))
             return storage.name
         case .dense, .encoded: break
         }

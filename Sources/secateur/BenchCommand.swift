@@ -84,6 +84,9 @@ struct BenchSparse: ParsableCommand {
         if let p = r.packed24Microseconds {
             line += String(format: ", 2:4 decode format %.1f µs (%.2f×)", p, r.denseMicroseconds / p)
         }
+        if let b = r.bitmapMicroseconds {
+            line += String(format: ", bitmap (density %.2f) %.1f µs (%.2f×)", density, b, r.denseMicroseconds / b)
+        }
         print(line)
     }
 }

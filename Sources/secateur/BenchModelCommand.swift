@@ -65,7 +65,7 @@ struct BenchModel: ParsableCommand {
                    r.macsPerToken / 1e9, r.macsPerTokenNonzero / 1e9, r.promptLength, Double(r.macsPerSequence) / 1e9),
             "weights              \(mb(r.weightsBytes)) as run (\(r.sparseFormat): \(r.storage.keys.sorted().map { "\($0) \(r.storage[$0]!)" }.joined(separator: ", ")))"
                 + (r.weightStorage.map { w in "; values \(r.weights ?? "f32"): " + w.keys.sorted().map { "\($0) \(w[$0]!)" }.joined(separator: ", ") } ?? ""),
-            "  by format          f32 \(mb(b.denseF32)), f16 \(mb(b.denseF16)), CSR \(mb(b.csr)), N:M \(b.packedNM.map(mb) ?? "n/a (not N:M)")",
+            "  by format          f32 \(mb(b.denseF32)), f16 \(mb(b.denseF16)), CSR \(mb(b.csr)), bitmap \(b.bitmap.map(mb) ?? "n/a"), N:M \(b.packedNM.map(mb) ?? "n/a (not N:M)")",
             "KV cache             \(mb(r.kvCacheBytes)) for \(r.kvCacheContext) positions",
             "resident memory      peak \(mb(r.peakRSSBytes)) (loading included), \(r.rssBytes.map(mb) ?? "n/a") after the run",
             "prefill (\(r.promptLength) tokens)".padding(toLength: 21, withPad: " ", startingAt: 0) + rate(r.prefillTokensPerSecond, r.prefillTokensPerSecondMin, r.prefillTokensPerSecondMax),

@@ -70,6 +70,49 @@ final class SparseKernelTests: XCTestCase {
         }
     }
 
+    func bitmap(_ w: [Float], rows: Int, columns: Int, _ e: BlockEncoding = .f32) throws -> BitmapMatrix {
+        try w.withUnsafeBufferPointer { try BitmapMatrix(dense: $0.baseAddress!, rows: rows, columns: columns, encoding: e) }
+    }
+
+    func testBitmapMatchesDense() throws {
+        // Densities from empty to full (every mask byte 0x00 or 0xFF in places), zero rows, and
+        // a matrix large enough to split across the workers; one token runs the C kernel.
+        for (rows, columns, density) in [(1, 32, Float(1)), (37, 64, 0.3), (19, 96, 0.9), (5, 160, 0.05), (300, 640, 0.5),
+                                          (8, 32, 0)] {
+            let w = randomSparse(rows: rows, columns: columns, density: density, zeroRows: [0, rows / 2], seed: UInt64(columns))
+            let m = try bitmap(w, rows: rows, columns: columns)
+            XCTAssertEqual(m.densified(), w)
+            XCTAssertEqual(m.nonzeroCount, w.filter { $0 != 0 }.count)
+            XCTAssertEqual(m.storedCount, m.nonzeroCount)
+            XCTAssertEqual(m.bytes, BitmapMatrix.bytes(rows: rows, columns: columns, nonzeros: m.nonzeroCount))
+            check(rows: rows, columns: columns, dense: w) { m.multiply($0, rows: $1, into: $2, accumulate: $3) }
+        }
+    }
+
+    func testBitmapSixteenBitValuesEqualTheirRoundedWeights() throws {
+        let rows = 70, columns = 576
+        let w = randomSparse(rows: rows, columns: columns, density: 0.3, zeroRows: [3], seed: 5)
+        let m32 = try bitmap(w, rows: rows, columns: columns)
+        for e in [BlockEncoding.f16, .bf16] {
+            let rounded = w.map { e == .f16 ? floatFromFloat16Bits(float16Bits($0)) : floatFromBFloat16Bits(bfloat16Bits($0)) }
+            for m in [try bitmap(w, rows: rows, columns: columns, e), try m32.withValueEncoding(e)] {
+                XCTAssertEqual(m.valueEncoding, e)
+                XCTAssertEqual(m.densified(), rounded, "\(e)")
+                XCTAssertEqual(m.bytes, BitmapMatrix.bytes(rows: rows, columns: columns, nonzeros: m.storedCount, encoding: e))
+                check(rows: rows, columns: columns, dense: rounded) { m.multiply($0, rows: $1, into: $2, accumulate: $3) }
+            }
+        }
+    }
+
+    func testBitmapRefusesWhatItCannotHold() {
+        XCTAssertThrowsError(try bitmap([Float](repeating: 1, count: 40), rows: 1, columns: 40)) { e in
+            XCTAssertEqual(e as? SparseFormatError, .columnsNotMultipleOfGroup(columns: 40, group: 32))
+        }
+        XCTAssertThrowsError(try bitmap([Float](repeating: 1, count: 32), rows: 1, columns: 32, .q8_0)) { e in
+            XCTAssertTrue("\(e)".contains("bitmap storage holds its values in f32, f16, bf16, not q8_0"), "\(e)")
+        }
+    }
+
     func testAllZeroMatrixGivesZeros() throws {
         let m = try CSRMatrix(dense: [Float](repeating: 0, count: 12 * 20), rows: 12, columns: 20)
         XCTAssertEqual(m.nonzeroCount, 0)
@@ -114,9 +157,14 @@ final class SparseKernelTests: XCTestCase {
     }
 
     func testBytesPerFormat() throws {
-        // Hand counts: CSR = 6 bytes per non-zero + 4 per row start; N:M = 5 bytes per kept value.
+        // Hand counts: CSR = 6 bytes per non-zero + 4 per row start; N:M = 5 bytes per kept value;
+        // bitmap = 1 bit per weight + 4 bytes per value (8 of padding) + 4 per row start.
         var w = [Float](repeating: 0, count: 4 * 8)
         w[0] = 1; w[9] = 2; w[10] = 3; w[31] = 4
+        var w32 = [Float](repeating: 0, count: 4 * 32)
+        w32[0] = 1; w32[40] = 2; w32[127] = 3
+        XCTAssertEqual(try bitmap(w32, rows: 4, columns: 32).bytes, 4 * 4 + (3 + 8) * 4 + 5 * 4)
+        XCTAssertEqual(try bitmap(w32, rows: 4, columns: 32, .f16).bytes, 4 * 4 + (3 + 8) * 2 + 5 * 4)
         XCTAssertEqual(try CSRMatrix(dense: w, rows: 4, columns: 8).bytes, 4 * 6 + 5 * 4)
         XCTAssertEqual(try PackedNMMatrix(dense: w, rows: 4, columns: 8, keep: 2, group: 4).bytes, 4 * 4 * 5)
     }

@@ -52,7 +52,7 @@ final class SparseInferenceTests: XCTestCase {
                 let model = try tinyModel(name)
                 prune(model, fraction: fraction)
                 let dense = try outputs(model, tokens)
-                let formats: [SparseFormat] = fraction == nil ? [.csr, .nm, .auto] : [.csr, .auto]
+                let formats: [SparseFormat] = fraction == nil ? [.csr, .nm, .bitmap, .auto] : [.csr, .bitmap, .auto]
                 for f in formats {
                     try model.useSparseFormat(f)
                     if f != .auto {
@@ -81,11 +81,23 @@ final class SparseInferenceTests: XCTestCase {
         XCTAssertEqual(try m24.useSparseFormat(.nm).matrices["2:4"], 14, "nm still packs it")
         let m70 = try tinyModel("llama-gqa-untied")
         prune(m70, fraction: 0.7)
-        XCTAssertEqual(try m70.useSparseFormat(.auto).matrices["csr"], 14)
-        // CSR at half density reads 0.75× the bytes at 1.5× the time per byte: dense wins.
+        // At 70 % CSR and the bitmap cost about the same (0.675× and 0.7× dense at these widths,
+        // where CSR's row starts weigh more); every matrix goes sparse, the 40-wide one to CSR.
+        let s70 = try m70.useSparseFormat(.auto)
+        XCTAssertEqual(s70.matrices["csr", default: 0] + s70.matrices["bitmap", default: 0], 14, "\(s70)")
+        XCTAssertGreaterThanOrEqual(s70.matrices["csr", default: 0], 2, "\(s70)")
+        // At half density CSR reads 0.75× the bytes at 1.5× the time per byte (1.12× dense's
+        // time); the bitmap's 0.7× per weight wins where the width is whole 32-column words (the
+        // 40-wide down_proj stays dense).
         let m50 = try tinyModel("llama-gqa-untied")
         prune(m50, fraction: 0.5)
-        XCTAssertEqual(try m50.useSparseFormat(.auto).matrices["dense"], 14)
+        let s50 = try m50.useSparseFormat(.auto)
+        XCTAssertEqual(s50.matrices["bitmap"], 12, "\(s50)")
+        XCTAssertEqual(s50.matrices["dense"], 2, "\(s50)")
+        // Asked for explicitly, widths the bitmap cannot hold go to CSR.
+        let sb = try m50.useSparseFormat(.bitmap)
+        XCTAssertEqual(sb.matrices["bitmap"], 12, "\(sb)")
+        XCTAssertEqual(sb.matrices["csr"], 2, "\(sb)")
         // A dense model stays dense.
         XCTAssertEqual(try tinyModel("llama-gqa-untied").useSparseFormat(.auto).matrices["dense"], 14)
     }

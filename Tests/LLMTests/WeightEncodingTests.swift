@@ -82,6 +82,25 @@ final class WeightEncodingTests: XCTestCase {
         XCTAssertEqual(s.matrices["q8_0"], 1, "only the head: \(s)")
     }
 
+    func testBitmapStorageReencodesItsKeptValues() throws {
+        let model = try tinyModel("llama-gqa-untied")
+        let dense = try model.logits(tokens)
+        try model.useSparseFormat(.bitmap)
+        for (e, label) in [(BlockEncoding.q8_0, "bitmap f16"), (.f16, "bitmap f16"), (.bf16, "bitmap bf16")] {
+            let s = try model.useWeights(e)
+            XCTAssertEqual(s.matrices[label], 12, "\(e): \(s)")   // the 40-wide down_proj is CSR
+            XCTAssertEqual(s.matrices["csr"], 2, "\(e): \(s)")
+            // 16-bit values: logits near the float32 model's, not equal; the decode kernel and
+            // the prefill's decoded tiles run the same stored values.
+            let out = try outputs(model, tokens)
+            let d = maxAbsDiff(out.full, dense)
+            XCTAssertGreaterThan(d, 0, "\(e)")
+            XCTAssertLessThan(d, 0.1, "\(e)")
+            // (A Q8_0 head runs on 8-bit activations in decode: not comparable.)
+            if e != .q8_0 { XCTAssertLessThanOrEqual(maxAbsDiff(out.steps, out.full), 1e-4, "\(e): decode = prefill") }
+        }
+    }
+
     func smolLM2Path() throws -> String { try smolLM2GGUFPath() }
 
     func testNativeRunsTheGGUFBlocksAsStored() throws {

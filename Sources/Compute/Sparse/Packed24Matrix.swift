@@ -50,7 +50,7 @@ public struct Packed24Matrix: Sendable {
     public init(dense: UnsafePointer<Float>, rows: Int, columns: Int, keep: Int, encoding: BlockEncoding,
                 encode: ([Float], Int) throws -> [UInt8]) throws {
         guard keep == 1 || keep == 2 else { throw SparseFormatError.invalidPattern(keep: keep, group: 4) }
-        guard Self.valueEncodings.contains(encoding) else { throw SparseFormatError.valueEncoding(encoding.rawValue) }
+        guard Self.valueEncodings.contains(encoding) else { throw SparseFormatError.valueEncoding(encoding.rawValue, format: "packed 2:4", allowed: ["f32", "f16", "bf16", "q8_0"]) }
         guard Self.fits(columns: columns, keep: keep, encoding: encoding) else {
             throw SparseFormatError.columnsNotMultipleOfGroup(columns: columns, group: max(32, encoding.blockSize * 4 / keep))
         }

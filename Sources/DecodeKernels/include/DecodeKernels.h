@@ -44,6 +44,13 @@ void dk_packed24_rows(int value_type, int keep, const uint8_t *values, size_t ro
 void dk_csr_rows(const float *values, const uint16_t *columns, const int32_t *row_start, const float *x,
                  size_t r0, size_t r1, float *y, int accumulate);
 
+/// y[r] (+)= row r · x for rows r0..<r1 of a bitmap matrix (Compute/Sparse/BitmapMatrix.swift):
+/// masks [rows × columns / 8] (bit j of byte b: column 8b + j kept), the kept values in
+/// `value_type` (DK_F32, DK_F16, DK_BF16) with row r's first at value row_start[r], padded by
+/// 8 values past the last row.
+void dk_bitmap_rows(int value_type, const uint8_t *masks, size_t columns, const uint8_t *values,
+                    const int32_t *row_start, const float *x, size_t r0, size_t r1, float *y, int accumulate);
+
 /// 1 when the vector kernels were compiled in, 0 for the scalar twins.
 int dk_vectorized(void);
 

@@ -13,18 +13,22 @@ public struct WeightBytes: Codable, Sendable, Equatable {
     /// offsets for 2:4 / 1:4 at widths of whole 32-column chunks, else 1-byte); nil when some
     /// matrix has no N:M pattern (`PackedNMMatrix.detectPattern`).
     public var packedNM: Int?
+    /// Every decoder matrix as a bitmap with float32 values (`BitmapMatrix`); nil when some
+    /// matrix's width is not a multiple of 32.
+    public var bitmap: Int?
     /// As the model is held now (its current `LinearStorage`s).
     public var current: Int
 
     enum CodingKeys: String, CodingKey {
-        case denseF32 = "dense_f32", denseF16 = "dense_f16", csr, packedNM = "packed_nm", current
+        case denseF32 = "dense_f32", denseF16 = "dense_f16", csr, packedNM = "packed_nm", bitmap, current
     }
 
-    /// packed_nm is written as null (not left out) when the model is not N:M.
+    /// packed_nm and bitmap are written as null (not left out) when the model has no such storage.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(denseF32, forKey: .denseF32); try c.encode(denseF16, forKey: .denseF16)
-        try c.encode(csr, forKey: .csr); try c.encode(packedNM, forKey: .packedNM); try c.encode(current, forKey: .current)
+        try c.encode(csr, forKey: .csr); try c.encode(packedNM, forKey: .packedNM)
+        try c.encode(bitmap, forKey: .bitmap); try c.encode(current, forKey: .current)
     }
 
     public init(model: LanguageModel) {
@@ -34,7 +38,7 @@ public struct WeightBytes: Codable, Sendable, Equatable {
             switch t.role { case .projection, .bias: return n; default: return n + t.count }
         }
         var matrices = 0, csr = 0, current = 0
-        var nm: Int? = 0
+        var nm: Int? = 0, bitmap: Int? = 0
         for i in 0..<model.layerCount {
             for p in model.projections {
                 let lin = model.linear(p, layer: i)
@@ -42,7 +46,10 @@ public struct WeightBytes: Codable, Sendable, Equatable {
                 other += biasCount
                 matrices += lin.outFeatures * lin.inFeatures
                 current += lin.weightBytes
-                csr += CSRMatrix.bytes(nonzeros: lin.nonzeroWeightCount, rows: lin.outFeatures)
+                let nonzeros = lin.nonzeroWeightCount
+                csr += CSRMatrix.bytes(nonzeros: nonzeros, rows: lin.outFeatures)
+                bitmap = BitmapMatrix.fits(columns: lin.inFeatures)
+                    ? bitmap.map { $0 + BitmapMatrix.bytes(rows: lin.outFeatures, columns: lin.inFeatures, nonzeros: nonzeros) } : nil
                 if nm != nil {
                     let w = lin.denseWeight
                     let pattern = w.withUnsafeBufferPointer {
@@ -61,6 +68,7 @@ public struct WeightBytes: Codable, Sendable, Equatable {
         denseF16 = (matrices + other) * 2
         self.csr = csr + other * f32
         packedNM = nm.map { $0 + other * f32 }
+        self.bitmap = bitmap.map { $0 + other * f32 }
         self.current = current + other * f32
     }
 }
