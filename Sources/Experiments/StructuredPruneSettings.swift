@@ -19,6 +19,9 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     /// reference's 200 and 0.05).
     public var bonsaiMasks: Int?
     public var bonsaiRoundFraction: Double?
+    /// L0: gate-learning steps and Adam's step size (nil: 100 and 0.1).
+    public var l0Steps: Int?
+    public var l0LearningRate: Double?
     /// Calibration for Taylor gradients and layer scores (LLM-Pruner: 10 × 64).
     public var calibrationWindows = 10
     public var calibrationSeqlen = 64
@@ -43,17 +46,21 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
                                              taylorOrder: taylorOrder, aggregation: aggregation, layerScore: layerScore, seed: seed)
         if let m = bonsaiMasks { c.bonsaiMasks = m }
         if let f = bonsaiRoundFraction { c.bonsaiRoundFraction = f }
+        if let s = l0Steps { c.l0Steps = s }
+        if let r = l0LearningRate { c.l0LearningRate = r }
         return c
     }
 
     /// Taylor scores need gradients of the calibration loss; layer mode scores layers on it; Bonsai
-    /// measures sub-models' perplexity on it.
-    public var needsCalibration: Bool { (criterion == .taylor && mode != .layer) || mode == .layer || criterion == .bonsai }
+    /// measures sub-models' perplexity on it; L0 learns its gates on it.
+    public var needsCalibration: Bool {
+        (criterion == .taylor && mode != .layer) || mode == .layer || criterion == .bonsai || criterion == .l0
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case criterion = "method", mode, ratio, ratioMode = "ratio_mode", attentionLayers = "attn_layers", mlpLayers = "mlp_layers"
         case taylorOrder = "taylor", aggregation, layerScore = "layer_score", bonsaiMasks = "bonsai_masks"
-        case bonsaiRoundFraction = "bonsai_round"
+        case bonsaiRoundFraction = "bonsai_round", l0Steps = "l0_steps", l0LearningRate = "l0_lr"
         case calibrationWindows = "calib_windows", calibrationSeqlen = "calib_seqlen", calibration, seed
         case evaluation = "eval", output, dataDirectory = "data_dir", threads, memoryBudget = "memory_budget", stream
     }

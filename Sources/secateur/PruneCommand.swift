@@ -11,7 +11,7 @@ struct Prune: ParsableCommand {
         discussion: "Layer by layer in the reference order of the Wanda/SparseGPT code. Writes a model directory that --model loads, with pruning.json (the run record).")
 
     @OptionGroup var options: ModelOptions
-    @Option(help: "Unstructured: magnitude, wanda, sparsegpt, ria, random, gradient, taylor, gblm, entropy, dsnot or es; with --structured: taylor, l1, l2, random or bonsai.") var method: PruneMethodChoice = .wanda
+    @Option(help: "Unstructured: magnitude, wanda, sparsegpt, ria, random, gradient, taylor, gblm, entropy, dsnot or es; with --structured: taylor, l1, l2, random, bonsai or l0.") var method: PruneMethodChoice = .wanda
     @Option(help: "Fraction of each comparison group's weights to remove, in [0, 1).") var sparsity: Double = 0.5
     @Option(help: "unstructured, or N:M (N zeros in every M consecutive inputs), e.g. 2:4.") var pattern: SparsityPattern = .unstructured
     @Option(help: "Comparison group for unstructured (default: row for wanda/ria, layer for magnitude/random).") var group: ComparisonGroup?

@@ -27,7 +27,11 @@ struct StructuredPruneOptions: ParsableArguments {
     var bonsaiMasks: Int?
     @Option(name: .customLong("bonsai-round"), help: "Structured, --method bonsai: share of the model removed per round (Bonsai: 0.05).")
     var bonsaiRound: Double?
-    @Option(name: .customLong("calib-windows"), help: "Structured: calibration windows for Taylor gradients, layer scores and Bonsai's sub-models (LLM-Pruner: 10).")
+    @Option(name: .customLong("l0-steps"), help: "Structured, --method l0: gate-learning steps, one calibration window each (default 100).")
+    var l0Steps: Int?
+    @Option(name: .customLong("l0-lr"), help: "Structured, --method l0: Adam's step size for the gates (default 0.1).")
+    var l0LearningRate: Double?
+    @Option(name: .customLong("calib-windows"), help: "Structured: calibration windows for Taylor gradients, layer scores, Bonsai's sub-models and L0's gates (LLM-Pruner: 10).")
     var calibWindows: Int = 10
     @Option(name: .customLong("calib-seqlen"), help: "Structured: calibration window length (LLM-Pruner: 64).")
     var calibSeqlen: Int = 64
@@ -37,7 +41,7 @@ extension Prune {
     var structuredCriterion: StructuredCriterion {
         get throws {
             guard let c = method.structured else {
-                throw ValidationError("unknown structured method '\(method.rawValue)'; use taylor, l1, l2, random or bonsai")
+                throw ValidationError("unknown structured method '\(method.rawValue)'; use taylor, l1, l2, random, bonsai or l0")
             }
             return c
         }
@@ -64,6 +68,7 @@ extension Prune {
         s.mlpLayers = o.mlpLayers?.range ?? s.attentionLayers
         s.taylorOrder = o.taylor; s.aggregation = o.aggregation; s.layerScore = o.layerScore
         s.bonsaiMasks = o.bonsaiMasks; s.bonsaiRoundFraction = o.bonsaiRound
+        s.l0Steps = o.l0Steps; s.l0LearningRate = o.l0LearningRate
         s.calibrationWindows = o.calibWindows; s.calibrationSeqlen = o.calibSeqlen
         s.calibration = calibrationSource; s.seed = seed
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads

@@ -25,6 +25,9 @@ public struct GroupImportance {
 
     public init(criterion: StructuredCriterion, taylorOrder: TaylorOrder = .first, aggregation: GroupAggregation = .sum,
                 statistics: TaylorStatistics? = nil, seed: UInt64 = 0) throws {
+        if criterion == .l0 {
+            throw StructuredPruningError.invalidSetting("l0 scores are learned gates (HardConcreteGates), not computed from the weights")
+        }
         if criterion == .bonsai {
             throw StructuredPruningError.invalidSetting("bonsai scores come from sub-model perplexities (Bonsai), not from the weights")
         }
@@ -43,7 +46,7 @@ public struct GroupImportance {
         case .l1, .random: return ChannelSalience(.l1)
         case .l2: return ChannelSalience(.l2)
         case .taylor: return ChannelSalience(.taylor(taylorOrder))
-        case .bonsai: preconditionFailure("GroupImportance refuses bonsai at init")
+        case .bonsai, .l0: preconditionFailure("GroupImportance refuses bonsai and l0 at init")
         }
     }
 

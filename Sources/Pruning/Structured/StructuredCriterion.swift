@@ -11,6 +11,10 @@ public enum StructuredCriterion: String, CaseIterable, Codable, Sendable {
     /// Bonsai (Dery et al. 2024): forward passes of perturbed sub-models and a linear fit of
     /// their calibration perplexity, in rounds (block mode only; `Bonsai`).
     case bonsai
+    /// L0 regularization with Hard Concrete gates (Louizos et al. 2018) under CoFi's Lagrangian
+    /// sparsity constraint, gates learned on the calibration windows with the weights frozen
+    /// (block mode only; `HardConcreteGates`).
+    case l0
 }
 
 /// The element-wise Taylor term (LLM-Pruner's `--taylor` choice).

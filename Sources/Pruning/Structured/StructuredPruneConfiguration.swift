@@ -45,6 +45,11 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     public var seed: UInt64
     /// Bonsai: sub-models evaluated per round (the reference's `--masks_per_iter` 200) and the
     /// share of the whole model removed per round (its `--prune_frac` 0.05).
+    /// L0: gate-learning steps (one calibration window each, cycling), Adam's step size for the
+    /// gates' log α, and the Lagrange multipliers' ascent step.
+    public var l0Steps: Int = 100
+    public var l0LearningRate: Double = 0.1
+    public var l0LambdaLearningRate: Double = 0.2
     public var bonsaiMasks: Int = 200
     public var bonsaiRoundFraction: Double = 0.05
     /// Bonsai's rounds: the ratio in steps of at most `bonsaiRoundFraction`.
@@ -77,6 +82,15 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
             guard bonsaiMasks >= 2 else { throw StructuredPruningError.invalidSetting("bonsai needs at least 2 sub-models per round, got \(bonsaiMasks)") }
             guard bonsaiRoundFraction > 0 && bonsaiRoundFraction <= 1 else {
                 throw StructuredPruningError.invalidSetting("bonsai's share per round must be in (0, 1], got \(bonsaiRoundFraction)")
+            }
+        }
+        if criterion == .l0 {
+            guard mode == .block else {
+                throw StructuredPruningError.invalidSetting("l0 gates attention groups and MLP channels (block mode), not \(mode.rawValue) mode")
+            }
+            guard l0Steps >= 1 else { throw StructuredPruningError.invalidSetting("l0 needs at least one step, got \(l0Steps)") }
+            guard l0LearningRate > 0, l0LearningRate.isFinite, l0LambdaLearningRate >= 0, l0LambdaLearningRate.isFinite else {
+                throw StructuredPruningError.invalidSetting("l0 needs a positive learning rate and a non-negative λ step")
             }
         }
         for (name, r) in [("attn_layers", attentionLayers), ("mlp_layers", mlpLayers)] {

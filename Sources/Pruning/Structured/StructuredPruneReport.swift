@@ -34,6 +34,7 @@ public struct StructuredPruneReport: Codable, Sendable {
     public var seconds: Double
     /// Bonsai's rounds (nil for the other criteria).
     public var bonsai: Bonsai.Summary? = nil
+    public var l0: HardConcreteGates.Summary? = nil
 
     enum CodingKeys: String, CodingKey {
         case method, mode, ratioMode = "ratio_mode", ratioRequested = "ratio_requested", ratioActual = "ratio_actual"
@@ -45,6 +46,6 @@ public struct StructuredPruneReport: Codable, Sendable {
         case taylorOrder = "taylor", aggregation, layerScore = "layer_score", seed
         case calibrationWindows = "calibration_windows", calibrationSeqlen = "calibration_seqlen"
         case calibrationSource = "calibration_source"
-        case secondsByPhase = "seconds_by_phase", seconds, bonsai
+        case secondsByPhase = "seconds_by_phase", seconds, bonsai, l0
     }
 }

@@ -16,6 +16,9 @@ extension StructuredPruner {
         guard c.mode == .block else {
             throw StructuredPruningError.invalidSetting("\(c.mode.rawValue) mode needs every block in memory at once; streaming prunes heads and MLP channels (block mode)")
         }
+        guard c.criterion != .l0 else {
+            throw StructuredPruningError.invalidSetting("l0 learns its gates from whole-model gradients at every step, which needs every block in memory; it does not stream")
+        }
         guard c.criterion != .bonsai else {
             throw StructuredPruningError.invalidSetting("bonsai evaluates hundreds of whole sub-models per round, which needs every block in memory; it does not stream")
         }

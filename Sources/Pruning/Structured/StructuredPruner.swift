@@ -62,6 +62,29 @@ public enum StructuredPruner {
                 report.bonsai = result.summary
                 return Result(model: result.model, plan: result.plan, report: report)
             }
+            if c.criterion == .l0 {
+                var settings = HardConcreteGates.Settings()
+                settings.steps = c.l0Steps; settings.learningRate = c.l0LearningRate
+                settings.lambdaLearningRate = c.l0LambdaLearningRate; settings.seed = c.seed
+                let learned = try timed("gates") {
+                    try HardConcreteGates.scores(model, allocation: allocation, windows: calibration, settings: settings, progress: progress)
+                }
+                for i in 0..<n {
+                    if allocation.removedKVGroups[i] > 0 {
+                        plan.keptKVGroups[i] = StructuredPlan.keepHighest(learned.attention[i], removing: allocation.removedKVGroups[i])
+                    }
+                    if allocation.removedMLPChannels[i] > 0 {
+                        plan.keptMLPChannels[i] = StructuredPlan.keepHighest(learned.mlp[i], removing: allocation.removedMLPChannels[i])
+                    }
+                }
+                try checkEveryBlockKeepsOne(plan, model)
+                let pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
+                var report = makeReport(c, dense: model, pruned: pruned, attentionLayers: attnRange, mlpLayers: mlpRange,
+                                        perLayerRatio: perLayerRatio, dropped: [], calibration: calibration,
+                                        calibrationSource: calibrationSource, seconds: seconds, start: start)
+                report.l0 = learned.summary
+                return Result(model: pruned, plan: plan, report: report)
+            }
             let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
                                                  statistics: statistics, seed: c.seed)
             try timed("scoring") {
@@ -111,7 +134,7 @@ public enum StructuredPruner {
                            perLayerRatio: Double?, dropped: [Int], calibration: [[Int32]], calibrationSource: String?,
                            seconds: [String: Double], start: Date) -> StructuredPruneReport {
         let usesGradients = c.criterion == .taylor && c.mode != .layer
-        let usesCalibration = usesGradients || c.mode == .layer || c.criterion == .bonsai
+        let usesCalibration = usesGradients || c.mode == .layer || c.criterion == .bonsai || c.criterion == .l0
         let before = model.parameterCount, after = pruned.parameterCount
         func range(_ r: ClosedRange<Int>?) -> String? { r.map { "\($0.lowerBound)-\($0.upperBound)" } }
         return StructuredPruneReport(
