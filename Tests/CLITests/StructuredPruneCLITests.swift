@@ -85,6 +85,31 @@ final class StructuredPruneCLITests: XCTestCase {
         }
     }
 
+    /// L0 gates from the command line: the exact ratio, the gate run in the record, a saved model
+    /// at the pruned size; a bad setting is one clear line.
+    func testL0GatesPruneAndSaveTheSmallerModel() throws {
+        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
+        var ids = [Int32](); for w in 0..<2 { for t in 0..<16 { ids.append(Int32((w * 11 + t * 7) % 48).littleEndian) } }
+        let file = tmp.write(ids.withUnsafeBytes { Data($0) }, "calib.i32")
+        let out = tmp.url.appendingPathComponent("l0")
+        let r = try run(["prune", "--model", src.path, "--structured", "--method", "l0", "--ratio", "0.3", "--attn-layers", "0-1",
+                         "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16", "--l0-steps", "20",
+                         "--l0-lr", "0.05", "--output", out.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual(j["method"] as? String, "l0")
+        XCTAssertEqual(try XCTUnwrap(j["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
+        let l0 = try XCTUnwrap(j["l0"] as? [String: Any], r.stdout)
+        XCTAssertEqual(l0["steps"] as? Int, 20)
+        let info = try run(["info", "--model", out.path, "--json"])
+        let ij = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any], info.stderr)
+        XCTAssertEqual(ij["params"] as? Int, j["params_after"] as? Int)
+        let e = try run(["prune", "--model", src.path, "--structured", "--method", "l0", "--ratio", "0.3", "--l0-steps", "0",
+                         "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16"])
+        XCTAssertNotEqual(e.status, 0)
+        XCTAssertTrue(e.stderr.hasPrefix("Error: ") && e.stderr.contains("at least one step"), e.stderr)
+    }
+
     func testStructuredErrorsAreOneClearLine() throws {
         let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
         let cases: [([String], String)] = [
