@@ -12,12 +12,15 @@
 # Run from the package root:   bash bench/bench_bonsai.sh
 # A Bonsai sub-model costs a forward of every calibration token (and the 49k-word head): about 2–3 s
 # here, so 200 per round × 6 rounds is an hour or more; BONSAI_MASKS=40 keeps it to minutes.
-# Environment (optional): SECATEUR_BIN, BONSAI_MASKS (200), WINDOWS (16), LIMIT (200), THREADS (2),
-# BENCH_OUT, SECATEUR_DATA. Output: $BENCH_OUT/bonsai.md (the table) and the run records.
+# METHODS (default "taylor bonsai") picks the structured criteria; `METHODS="taylor l0"` runs L0's
+# Hard Concrete gates (L0_STEPS, default 100) on the same allocation and calibration.
+# Environment (optional): SECATEUR_BIN, METHODS, BONSAI_MASKS (200), L0_STEPS (100), WINDOWS (16),
+# LIMIT (200), THREADS (2), BENCH_OUT, SECATEUR_DATA. Output: $BENCH_OUT/bonsai.md (the table) and the run records.
 # Bonsai's reference code (ldery/Bonsai) is not run: it needs CUDA (`.cuda()` throughout its score
 # model) and a patched transformers modelling file, and wandb.
 set -euo pipefail
 SECATEUR_BIN="${SECATEUR_BIN:-.build/release/secateur}"
+METHODS="${METHODS:-taylor bonsai}"; L0_STEPS="${L0_STEPS:-100}"
 BONSAI_MASKS="${BONSAI_MASKS:-200}"; WINDOWS="${WINDOWS:-16}"; LIMIT="${LIMIT:-200}"; THREADS="${THREADS:-2}"
 export SECATEUR_DATA="${SECATEUR_DATA:-/work/shared/data}"
 BENCH_OUT="${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/bench_bonsai.XXXXXX")}"
@@ -26,9 +29,9 @@ mkdir -p "$BENCH_OUT"
 echo "bench_bonsai: out $BENCH_OUT" >&2
 # Rerunning with the same BENCH_OUT reuses every step whose output is there (a method's
 # tasks record means that method is done).
-for method in taylor bonsai; do
+for method in $METHODS; do
   [[ -s "$BENCH_OUT/$method.tasks.json" ]] && { echo "reusing $method" >&2; continue; }
-  extra=(); [[ $method == bonsai ]] && extra=(--bonsai-masks "$BONSAI_MASKS")
+  extra=(); [[ $method == bonsai ]] && extra=(--bonsai-masks "$BONSAI_MASKS"); [[ $method == l0 ]] && extra=(--l0-steps "$L0_STEPS")
   if [[ ! -d "$BENCH_OUT/$method" || ! -s "$BENCH_OUT/$method.json" ]]; then
   start=$(date +%s)
   "$SECATEUR_BIN" prune --model smollm2-135m --structured --method "$method" --ratio 0.3 --attn-layers 4-27 --mlp-layers 4-27 \
@@ -46,9 +49,9 @@ for method in taylor bonsai; do
   rm -rf "${BENCH_OUT:?}/$method"
   echo "done $method" >&2
 done
-python3 - "$BENCH_OUT" "$BONSAI_MASKS" "$WINDOWS" "$LIMIT" <<'PY' | tee "$BENCH_OUT/bonsai.md"
+python3 - "$BENCH_OUT" "$BONSAI_MASKS" "$WINDOWS" "$LIMIT" "$METHODS" "$L0_STEPS" <<'PY' | tee "$BENCH_OUT/bonsai.md"
 import json, sys
-out, masks, windows, limit = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+out, masks, windows, limit, methods, l0_steps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5].split(), sys.argv[6]
 def load(p): return json.load(open(f"{out}/{p}"))
 def ppl(j, dataset):
     if j.get("ppl") is not None:
@@ -66,13 +69,14 @@ def task_values(j):
     return vals
 print(f"| method | params after | ratio | prune s | WikiText-2 | PTB | boolq | hellaswag | winogrande | arc_c | obqa | average |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for method in ["taylor", "bonsai"]:
+for method in methods:
     rec = load(f"{method}.json")
     vals = task_values(load(f"{method}.tasks.json"))
     avg = sum(vals) / len(vals)
     fmt = lambda v: "—" if v is None else f"{100 * v:.1f}"
     seconds = open(f"{out}/{method}.seconds").read().strip()
-    print(f"| {method}{' (' + masks + ' sub-models/round)' if method == 'bonsai' else ''} | {rec.get('params_after')} | "
+    label = {"bonsai": f" ({masks} sub-models/round)", "l0": f" ({l0_steps} steps)"}.get(method, "")
+    print(f"| {method}{label} | {rec.get('params_after')} | "
           f"{100 * rec.get('ratio_actual', 0):.2f} % | {seconds} | {ppl(load(f'{method}.wikitext2.json'), 'wikitext2'):.2f} | "
           f"{ppl(load(f'{method}.ptb.json'), 'ptb'):.2f} | " + " | ".join(fmt(v) for v in vals) + f" | {fmt(avg)} |")
 print(f"\nWikiText-2/PTB: `eval ppl --windows {windows}` (2048 tokens each); tasks: `eval tasks --limit {limit}`.")

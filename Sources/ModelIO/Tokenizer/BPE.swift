@@ -59,10 +59,17 @@ final class BPEModel: @unchecked Sendable {
         for b in 0..<256 {
             let stand = String(Character(Unicode.Scalar(ByteLevelAlphabet.byteToScalar[b])!))
             bl[b] = vocab[stand] ?? -1
-            bf[b] = vocab[String(format: "<0x%02X>", b)] ?? -1
+            bf[b] = vocab[Self.byteFallbackNames[b]] ?? -1
         }
         self.byteLevelIDs = bl
         self.byteFallbackIDs = bf
+    }
+
+    /// "<0x00>" … "<0xFF>": the byte-fallback tokens' names (built once; Foundation's formatter
+    /// per byte made every tokenizer load pay 256 format calls).
+    static let byteFallbackNames: [String] = (0..<256).map { b in
+        let hex = String(b, radix: 16, uppercase: true)
+        return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
     }
 
     var simpleWords: Bool {
