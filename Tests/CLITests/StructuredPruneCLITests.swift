@@ -58,26 +58,33 @@ final class StructuredPruneCLITests: XCTestCase {
         }
     }
 
-    /// Bonsai from the command line: forward passes only, the same exact ratio, its rounds in the
-    /// record, a saved model that reloads at the pruned size; refused where it cannot run.
-    func testBonsaiPrunesFromForwardPassesAndSavesTheSmallerModel() throws {
+    /// Prunes the tiny model at 30 % with `method` from 2 × 16 calibration tokens, saves it, and
+    /// checks the record's exact ratio and that the saved model reloads at the pruned size.
+    /// Returns the record and the source model's directory.
+    func pruneAndReload(_ method: String, _ extra: [String]) throws -> (record: [String: Any], source: URL, calibration: URL) {
         let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
         var ids = [Int32](); for w in 0..<2 { for t in 0..<16 { ids.append(Int32((w * 11 + t * 7) % 48).littleEndian) } }
         let file = tmp.write(ids.withUnsafeBytes { Data($0) }, "calib.i32")
-        let out = tmp.url.appendingPathComponent("bonsai")
-        let r = try run(["prune", "--model", src.path, "--structured", "--method", "bonsai", "--ratio", "0.3", "--attn-layers", "0-1",
-                         "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16", "--bonsai-masks", "10",
-                         "--bonsai-round", "0.1", "--output", out.path, "--json"])
+        let out = tmp.url.appendingPathComponent(method)
+        let r = try run(["prune", "--model", src.path, "--structured", "--method", method, "--ratio", "0.3", "--attn-layers", "0-1",
+                         "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16", "--output", out.path, "--json"] + extra)
         XCTAssertEqual(r.status, 0, r.stderr)
         let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-        XCTAssertEqual(j["method"] as? String, "bonsai")
+        XCTAssertEqual(j["method"] as? String, method)
         XCTAssertEqual(try XCTUnwrap(j["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
-        let bonsai = try XCTUnwrap(j["bonsai"] as? [String: Any], r.stdout)
-        XCTAssertEqual(bonsai["rounds"] as? Int, 3)
-        XCTAssertEqual((bonsai["calibration_ppl_after_round"] as? [Double])?.count, 3)
         let info = try run(["info", "--model", out.path, "--json"])
         let ij = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any], info.stderr)
         XCTAssertEqual(ij["params"] as? Int, j["params_after"] as? Int)
+        return (j, src, file)
+    }
+
+    /// Bonsai from the command line: forward passes only, the same exact ratio, its rounds in the
+    /// record, a saved model that reloads at the pruned size; refused where it cannot run.
+    func testBonsaiPrunesFromForwardPassesAndSavesTheSmallerModel() throws {
+        let (j, src, _) = try pruneAndReload("bonsai", ["--bonsai-masks", "10", "--bonsai-round", "0.1"])
+        let bonsai = try XCTUnwrap(j["bonsai"] as? [String: Any], "\(j)")
+        XCTAssertEqual(bonsai["rounds"] as? Int, 3)
+        XCTAssertEqual((bonsai["calibration_ppl_after_round"] as? [Double])?.count, 3)
         for (args, mention) in [(["--mode", "channel"], "block mode"), (["--stream", "--output", tmp.url.appendingPathComponent("s").path], "does not stream")] {
             let e = try run(["prune", "--model", src.path, "--structured", "--method", "bonsai", "--ratio", "0.3"] + args)
             XCTAssertNotEqual(e.status, 0, "\(args)")
@@ -88,22 +95,9 @@ final class StructuredPruneCLITests: XCTestCase {
     /// L0 gates from the command line: the exact ratio, the gate run in the record, a saved model
     /// at the pruned size; a bad setting is one clear line.
     func testL0GatesPruneAndSaveTheSmallerModel() throws {
-        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
-        var ids = [Int32](); for w in 0..<2 { for t in 0..<16 { ids.append(Int32((w * 11 + t * 7) % 48).littleEndian) } }
-        let file = tmp.write(ids.withUnsafeBytes { Data($0) }, "calib.i32")
-        let out = tmp.url.appendingPathComponent("l0")
-        let r = try run(["prune", "--model", src.path, "--structured", "--method", "l0", "--ratio", "0.3", "--attn-layers", "0-1",
-                         "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16", "--l0-steps", "20",
-                         "--l0-lr", "0.05", "--output", out.path, "--json"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-        XCTAssertEqual(j["method"] as? String, "l0")
-        XCTAssertEqual(try XCTUnwrap(j["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
-        let l0 = try XCTUnwrap(j["l0"] as? [String: Any], r.stdout)
+        let (j, src, file) = try pruneAndReload("l0", ["--l0-steps", "20", "--l0-lr", "0.05"])
+        let l0 = try XCTUnwrap(j["l0"] as? [String: Any], "\(j)")
         XCTAssertEqual(l0["steps"] as? Int, 20)
-        let info = try run(["info", "--model", out.path, "--json"])
-        let ij = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any], info.stderr)
-        XCTAssertEqual(ij["params"] as? Int, j["params_after"] as? Int)
         let e = try run(["prune", "--model", src.path, "--structured", "--method", "l0", "--ratio", "0.3", "--l0-steps", "0",
                          "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16"])
         XCTAssertNotEqual(e.status, 0)

@@ -5,7 +5,7 @@
 /// Products: one input row (decode) runs the encoding's own dot-product kernel, output rows
 /// split across workers; several rows (prefill, perplexity) decode slices of W to float32 and
 /// hand them to BLAS, so prefill keeps sgemm's speed and only the weights in use are widened.
-public struct EncodedMatrix: Sendable {
+public struct EncodedMatrix: Sendable, RowDecoding {
     public let encoding: BlockEncoding
     public let rows: Int
     public let columns: Int
@@ -43,7 +43,7 @@ public struct EncodedMatrix: Sendable {
         }
     }
 
-    /// The whole matrix as float32, row-major.
+    /// The whole matrix as float32, row-major (`RowDecoding`'s, with no row of zero width decoded).
     public func densified() -> [Float] {
         var out = [Float](repeating: 0, count: rows * columns)
         if rows > 0 && columns > 0 {
@@ -66,10 +66,7 @@ public struct EncodedMatrix: Sendable {
             }
             return
         }
-        SparseProducts.densifiedProduct(outputs: rows, inputs: columns, tokens: n, x: x, y: y, accumulate: accumulate,
-                                        zeroFill: false) { r0, r1, w in
-            decodeRows(r0, r1, into: w)
-        }
+        decodedSliceProduct(x, tokens: n, into: y, accumulate: accumulate)
     }
 }
 

@@ -12,7 +12,7 @@ import DecodeKernels
 /// value index `rowStart[r]` on; the value storage ends with `paddingValues` zero values, which
 /// the kernel's vector loads may read past a row's last value. Columns are a multiple of 32
 /// (the kernel reads the masks 32 bits at a time).
-public struct BitmapMatrix: Sendable {
+public struct BitmapMatrix: Sendable, RowDecoding {
     public let rows: Int
     public let columns: Int
     public let valueEncoding: BlockEncoding
@@ -130,28 +130,12 @@ public struct BitmapMatrix: Sendable {
         }
     }
 
-    /// The dense row-major matrix, zeros included.
-    public func densified() -> [Float] {
-        var out = [Float](repeating: 0, count: rows * columns)
-        if rows > 0 { out.withUnsafeMutableBufferPointer { decodeRows(0, rows, into: $0.baseAddress!) } }
-        return out
-    }
-
     /// y[n × rows] = x[n × columns] · Wᵀ (+ y when accumulate). One input row runs the kernel
     /// above, rows split across the workers; several decode slices of W to float32 for BLAS.
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if n == 0 || rows == 0 { return }
-        guard n == 1 else {
-            SparseProducts.densifiedProduct(outputs: rows, inputs: columns, tokens: n, x: x, y: y, accumulate: accumulate,
-                                            zeroFill: false) { r0, r1, w in decodeRows(r0, r1, into: w) }
-            return
-        }
-        let type: Int32
-        switch valueEncoding {
-        case .f16: type = Int32(DK_F16)
-        case .bf16: type = Int32(DK_BF16)
-        default: type = Int32(DK_F32)
-        }
+        guard n == 1 else { return decodedSliceProduct(x, tokens: n, into: y, accumulate: accumulate) }
+        guard let type = valueEncoding.sparseValueType else { preconditionFailure("bitmap values are f32, f16 or bf16") }
         masks.withUnsafeBufferPointer { m in
             values.withUnsafeBufferPointer { v in
                 rowStart.withUnsafeBufferPointer { s in

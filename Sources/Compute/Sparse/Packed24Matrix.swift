@@ -16,7 +16,7 @@ import DecodeKernels
 ///     2:4: group 4k + 2·(p / 2) + h, slot p mod 2      1:4: group 2p + h
 ///
 /// Groups with fewer non-zeros than slots are padded with zero values.
-public struct Packed24Matrix: Sendable {
+public struct Packed24Matrix: Sendable, RowDecoding {
     public let rows: Int
     public let columns: Int
     /// Kept values per group of 4 (1 or 2).
@@ -131,31 +131,13 @@ public struct Packed24Matrix: Sendable {
         }
     }
 
-    /// The dense row-major matrix, zeros included.
-    public func densified() -> [Float] {
-        var out = [Float](repeating: 0, count: rows * columns)
-        if rows > 0 { out.withUnsafeMutableBufferPointer { decodeRows(0, rows, into: $0.baseAddress!) } }
-        return out
-    }
-
     /// y[n × rows] = x[n × columns] · Wᵀ (+ y when accumulate). One input row runs the kernel
     /// above; several decode slices of W to float32 for BLAS (at density ½ a dense GEMM over
     /// the zeros beats a sparse one: `SparseProducts.densifyAboveDensity`).
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if n == 0 || rows == 0 { return }
-        guard n == 1 else {
-            SparseProducts.densifiedProduct(outputs: rows, inputs: columns, tokens: n, x: x, y: y, accumulate: accumulate,
-                                            zeroFill: false) { r0, r1, w in decodeRows(r0, r1, into: w) }
-            return
-        }
-        let type: Int32
-        switch valueEncoding {
-        case .f32: type = Int32(DK_F32)
-        case .f16: type = Int32(DK_F16)
-        case .bf16: type = Int32(DK_BF16)
-        case .q8_0: type = Int32(DK_VALUES_Q8_0)
-        case .q4_0, .q4_1: preconditionFailure("packed 2:4 values are f32, f16, bf16 or q8_0")
-        }
+        guard n == 1 else { return decodedSliceProduct(x, tokens: n, into: y, accumulate: accumulate) }
+        guard let type = valueEncoding.sparseValueType else { preconditionFailure("packed 2:4 values are f32, f16, bf16 or q8_0") }
         values.storage.withUnsafeBytes { raw in
             codes.withUnsafeBufferPointer { cb in
                 let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self), codes = cb.baseAddress!
