@@ -33,9 +33,9 @@ public struct SparseConversionSummary: Sendable, Equatable {
 /// (2026-12-07, 1536×576, three runs each: 0.50–0.80 of dense's time at densities 0.1, 0.3 and
 /// 0.5: its vector work per 8 columns, not its bytes, sets the pace), so it is priced per weight
 /// at 0.7 of dense, or by its bytes where those weigh more. So a 2:4 model decodes in the 2:4
-/// format, a 50 % unstructured one as a bitmap and a 70 % one in CSR. A sparse format must also be smaller than dense: it
-/// never trades memory for speed. A measured rule rather than a timing at conversion keeps
-/// `auto` deterministic on a loaded machine.
+/// format, a 50 % unstructured one as a bitmap and a 70 % one in CSR. A sparse format must also
+/// be smaller than dense: it never trades memory for speed. A measured rule rather than a timing
+/// at conversion keeps `auto` deterministic on a loaded machine.
 public enum SparseDecodeCost {
     /// Time per byte relative to dense float32.
     public static let csrPerByte = 1.5
