@@ -35,4 +35,30 @@ final class FuzzFindingsTests: XCTestCase {
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
+
+    /// An OPT config.json claiming 4,915 layers (found by the config harness after 595,593
+    /// executions, 1.8 s under ASan): the shape indexed `heads` and `ffnDims`, which build a
+    /// per-layer array on every call, once per layer — O(layers²). At the layer limit (2¹⁶) that
+    /// was minutes; now the shape and its counts are one pass, and the counts are checked by hand.
+    func testOPTConfigWithManyLayersCountsInOnePass() throws {
+        for layers in [4915, ModelSizeLimits.layers] {
+            let dir = TempDir()
+            let json = """
+            {"model_type": "opt", "vocab_size": 16, "hidden_size": 8, "num_hidden_layers": \(layers),
+             "num_attention_heads": 2, "ffn_dim": 12, "max_position_embeddings": 16, "word_embed_proj_dim": 8}
+            """
+            let start = Date()
+            let config = try OPTConfig.load(path: dir.write(Array(json.utf8), name: "config.json"))
+            let shape = ModelShape(config: config, storedBytesPerValue: 4)
+            // Per block: q, k, v, out_proj 8×8 + bias 8; fc1 12×8 + 12; fc2 8×12 + 8; two LayerNorms 2×(8 + 8).
+            let block = 4 * (8 * 8 + 8) + (12 * 8 + 12) + (8 * 12 + 8) + 2 * 16
+            // Outside: tokens 16×8, positions (16 + 2)×8, final LayerNorm 8 + 8 (pre-LN); the head is tied.
+            let outside = 16 * 8 + 18 * 8 + 16
+            XCTAssertEqual(shape.blocks.count, layers)
+            XCTAssertEqual(shape.largestBlockParameterCount, block)
+            XCTAssertEqual(shape.nonBlockParameterCount, outside)
+            XCTAssertEqual(shape.parameterCount, layers * block + outside)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5, "\(layers) layers")
+        }
+    }
 }

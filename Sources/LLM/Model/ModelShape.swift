@@ -28,9 +28,12 @@ public struct ModelShape: Sendable {
 
     /// An OPT checkpoint's shape from its config alone.
     public init(config c: OPTConfig, storedBytesPerValue: Double) {
+        // `heads` and `ffnDims` build a per-layer array on each call: take them once (indexing
+        // them inside the map cost O(layers²), seconds for a config claiming thousands of layers).
+        let heads = c.heads, ffnDims = c.ffnDims
         self.init(architecture: "opt", hiddenSize: c.hiddenSize, vocabSize: c.vocabSize,
-                  blocks: (0..<c.numHiddenLayers).map {
-                      BlockShape(heads: c.heads[$0], kvHeads: c.heads[$0], headDim: c.headDim, intermediateSize: c.ffnDims[$0])
+                  blocks: zip(heads, ffnDims).map {
+                      BlockShape(heads: $0, kvHeads: $0, headDim: c.headDim, intermediateSize: $1)
                   },
                   parameters: OPTModel.parameters(config: c), storedBytesPerValue: storedBytesPerValue)
     }
