@@ -1,3 +1,4 @@
+import DecodeKernels
 #if canImport(Accelerate)
 import Accelerate
 #else
@@ -27,9 +28,35 @@ public enum BLAS {
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
         _ = singleThreaded
+        #if SECATEUR_SANITIZER_PROBES
+        probeOperands(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        #endif
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    #if SECATEUR_SANITIZER_PROBES
+    /// OpenBLAS is not instrumented, so a sanitizer sees none of its accesses. In sanitizer
+    /// builds (bench/bench_sanitizers.sh) every element a product will read is read here first,
+    /// and every element it will write is read and written back, from Swift: AddressSanitizer
+    /// then checks each operand's extent, and ThreadSanitizer sees which thread touches which
+    /// part of a shared output (the workers' slices must be disjoint).
+    private static func probeOperands(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(m > 0 && n > 0 && k >= 0, "sgemm: sizes m \(m), n \(n), k \(k)")
+        func read(_ p: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int) {
+            precondition(columns == 0 || ld >= columns, "sgemm: leading dimension \(ld) < \(columns) columns")
+            _ = dk_probe_read(p, rows, columns, ld)
+        }
+        if k > 0 {
+            read(a, rows: transA ? k : m, columns: transA ? m : k, ld: lda)
+            read(b, rows: transB ? n : k, columns: transB ? k : n, ld: ldb)
+        }
+        precondition(ldc >= n, "sgemm: ldc \(ldc) < n \(n)")
+        dk_probe_write(c, m, n, ldc)
+    }
+    #endif
 
     /// y = x · Wᵀ (+ beta·y) for a linear layer with weight W [out × in] and x [rows × in],
     /// split by output features across the workers when it is large enough to pay.

@@ -42,8 +42,12 @@ final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { b in
             task = b
             remaining.store(helpers, ordering: .relaxed)
-            epoch.wrappingIncrement(ordering: .releasing)
-            for _ in 0..<sleepers.load(ordering: .relaxed) { wake.signal() }
+            // Sequentially consistent on both sides of the sleep handshake (Dekker): a helper
+            // raises `sleepers` then reads `epoch`; we raise `epoch` then read `sleepers`. With
+            // weaker orderings both reads may see the old values, and the helper sleeps through
+            // the loop it should run while we wait for it forever.
+            epoch.wrappingIncrement(ordering: .sequentiallyConsistent)
+            for _ in 0..<sleepers.load(ordering: .sequentiallyConsistent) { wake.signal() }
             b(0)
             while remaining.load(ordering: .acquiring) > 0 {}
             task = nil

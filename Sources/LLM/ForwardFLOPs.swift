@@ -6,6 +6,7 @@ extension LanguageModel {
     public func forwardFLOPs(length t: Int) -> Double {
         let T = Double(t)
         var total = 2 * T * Double(headInputSize) * Double(vocabSize)      // LM head
+        total += 2 * T * Double(embeddingProjectionWeights)                  // OPT's project_in / project_out
         let pairs = T * (T + 1) / 2
         for i in 0..<layerCount {
             for p in projections {
@@ -16,5 +17,14 @@ extension LanguageModel {
             total += 2 * 2 * pairs * Double(s.headDim) * Double(s.heads)    // QKᵀ and P·V
         }
         return total
+    }
+}
+
+extension LanguageModel {
+    /// Weights of the projections between the word embedding's width and the hidden size (OPT's
+    /// project_in and project_out when word_embed_proj_dim ≠ hidden_size; 0 otherwise): each is
+    /// used once per token, like a block's projection.
+    public var embeddingProjectionWeights: Int {
+        parameters.reduce(0) { $0 + ($1.role == .embeddingProjection ? $1.count : 0) }
     }
 }

@@ -21,19 +21,27 @@ struct Secateur: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+        // The run's error is turned into what to exit with, and released, before exiting: a value
+        // still alive at a call that never returns is never released (LeakSanitizer reports it).
+        if let failure = failure(running: &command) { exit(withError: failure) }
+    }
+
+    /// What `command.run()` failed with, as `exit(withError:)` should see it (nil on success).
+    private static func failure(running command: inout ParsableCommand) -> Error? {
         do {
             try command.run()
+            return nil
         } catch let e as ValidationError {
-            exit(withError: e)
+            return e
         } catch let e as CleanExit {
-            exit(withError: e)
+            return e
         } catch let e as ExitCode {
-            exit(withError: e)
+            return e
         } catch {
             // Help, version and dump-help requests come back from `run()` as ArgumentParser's own
             // (internal) error types; only its `exit` knows how to print them.
-            if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { exit(withError: error) }
-            exit(withError: RuntimeFailure(error))
+            if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return error }
+            return RuntimeFailure(error)
         }
     }
 }

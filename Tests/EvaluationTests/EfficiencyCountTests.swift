@@ -49,6 +49,26 @@ final class EfficiencyCountTests: XCTestCase {
         XCTAssertEqual(m.forwardFLOPs(length: 5), 2 * Double(causal.perSequence))
     }
 
+    /// OPT with word_embed_proj_dim 16 ≠ hidden 32 (the fixture opt-post-proj): the head is
+    /// [vocab × 16] and project_in / project_out carry 16·32 weights each. The MAC count used to
+    /// read the head as [vocab × 32] (past its end) and left the two projections out.
+    func testOPTWithEmbeddingProjectionsByHand() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/opt/opt-post-proj")
+        let m = try OPTModel(directory: dir.path)
+        XCTAssertEqual(m.headInputSize, 16)
+        // Per layer: q, k, v, out_proj 32·32 each + fc1 40·32 + fc2 32·40 = 6656; two layers.
+        // Head 512·16 = 8192; project_in 32·16 + project_out 16·32 = 1024.
+        let perToken = 2 * 6656 + 8192 + 1024
+        let c = MACCount(model: m, sequenceLength: 4)
+        XCTAssertEqual(c.linearPerToken, perToken)
+        // Random weights: no zero among them.
+        XCTAssertEqual(c.linearNonzeroPerToken, perToken)
+        // Attention, T = 4: 10 causal pairs · 2 products · 2 heads · head_dim 16, per layer.
+        XCTAssertEqual(c.attentionPerSequence, 2 * (2 * 10 * 2 * 16))
+        XCTAssertEqual(m.forwardFLOPs(length: 4), 2 * Double(c.perSequence))
+    }
+
     func testParametersAndBytesByHand() throws {
         let m = handModel()
         let p = ParameterCounts(model: m)

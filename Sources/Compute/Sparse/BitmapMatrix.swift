@@ -104,13 +104,14 @@ public struct BitmapMatrix: Sendable, RowDecoding {
         let first = Int(rowStart[r0]), n = Int(rowStart[r1]) - first
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, n)) { v in
             values.withUnsafeBytes { raw in
-                for i in 0..<n {
-                    let k = first + i
-                    switch valueEncoding {
-                    case .f16: v[i] = floatFromFloat16Bits(raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))
-                    case .bf16: v[i] = floatFromBFloat16Bits(raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))
-                    default: v[i] = raw.loadUnaligned(fromByteOffset: 4 * k, as: Float.self)
-                    }
+                // One switch per call, not per value.
+                switch valueEncoding {
+                case .f16:
+                    for i in 0..<n { v[i] = floatFromFloat16Bits(raw.loadUnaligned(fromByteOffset: 2 * (first + i), as: UInt16.self)) }
+                case .bf16:
+                    for i in 0..<n { v[i] = floatFromBFloat16Bits(raw.loadUnaligned(fromByteOffset: 2 * (first + i), as: UInt16.self)) }
+                default:
+                    for i in 0..<n { v[i] = raw.loadUnaligned(fromByteOffset: 4 * (first + i), as: Float.self) }
                 }
             }
             var i = 0

@@ -54,4 +54,9 @@ void dk_bitmap_rows(int value_type, const uint8_t *masks, size_t columns, const 
 /// 1 when the vector kernels were compiled in, 0 for the scalar twins.
 int dk_vectorized(void);
 
+/// Sanitizer probes (bench/bench_sanitizers.sh): read every element of a rows × columns
+/// matrix whose rows are ld floats apart (returns their sum), or read and write each back.
+float dk_probe_read(const float *p, size_t rows, size_t columns, size_t ld);
+void dk_probe_write(float *p, size_t rows, size_t columns, size_t ld);
+
 #endif

@@ -32,10 +32,12 @@ public struct MACCount: Codable, Sendable, Equatable {
     public init(model: LanguageModel, sequenceLength t: Int, attentionPairs: AttentionPairs = .causal) {
         sequenceLength = t
         self.attentionPairs = attentionPairs
-        var linear = model.vocabSize * model.hiddenSize          // LM head (tied or not)
-        var nonzero = model.withHeadWeights { w in
-            (0..<(model.vocabSize * model.hiddenSize)).reduce(0) { w[$1] != 0 ? $0 + 1 : $0 }
-        }
+        // LM head (tied or not): [vocab × headInputSize], which is OPT's word_embed_proj_dim, not
+        // the hidden size, where project_in / project_out exist (reading vocab × hidden overran it).
+        let head = model.vocabSize * model.headInputSize
+        var linear = head + model.embeddingProjectionWeights
+        var nonzero = model.withHeadWeights { w in (0..<head).reduce(0) { w[$1] != 0 ? $0 + 1 : $0 } }
+            + model.embeddingProjectionWeights
         let pairs = attentionPairs == .causal ? t * (t + 1) / 2 : t * t
         var attention = 0
         for i in 0..<model.layerCount {

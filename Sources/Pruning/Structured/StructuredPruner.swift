@@ -32,6 +32,7 @@ public enum StructuredPruner {
         var attnRange: ClosedRange<Int>?, mlpRange: ClosedRange<Int>?
         var perLayerRatio: Double?
         var dropped: [Int] = []
+        var gates: HardConcreteGates.Summary?   // L0's learned gates, for the report
         let usesGradients = c.criterion == .taylor && c.mode != .layer
 
         var statistics: TaylorStatistics?
@@ -78,18 +79,14 @@ public enum StructuredPruner {
                     }
                 }
                 try checkEveryBlockKeepsOne(plan, model)
-                let pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
-                var report = makeReport(c, dense: model, pruned: pruned, attentionLayers: attnRange, mlpLayers: mlpRange,
-                                        perLayerRatio: perLayerRatio, dropped: [], calibration: calibration,
-                                        calibrationSource: calibrationSource, seconds: seconds, start: start)
-                report.l0 = learned.summary
-                return Result(model: pruned, plan: plan, report: report)
-            }
-            let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
-                                                 statistics: statistics, seed: c.seed)
-            try timed("scoring") {
-                for i in 0..<n { plan.keepHighest(layer: i, of: model, by: importance, allocation: allocation) }
-                try checkEveryBlockKeepsOne(plan, model)
+                gates = learned.summary
+            } else {
+                let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
+                                                     statistics: statistics, seed: c.seed)
+                try timed("scoring") {
+                    for i in 0..<n { plan.keepHighest(layer: i, of: model, by: importance, allocation: allocation) }
+                    try checkEveryBlockKeepsOne(plan, model)
+                }
             }
         case .channel:
             let keep = try timed("allocation") { try HiddenChannelBudget.solve(model: model, ratio: c.ratio, mode: c.ratioMode) }
@@ -114,9 +111,10 @@ public enum StructuredPruner {
         }
 
         let pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
-        let report = makeReport(c, dense: model, pruned: pruned, attentionLayers: attnRange, mlpLayers: mlpRange,
-                                perLayerRatio: perLayerRatio, dropped: dropped, calibration: calibration,
-                                calibrationSource: calibrationSource, seconds: seconds, start: start)
+        var report = makeReport(c, dense: model, pruned: pruned, attentionLayers: attnRange, mlpLayers: mlpRange,
+                                 perLayerRatio: perLayerRatio, dropped: dropped, calibration: calibration,
+                                 calibrationSource: calibrationSource, seconds: seconds, start: start)
+        report.l0 = gates
         return Result(model: pruned, plan: plan, report: report)
     }
 
