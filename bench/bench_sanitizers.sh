@@ -36,7 +36,7 @@ for s in "${SANITIZERS[@]}"; do
   # are counted too. ASan stops a process at its first report (its default); TSan goes on and
   # reports every race it sees. Leak checking stays on, less the toolchain's own leaks
   # (bench/lsan-suppressions.txt).
-  export ASAN_OPTIONS="log_path=$reports/report:detect_leaks=1"
+  export ASAN_OPTIONS="log_path=$reports/report:detect_leaks=1:malloc_context_size=100"
   export LSAN_OPTIONS="suppressions=$PWD/bench/lsan-suppressions.txt:print_suppressions=0"
   export TSAN_OPTIONS="log_path=$reports/report:halt_on_error=0:second_deadlock_stack=1"
   start=$(date +%s)
