@@ -22,6 +22,8 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     /// L0: gate-learning steps and Adam's step size (nil: 100 and 0.1).
     public var l0Steps: Int?
     public var l0LearningRate: Double?
+    /// L0: prune to this shape (Sheared LLaMA's targeted pruning) instead of to `ratio`.
+    public var l0Target: L0TargetShape?
     /// Calibration for Taylor gradients and layer scores (LLM-Pruner: 10 × 64).
     public var calibrationWindows = 10
     public var calibrationSeqlen = 64
@@ -48,6 +50,7 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
         if let f = bonsaiRoundFraction { c.bonsaiRoundFraction = f }
         if let s = l0Steps { c.l0Steps = s }
         if let r = l0LearningRate { c.l0LearningRate = r }
+        c.l0TargetShape = l0Target
         return c
     }
 
@@ -60,7 +63,7 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case criterion = "method", mode, ratio, ratioMode = "ratio_mode", attentionLayers = "attn_layers", mlpLayers = "mlp_layers"
         case taylorOrder = "taylor", aggregation, layerScore = "layer_score", bonsaiMasks = "bonsai_masks"
-        case bonsaiRoundFraction = "bonsai_round", l0Steps = "l0_steps", l0LearningRate = "l0_lr"
+        case bonsaiRoundFraction = "bonsai_round", l0Steps = "l0_steps", l0LearningRate = "l0_lr", l0Target = "l0_target"
         case calibrationWindows = "calib_windows", calibrationSeqlen = "calib_seqlen", calibration, seed
         case evaluation = "eval", output, dataDirectory = "data_dir", threads, memoryBudget = "memory_budget", stream
     }

@@ -31,6 +31,8 @@ struct StructuredPruneOptions: ParsableArguments {
     var l0Steps: Int?
     @Option(name: .customLong("l0-lr"), help: "Structured, --method l0: Adam's step size for the gates (default 0.1).")
     var l0LearningRate: Double?
+    @Option(name: .customLong("l0-target"), help: "Structured, --method l0: prune to this shape instead of --ratio (Sheared LLaMA), e.g. layers=24,hidden=512,kv_heads=2,intermediate=1024; a key left out keeps the model's.")
+    var l0Target: String?
     @Option(name: .customLong("calib-windows"), help: "Structured: calibration windows for Taylor gradients, layer scores, Bonsai's sub-models and L0's gates (LLM-Pruner: 10).")
     var calibWindows: Int = 10
     @Option(name: .customLong("calib-seqlen"), help: "Structured: calibration window length (LLM-Pruner: 64).")
@@ -47,10 +49,23 @@ extension Prune {
         }
     }
 
+    /// `--l0-target`, parsed by the library.
+    var targetShape: L0TargetShape? {
+        get throws {
+            do { return try structuredOptions.l0Target.map(L0TargetShape.init(parsing:)) } catch { throw ValidationError("--l0-target: \(error)") }
+        }
+    }
+
     func validateStructured() throws {
         let s = structuredOptions
-        guard let r = s.ratio else { throw ValidationError("--structured needs --ratio r (share of the model's parameters to remove)") }
-        guard r > 0 && r < 1 else { throw ValidationError("--ratio must be in (0, 1), got \(r)") }
+        if s.l0Target != nil {
+            _ = try targetShape
+            guard s.ratio == nil else { throw ValidationError("--l0-target sets the size; leave out --ratio") }
+            guard (try? structuredCriterion) == .l0 else { throw ValidationError("--l0-target is for --method l0") }
+        } else {
+            guard let r = s.ratio else { throw ValidationError("--structured needs --ratio r (share of the model's parameters to remove) or, with --method l0, --l0-target") }
+            guard r > 0 && r < 1 else { throw ValidationError("--ratio must be in (0, 1), got \(r)") }
+        }
         _ = try structuredCriterion
         if s.calibWindows < 1 { throw ValidationError("--calib-windows must be at least 1") }
         if s.calibSeqlen < 2 { throw ValidationError("--calib-seqlen must be at least 2") }
@@ -61,8 +76,11 @@ extension Prune {
         var s = StructuredPruneSettings()
         s.criterion = try structuredCriterion
         s.mode = o.mode
-        guard let ratio = o.ratio else { throw ValidationError("--structured needs --ratio r") }
-        s.ratio = ratio
+        s.l0Target = try targetShape
+        if s.l0Target == nil {
+            guard let ratio = o.ratio else { throw ValidationError("--structured needs --ratio r") }
+            s.ratio = ratio
+        }
         s.ratioMode = o.ratioMode
         s.attentionLayers = o.attnLayers?.range ?? layers?.range
         s.mlpLayers = o.mlpLayers?.range ?? s.attentionLayers

@@ -104,6 +104,38 @@ final class StructuredPruneCLITests: XCTestCase {
         XCTAssertTrue(e.stderr.hasPrefix("Error: ") && e.stderr.contains("at least one step"), e.stderr)
     }
 
+    /// `--l0-target`: the saved model has the target shape (one layer fewer, a narrower residual
+    /// stream), the record names the shape and the ratio it amounts to; mixing it with `--ratio`,
+    /// another method or a shape the model cannot reach is one clear line.
+    func testL0TargetShapeSavesAModelOfThatShape() throws {
+        let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
+        var ids = [Int32](); for w in 0..<2 { for t in 0..<16 { ids.append(Int32((w * 11 + t * 7) % 48).littleEndian) } }
+        let file = tmp.write(ids.withUnsafeBytes { Data($0) }, "calib.i32")
+        let out = tmp.url.appendingPathComponent("shaped")
+        let common = ["prune", "--model", src.path, "--structured", "--method", "l0", "--l0-steps", "8",
+                      "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16"]
+        let r = try run(common + ["--l0-target", "layers=1,hidden=24,intermediate=30", "--output", out.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual((j["l0"] as? [String: Any])?["target_shape"] as? String, "layers=1,hidden=24,intermediate=30")
+        XCTAssertEqual(j["hidden_size_after"] as? Int, 24)
+        XCTAssertEqual(j["intermediate_sizes"] as? [Int], [30])
+        XCTAssertEqual((j["dropped_layers"] as? [Int])?.count, 1)
+        XCTAssertEqual(try XCTUnwrap(j["ratio_requested"] as? Double), try XCTUnwrap(j["ratio_actual"] as? Double))
+        let info = try run(["info", "--model", out.path, "--json"])
+        let ij = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any], info.stderr)
+        XCTAssertEqual(ij["params"] as? Int, j["params_after"] as? Int)
+        for (args, mention) in [(["--l0-target", "layers=1", "--ratio", "0.3"], "leave out --ratio"),
+                                (["--l0-target", "hidden=64"], "exceeds the model's 32"),
+                                (["--l0-target", "depth=1"], "unknown key 'depth'")] {
+            let e = try run(common + args)
+            XCTAssertNotEqual(e.status, 0, "\(args)")
+            XCTAssertTrue(e.stderr.hasPrefix("Error: ") && e.stderr.contains(mention), "\(args): \(e.stderr)")
+        }
+        let taylor = try run(["prune", "--model", src.path, "--structured", "--method", "taylor", "--l0-target", "layers=1"])
+        XCTAssertTrue(taylor.stderr.contains("--method l0"), taylor.stderr)
+    }
+
     func testStructuredErrorsAreOneClearLine() throws {
         let src = try tmp.modelDir("tiny", from: "llama-gqa-untied", tokenizer: true)
         let cases: [([String], String)] = [

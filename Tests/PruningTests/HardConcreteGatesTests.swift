@@ -35,35 +35,45 @@ final class HardConcreteGatesTests: XCTestCase {
         XCTAssertEqual(Double(nonzero) / Double(n), HardConcreteGates.keepProbability(logAlpha: 0.7).p, accuracy: 0.01)
     }
 
-    /// ∂L/∂z from the weight gradient (Σ W₀ ⊙ ∂L/∂W over the unit's columns) equals the central
-    /// difference of the loss in z, for an MLP channel and for a KV group.
+    /// ∂L/∂z from the weight gradients (`GatedWeights.gradients`) equals the central difference of
+    /// the loss in z, for a gate of every kind — MLP channel, KV group, hidden channel, layer — with
+    /// all four kinds gated at once (other gates at random values in (0, 1), so the products of
+    /// gates are exercised), on a tied and an untied model.
     func testGateGradientMatchesFiniteDifferences() throws {
-        let m = try model()
-        let window = calibration[0]
-        for (attention, unit) in [(false, 7), (true, 1)] {
-            let p: Projection = attention ? .o : .down
-            let name = m.moduleName(p, layer: 1) + ".weight"
-            let original = m.linear(p, layer: 1)
-            let module = HardConcreteGates.Module(layer: 1, attention: attention, units: attention ? m.blockShape(1).kvHeads : m.blockShape(1).intermediateSize,
-                                                  removing: 1, logAlpha: [], adamM: [], adamV: [])
-            let z0 = 0.6
-            var gates = [Double](repeating: 1, count: module.units)
-            func loss(_ z: Double) throws -> Double {
-                gates[unit] = z
-                m.setLinear(HardConcreteGates.scaledColumns(original, gates: gates, model: m, module: module), p, layer: 1)
-                defer { m.setLinear(original, p, layer: 1) }
+        for fixture in ["llama-gqa-untied", "llama-gqa-tied"] {
+            let dir = URL(fileURLWithPath: BonsaiTests.tiny).deletingLastPathComponent().appendingPathComponent(fixture).path
+            let m = try LlamaModel(checkpoint: try HFCheckpoint(directory: dir))
+            let window = calibration[0]
+            let gated = try GatedWeights(model: m, attentionLayers: [1], mlpLayers: [0, 1], hidden: true, layers: true)
+            var rng = SeededRNG(seed: 11)
+            func random(_ n: Int) -> [Double] { (0..<n).map { _ in 0.3 + 0.6 * Double(rng.next() >> 11) * 0x1p-53 } }
+            var values = GatedWeights.Values()
+            values.attention[1] = random(m.blockShape(1).kvHeads)
+            values.mlp[0] = random(m.blockShape(0).intermediateSize)
+            values.mlp[1] = random(m.blockShape(1).intermediateSize)
+            values.hidden = random(m.hiddenSize)
+            values.layers = random(m.layerCount)
+            var g = ModelGradients(tensors: m.parameters.filter { gated.gradientNames.contains($0.name) }, partial: true)
+            gated.write(values)
+            _ = try m.accumulateGradients(tokens: window, into: &g, scale: 1)
+            let analytic = try gated.gradients(g, at: values)
+            func loss(_ v: GatedWeights.Values) throws -> Double {
+                gated.write(v)
                 return try LayerRemovalLoss.meanLoss(model: m, windows: [window], skipping: nil)
             }
-            gates[unit] = z0
-            m.setLinear(HardConcreteGates.scaledColumns(original, gates: gates, model: m, module: module), p, layer: 1)
-            var g = ModelGradients(tensors: m.parameters.filter { $0.name == name }, partial: true)
-            _ = try m.accumulateGradients(tokens: window, into: &g, scale: 1)
-            m.setLinear(original, p, layer: 1)
-            let analytic = try HardConcreteGates.gateGradients(g[name], original: original, model: m, module: module)[unit]
             let h = 1e-2
-            let numeric = (try loss(z0 + h) - loss(z0 - h)) / (2 * h)
-            XCTAssertEqual(analytic, numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(attention ? "KV group" : "MLP channel")")
-            XCTAssertNotEqual(analytic, 0)
+            for (kind, unit) in [(HardConcreteGates.Kind.mlp(layer: 1), 7), (.mlp(layer: 0), 3), (.attention(layer: 1), 1),
+                                 (.hidden, 5), (.hidden, 30), (.layers, 0), (.layers, 1)] {
+                var up = values, down = values
+                up[kind]![unit] += h; down[kind]![unit] -= h
+                let numeric = (try loss(up) - loss(down)) / (2 * h)
+                let a = try XCTUnwrap(analytic[kind])[unit]
+                XCTAssertEqual(a, numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(fixture) \(kind.name) \(unit)")
+                XCTAssertNotEqual(a, 0)
+            }
+            gated.restore()
+            XCTAssertEqual(try m.logits(window), try LlamaModel(checkpoint: try HFCheckpoint(directory: dir)).logits(window),
+                           "restore puts the frozen weights back")
         }
     }
 
@@ -73,10 +83,9 @@ final class HardConcreteGatesTests: XCTestCase {
     /// lowers the loss; the gates find those too.)
     func testGatesDropTheChannelsTheLossNeedsLeast() throws {
         let m = try model()
-        let allocation = BlockAllocation(removedKVGroups: [0, 0], removedMLPChannels: [6, 6], perLayerRatio: 0.15, removedParameters: 0)
         var s = HardConcreteGates.Settings()
         s.steps = 120
-        let learned = try HardConcreteGates.scores(m, allocation: allocation, windows: calibration, settings: s)
+        let learned = try HardConcreteGates.learn(m, removing: GateRemovals(kvGroups: [0, 0], mlpChannels: [6, 6]), windows: calibration, settings: s)
         let base = try LayerRemovalLoss.meanLoss(model: m, windows: calibration, skipping: nil)
         func lossWithout(_ removed: [[Int]]) throws -> Double {
             let originals = (0..<2).map { m.linear(.down, layer: $0) }
@@ -136,6 +145,84 @@ final class HardConcreteGatesTests: XCTestCase {
         XCTAssertEqual(a.report.calibrationWindows, 3)
         let replay = try StructuralShrink.apply(a.plan, to: try model())
         XCTAssertEqual(try replay.logits(calibration[1]), try a.model.logits(calibration[1]))
+    }
+
+    /// Sheared LLaMA's targeted pruning: the pruned model has exactly the target shape, and it
+    /// computes what the gated dense model computes with the learned gates at 0 and 1 (the norms
+    /// rescaled for the narrower residual stream), for every kind of cut at once.
+    func testTargetShapeLandsExactlyAndEqualsTheGatedModel() throws {
+        for text in ["hidden=24,kv_heads=1,intermediate=30", "layers=1,hidden=20", "layers=1"] {
+            let shape = try L0TargetShape(parsing: text)
+            var c = StructuredPruneConfiguration(criterion: .l0, ratio: 0.2, seed: 3)
+            c.l0Steps = 10; c.l0TargetShape = shape
+            let dense = try model()
+            let r = try StructuredPruner.prune(dense, configuration: c, calibration: calibration)
+            XCTAssertEqual(r.model.layerCount, shape.layers ?? 2, text)
+            XCTAssertEqual(r.model.hiddenSize, shape.hiddenSize ?? 32, text)
+            XCTAssertEqual(r.model.blockShapes.map(\.kvHeads), [Int](repeating: shape.kvHeads ?? 2, count: r.model.layerCount), text)
+            XCTAssertEqual(r.model.blockShapes.map(\.intermediateSize), [Int](repeating: shape.intermediateSize ?? 40, count: r.model.layerCount), text)
+            XCTAssertEqual(r.report.l0?.targetShape, shape)
+            XCTAssertEqual(r.report.ratioRequested, r.report.ratioActual)
+            XCTAssertEqual(r.report.droppedLayers.count, 2 - (shape.layers ?? 2))
+
+            // The gated dense model with every gate at 1 (kept) or 0 (cut).
+            let plan = r.plan
+            var v = GatedWeights.Values()
+            let keptGroups = (0..<2).map { Set(plan.keptKVGroups[$0]) }, keptChannels = (0..<2).map { Set(plan.keptMLPChannels[$0]) }
+            for i in 0..<2 {
+                v.attention[i] = (0..<2).map { keptGroups[i].contains($0) ? 1 : 0 }
+                v.mlp[i] = (0..<40).map { keptChannels[i].contains($0) ? 1 : 0 }
+            }
+            let keptHidden = Set(plan.keptHiddenChannels ?? Array(0..<32))
+            v.hidden = (0..<32).map { keptHidden.contains($0) ? 1 : 0 }
+            v.layers = (0..<2).map { plan.keptLayers.contains($0) ? 1 : 0 }
+            let unscaled = try StructuralShrink.apply(plan, to: dense)   // the cut without the norms' rescale
+            let gated = try GatedWeights(model: dense, attentionLayers: [0, 1], mlpLayers: [0, 1], hidden: true, layers: true)
+            gated.write(v)
+            defer { gated.restore() }
+            for window in calibration {
+                let expected = try dense.logits(window)
+                func error(_ m: LanguageModel) throws -> Float { zip(expected, try m.logits(window)).map { abs($0 - $1) }.max()! }
+                let scale = expected.map { abs($0) }.max()!
+                // RMSNorm's ε (1e-6 here, against a mean square of ~4e-4 in this random model) is
+                // the one term the rescale cannot carry over: it leaves ~0.3 % of the logits' scale.
+                XCTAssertLessThan(try error(r.model), 5e-3 * scale, "\(text): the cut model is the gated one")
+                if shape.hiddenSize != nil {
+                    XCTAssertGreaterThan(try error(unscaled), 10 * (try error(r.model)), "\(text): the rescale is what makes them equal")
+                }
+            }
+        }
+    }
+
+    func testTargetShapeParsesAndRefuses() throws {
+        let shape = try L0TargetShape(parsing: "layers=24, hidden=512,kv_heads=2,intermediate=1024")
+        XCTAssertEqual(shape, L0TargetShape(layers: 24, hiddenSize: 512, kvHeads: 2, intermediateSize: 1024))
+        XCTAssertEqual(try L0TargetShape(parsing: shape.description), shape)
+        XCTAssertEqual(try JSONDecoder().decode(L0TargetShape.self, from: try JSONEncoder().encode(shape)), shape)
+        for (bad, says) in [("layers=0", "at least 1"), ("width=3", "unknown key 'width'"), ("layers", "key=count"), ("hidden=x", "key=count")] {
+            XCTAssertThrowsError(try L0TargetShape(parsing: bad), bad) { XCTAssertTrue("\($0)".contains(says), "\(bad): \($0)") }
+        }
+        func message(_ text: String, criterion: StructuredCriterion = .l0) -> String {
+            var c = StructuredPruneConfiguration(criterion: criterion, ratio: 0.2)
+            c.l0TargetShape = try? L0TargetShape(parsing: text)
+            do { try StructuredPruner.checkBudget(try model(), configuration: c); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message("hidden=33").contains("hidden size 33 exceeds the model's 32"), message("hidden=33"))
+        XCTAssertTrue(message("kv_heads=3").contains("KV heads 3 exceeds"), message("kv_heads=3"))
+        XCTAssertTrue(message("layers=2,hidden=32").contains("removes nothing"), message("layers=2,hidden=32"))
+        XCTAssertTrue(message("layers=1", criterion: .taylor).contains("L0's"), message("layers=1", criterion: .taylor))
+        XCTAssertEqual(message("layers=1,hidden=16,kv_heads=1,intermediate=8"), "")
+        // OPT writes its residual stream through biases and a position table too: hidden and layer
+        // gates are refused, KV-group and channel targets are not.
+        let opt = try OPTModel(directory: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/opt/opt-pre").path)
+        var c = StructuredPruneConfiguration(criterion: .l0, ratio: 0.2)
+        c.l0TargetShape = L0TargetShape(hiddenSize: opt.hiddenSize - 1)
+        XCTAssertThrowsError(try StructuredPruner.checkBudget(opt, configuration: c)) {
+            XCTAssertTrue("\($0)".contains("written only by the embedding"), "\($0)")
+        }
+        c.l0TargetShape = L0TargetShape(intermediateSize: opt.blockShape(0).intermediateSize - 1)
+        XCTAssertNoThrow(try StructuredPruner.checkBudget(opt, configuration: c))
     }
 
     func testRefusals() throws {

@@ -5,34 +5,39 @@ import LLM
 /// L0 structured pruning with Hard Concrete gates (Louizos, Welling, Kingma 2018, "Learning
 /// Sparse Neural Networks through L0 Regularization"), with the Lagrangian sparsity control of
 /// CoFi (Xia, Zhong, Chen 2022, "Structured Pruning Learns Compact and Accurate Models"; code:
-/// princeton-nlp/CoFiPruning `l0_module.py`) that Sheared LLaMA also uses. Each prunable unit
-/// — a KV group of a layer's attention, a channel of its MLP — gets a gate z ∈ [0, 1] that
-/// multiplies what the unit writes (its query heads' columns of o, its column of down). The
-/// model's weights stay frozen; only the gates' logits log α are learned, on the calibration
-/// windows, against the next-token loss plus the sparsity constraint.
+/// princeton-nlp/CoFiPruning `l0_module.py`) that Sheared LLaMA (Xia et al. 2024) also uses. Each
+/// prunable unit — a KV group of a layer's attention, a channel of its MLP, a hidden (residual)
+/// channel, a whole layer — gets a gate z ∈ [0, 1] that multiplies what the unit writes
+/// (`GatedWeights`). The model's weights stay frozen; only the gates' logits log α are learned,
+/// on the calibration windows, against the next-token loss plus the sparsity constraint.
 ///
 /// A gate (Louizos et al. Eq. 9–10; CoFi's `_sample_z`, β = 2/3, γ = −0.1, ζ = 1.1):
 ///     u ~ U(0, 1),  s = σ((log u − log(1 − u) + log α) / β),  z = min(1, max(0, s·(ζ − γ) + γ))
 ///     ∂z/∂log α = (ζ − γ)·s(1 − s)/β where 0 < z < 1, else 0
 /// and its probability of being non-zero (Eq. 12, CoFi's `cdf_qz(0)` complement):
 ///     P(z ≠ 0) = σ(log α − β·log(−γ/ζ))
-/// The loss's derivative by a gate comes from the weight gradient of the gated matrix: with
-/// W = z·W₀ over the unit's columns, ∂L/∂z = Σ W₀ ⊙ ∂L/∂W over those columns.
 ///
-/// The constraint, per module m (one layer's attention or MLP) that must lose a share t_m of
-/// its units (from `BlockBudget`, as every block-mode criterion): ŝ_m = 1 − mean_j P(z_j ≠ 0),
+/// The constraint, per module m (one layer's KV groups, one layer's MLP channels, the hidden
+/// channels, the layers) that must lose a share t_m of its units: ŝ_m = 1 − mean_j P(z_j ≠ 0),
 ///     L = L_task + Σ_m λ₁ₘ(ŝ_m − t_m) + λ₂ₘ(ŝ_m − t_m)²
 /// minimized in log α (Adam) and maximized in λ (gradient ascent), t_m warmed up linearly over
 /// the first quarter of the steps (CoFi's `lagrangian_warmup`). After the last step every
-/// module keeps its units with the largest log α, the count the allocation gives.
-/// Departures from CoFi, stated: the weights are not trained with the gates (post-training
-/// pruning on a CPU; recover the pruned model with `recover` afterwards); the allocation is the
-/// block budget's exact per-layer counts rather than a learned one, so that the whole-model
-/// ratio is met exactly and L0 compares with the other block-mode criteria at equal shapes;
-/// λ ascends by plain gradient steps. Starting every gate at its module's target drop rate
-/// instead (no warm-up) was tried on SmolLM2-135M at 30 %: WikiText-2 301.4 against 129.5 with
-/// CoFi's start — sub-networks of the final size from the first step give gradients too noisy
-/// to rank units (first calibration loss 11.1 against 6.0).
+/// module keeps its units with the largest log α, exactly the count asked. The counts come from
+/// the block budget (a whole-model ratio, KV groups and MLP channels, as every block-mode
+/// criterion) or from a target shape (`L0TargetShape`: layers, hidden size, KV heads and MLP
+/// width, Sheared LLaMA's targeted pruning).
+/// Departures from CoFi and Sheared LLaMA, stated: the weights are not trained with the gates
+/// (post-training pruning on a CPU; recover the pruned model with `recover` afterwards); the
+/// constraint is one per module on its share of units rather than Sheared LLaMA's one per
+/// dimension on the expected total, so every module lands on its count without a learned
+/// allocation; λ ascends by plain gradient steps. The gated model's RMSNorm divides by all d
+/// channels, zeros included, so when hidden channels are cut to d′ every norm weight is scaled by
+/// √(d/d′) (`rescaledNorms`): the cut model then computes what the gated model computes with its
+/// gates at 0 and 1.
+/// Starting every gate at its module's target drop rate instead (no warm-up) was tried on
+/// SmolLM2-135M at 30 %: WikiText-2 301.4 against 129.5 with CoFi's start — sub-networks of the
+/// final size from the first step give gradients too noisy to rank units (first calibration
+/// loss 11.1 against 6.0).
 public enum HardConcreteGates {
     static let beta = 2.0 / 3.0, gamma = -0.1, zeta = 1.1
 
@@ -44,9 +49,11 @@ public enum HardConcreteGates {
         public var lastLoss: Double
         /// Mean |ŝ_m − t_m| over the modules at the last step (how close the gates came to the budget).
         public var constraintGap: Double
+        /// The shape the gates were trained to (nil: the block budget of a whole-model ratio).
+        public var targetShape: L0TargetShape?
 
         enum CodingKeys: String, CodingKey {
-            case steps, firstLoss = "first_loss", lastLoss = "last_loss", constraintGap = "constraint_gap"
+            case steps, firstLoss = "first_loss", lastLoss = "last_loss", constraintGap = "constraint_gap", targetShape = "target_shape"
         }
     }
 
@@ -78,10 +85,24 @@ public enum HardConcreteGates {
         return (p, p * (1 - p))
     }
 
+    /// What a module's gates switch: one layer's KV groups or MLP channels, the hidden channels,
+    /// or the layers.
+    enum Kind: Equatable {
+        case attention(layer: Int), mlp(layer: Int), hidden, layers
+
+        var name: String {
+            switch self {
+            case .attention(let i): return "layer \(i)'s KV groups"
+            case .mlp(let i): return "layer \(i)'s MLP channels"
+            case .hidden: return "hidden channels"
+            case .layers: return "layers"
+            }
+        }
+    }
+
     /// One module's gates.
     struct Module {
-        var layer: Int
-        var attention: Bool
+        var kind: Kind
         var units: Int
         var removing: Int
         var logAlpha: [Double]
@@ -89,67 +110,86 @@ public enum HardConcreteGates {
         var adamM: [Double], adamV: [Double]
     }
 
-    /// The unit scores (log α) of every module that loses units, learned on `windows`; empty
-    /// lists for modules that keep all theirs. `model` is left as it was.
-    public static func scores(_ model: LanguageModel, allocation: BlockAllocation, windows: [[Int32]], settings: Settings,
-                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil)
-        throws -> (attention: [[Double]], mlp: [[Double]], summary: Summary) {
+    /// The learned log α of every gated unit: per layer (empty where a layer loses none of that
+    /// kind), and of the hidden channels and the layers where the removals name them.
+    public struct Learned {
+        public var attention: [[Double]]
+        public var mlp: [[Double]]
+        public var hidden: [Double]?
+        public var layers: [Double]?
+        public var summary: Summary
+    }
+
+    /// Learns the gates of every unit kind `removing` names on `windows`. `model` is left as it was.
+    public static func learn(_ model: LanguageModel, removing: GateRemovals, windows: [[Int32]], settings: Settings,
+                             progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Learned {
         let s = settings
         guard !windows.isEmpty else { throw StructuredPruningError.invalidSetting("L0 gates need calibration windows") }
         guard s.steps >= 1 else { throw StructuredPruningError.invalidSetting("L0 gates need at least one step, got \(s.steps)") }
         guard s.learningRate > 0, s.lambdaLearningRate >= 0, s.initialDropRate > 0, s.initialDropRate < 1 else {
             throw StructuredPruningError.invalidSetting("L0 gates need a positive learning rate and an initial drop rate in (0, 1)")
         }
+        let n = model.layerCount
+        guard removing.kvGroups.count == n, removing.mlpChannels.count == n else {
+            throw StructuredPruningError.invalidSetting("L0: removals for \(removing.kvGroups.count) layers, the model has \(n)")
+        }
         var rng = SeededRNG(seed: s.seed ^ 0x10_6A7E)
         let initial = log(1 - s.initialDropRate) - log(s.initialDropRate)
-        var modules: [Module] = []
-        for i in 0..<model.layerCount {
+        var kinds: [(Kind, units: Int, removing: Int)] = []
+        for i in 0..<n {
             let shape = model.blockShape(i)
-            for (attention, units, removing) in [(true, shape.kvHeads, allocation.removedKVGroups[i]),
-                                                 (false, shape.intermediateSize, allocation.removedMLPChannels[i])] where removing > 0 {
-                guard removing < units else {
-                    throw StructuredPruningError.invalidSetting("layer \(i) would lose all \(units) of its \(attention ? "KV groups" : "MLP channels")")
-                }
-                // CoFi initializes log α at the drop rate's logit with N(0, 0.01) noise.
-                let la = (0..<units).map { _ in initial + 0.01 * Double(rng.nextGaussian()) }
-                modules.append(Module(layer: i, attention: attention, units: units, removing: removing, logAlpha: la,
-                                      adamM: [Double](repeating: 0, count: units), adamV: [Double](repeating: 0, count: units)))
-            }
+            kinds.append((.attention(layer: i), shape.kvHeads, removing.kvGroups[i]))
+            kinds.append((.mlp(layer: i), shape.intermediateSize, removing.mlpChannels[i]))
         }
-        var attention = [[Double]](repeating: [], count: model.layerCount), mlp = attention
-        var summary = Summary(steps: s.steps, firstLoss: .nan, lastLoss: .nan, constraintGap: 0)
-        guard !modules.isEmpty else { return (attention, mlp, summary) }
+        kinds.append((.hidden, model.hiddenSize, removing.hiddenChannels))
+        kinds.append((.layers, n, removing.layers))
+        var modules: [Module] = []
+        for (kind, units, count) in kinds where count > 0 {
+            guard count < units else { throw StructuredPruningError.invalidSetting("L0 would remove all \(units) of \(kind.name)") }
+            // CoFi initializes log α at the drop rate's logit with N(0, 0.01) noise.
+            let la = (0..<units).map { _ in initial + 0.01 * Double(rng.nextGaussian()) }
+            modules.append(Module(kind: kind, units: units, removing: count, logAlpha: la,
+                                  adamM: [Double](repeating: 0, count: units), adamV: [Double](repeating: 0, count: units)))
+        }
+        var learned = Learned(attention: [[Double]](repeating: [], count: n), mlp: [[Double]](repeating: [], count: n),
+                              hidden: nil, layers: nil, summary: Summary(steps: s.steps, firstLoss: .nan, lastLoss: .nan, constraintGap: 0))
+        guard !modules.isEmpty else { return learned }
 
-        // The gated matrices' frozen weights, and a gradient buffer for them alone.
-        let originals = modules.map { model.linear($0.attention ? .o : .down, layer: $0.layer) }
-        defer { for (m, l) in zip(modules, originals) { model.setLinear(l, m.attention ? .o : .down, layer: m.layer) } }
-        let names = modules.map { model.moduleName($0.attention ? .o : .down, layer: $0.layer) + ".weight" }
-        let tensors = model.parameters.filter { names.contains($0.name) }
+        let gated = try GatedWeights(
+            model: model,
+            attentionLayers: Set(modules.compactMap { if case .attention(let i) = $0.kind { return i } else { return nil } }),
+            mlpLayers: Set(modules.compactMap { if case .mlp(let i) = $0.kind { return i } else { return nil } }),
+            hidden: modules.contains { $0.kind == .hidden }, layers: modules.contains { $0.kind == .layers })
+        defer { gated.restore() }
+        let tensors = model.parameters.filter { gated.gradientNames.contains($0.name) }
         var gradients = ModelGradients(tensors: tensors, partial: true)
 
         let warmup = max(1, s.steps / 4)
         let adamBeta1 = 0.9, adamBeta2 = 0.999, adamEps = 1e-8
         for step in 0..<s.steps {
-            // Sample the gates and write the gated matrices.
-            var gates: [[(z: Double, dz: Double)]] = []
-            for (k, m) in modules.enumerated() {
+            // Sample the gates and write the gated weights.
+            var samples: [[(z: Double, dz: Double)]] = []
+            var values = GatedWeights.Values()
+            for m in modules {
                 let g = m.logAlpha.map { la in sample(logAlpha: la, u: min(max(Double(rng.next() >> 11) * 0x1p-53, 1e-6), 1 - 1e-6)) }
-                gates.append(g)
-                model.setLinear(scaledColumns(originals[k], gates: g.map(\.z), model: model, module: m), m.attention ? .o : .down, layer: m.layer)
+                samples.append(g)
+                values[m.kind] = g.map(\.z)
             }
+            gated.write(values)
             gradients.setZero()
             let window = windows[step % windows.count]
             let loss = try model.accumulateGradients(tokens: window, into: &gradients, scale: 1)
             guard loss.isFinite else {
                 throw PruningError.numerical("L0 step \(step + 1): the calibration loss is not finite (\(loss))")
             }
-            if step == 0 { summary.firstLoss = Double(loss) }
-            summary.lastLoss = Double(loss)
+            if step == 0 { learned.summary.firstLoss = Double(loss) }
+            learned.summary.lastLoss = Double(loss)
+            let dLdz = try gated.gradients(gradients, at: values)
             let target = min(1, Double(step + 1) / Double(warmup))
             var gap = 0.0
             for k in modules.indices {
-                let m = modules[k]
-                let dLdz = try gateGradients(gradients[names[k]], original: originals[k], model: model, module: m)
+                var m = modules[k]
+                let dz = dLdz[m.kind]!
                 // Expected removed share and the Lagrangian's pull on it.
                 let keep = m.logAlpha.map(keepProbability)
                 let expected = 1 - keep.reduce(0) { $0 + $1.p } / Double(m.units)
@@ -157,68 +197,79 @@ public enum HardConcreteGates {
                 let d = expected - t
                 gap += abs(d)
                 let pull = m.lambda1 + 2 * m.lambda2 * d       // ∂penalty/∂ŝ
-                var mod = m
                 let b1 = 1 - pow(adamBeta1, Double(step + 1)), b2 = 1 - pow(adamBeta2, Double(step + 1))
                 for j in 0..<m.units {
-                    let g = dLdz[j] * gates[k][j].dz + pull * (-keep[j].dp / Double(m.units))
-                    mod.adamM[j] = adamBeta1 * mod.adamM[j] + (1 - adamBeta1) * g
-                    mod.adamV[j] = adamBeta2 * mod.adamV[j] + (1 - adamBeta2) * g * g
-                    mod.logAlpha[j] -= s.learningRate * (mod.adamM[j] / b1) / ((mod.adamV[j] / b2).squareRoot() + adamEps)
+                    let g = dz[j] * samples[k][j].dz + pull * (-keep[j].dp / Double(m.units))
+                    m.adamM[j] = adamBeta1 * m.adamM[j] + (1 - adamBeta1) * g
+                    m.adamV[j] = adamBeta2 * m.adamV[j] + (1 - adamBeta2) * g * g
+                    m.logAlpha[j] -= s.learningRate * (m.adamM[j] / b1) / ((m.adamV[j] / b2).squareRoot() + adamEps)
                 }
                 // Ascent on λ: ∂L/∂λ₁ = ŝ − t, ∂L/∂λ₂ = (ŝ − t)².
-                mod.lambda1 += s.lambdaLearningRate * d
-                mod.lambda2 += s.lambdaLearningRate * d * d
-                modules[k] = mod
+                m.lambda1 += s.lambdaLearningRate * d
+                m.lambda2 += s.lambdaLearningRate * d * d
+                modules[k] = m
             }
-            summary.constraintGap = gap / Double(modules.count)
+            learned.summary.constraintGap = gap / Double(modules.count)
             progress?(step + 1, s.steps)
         }
         for m in modules {
-            if m.attention { attention[m.layer] = m.logAlpha } else { mlp[m.layer] = m.logAlpha }
-        }
-        return (attention, mlp, summary)
-    }
-
-    /// The columns each unit of a module writes through (o: its query heads' head-dim columns;
-    /// down: its channel).
-    static func columns(of unit: Int, model: LanguageModel, module m: Module) -> Range<Int> {
-        guard m.attention else { return unit..<(unit + 1) }
-        let s = model.blockShape(m.layer), width = s.heads / s.kvHeads * s.headDim
-        return (unit * width)..<((unit + 1) * width)
-    }
-
-    /// The matrix with each unit's columns multiplied by its gate.
-    static func scaledColumns(_ linear: Linear, gates: [Double], model: LanguageModel, module m: Module) -> Linear {
-        var l = linear
-        let cols = l.inFeatures
-        l.weight.withUnsafeMutableBufferPointer { w in
-            for (unit, z) in gates.enumerated() where z != 1 {
-                let zf = Float(z)
-                for c in columns(of: unit, model: model, module: m) {
-                    for r in 0..<l.outFeatures { w[r * cols + c] *= zf }
-                }
+            switch m.kind {
+            case .attention(let i): learned.attention[i] = m.logAlpha
+            case .mlp(let i): learned.mlp[i] = m.logAlpha
+            case .hidden: learned.hidden = m.logAlpha
+            case .layers: learned.layers = m.logAlpha
             }
         }
-        return l
+        return learned
     }
+}
 
-    /// ∂L/∂z_j = Σ W₀ ⊙ ∂L/∂W over unit j's columns.
-    static func gateGradients(_ g: [Float], original: Linear, model: LanguageModel, module m: Module) throws -> [Double] {
-        let cols = original.inFeatures
-        guard g.count == original.weight.count else {
-            throw PruningError.numerical("L0: the gradient of layer \(m.layer)'s \(m.attention ? "o_proj" : "down_proj") has \(g.count) values for \(original.weight.count) weights")
-        }
-        var out = [Double](repeating: 0, count: m.units)
-        for unit in 0..<m.units {
-            var s = 0.0
-            for c in columns(of: unit, model: model, module: m) {
-                for r in 0..<original.outFeatures { s += Double(original.weight[r * cols + c]) * Double(g[r * cols + c]) }
+extension GatedWeights.Values {
+    /// The values of one module's gates.
+    subscript(kind: HardConcreteGates.Kind) -> [Double]? {
+        get {
+            switch kind {
+            case .attention(let i): return attention[i]
+            case .mlp(let i): return mlp[i]
+            case .hidden: return hidden
+            case .layers: return layers
             }
-            guard s.isFinite else {
-                throw PruningError.numerical("L0: the gradient of layer \(m.layer)'s \(m.attention ? "attention group" : "MLP channel") \(unit) is not finite")
-            }
-            out[unit] = s
         }
-        return out
+        set {
+            switch kind {
+            case .attention(let i): attention[i] = newValue
+            case .mlp(let i): mlp[i] = newValue
+            case .hidden: hidden = newValue
+            case .layers: layers = newValue
+            }
+        }
+    }
+}
+
+extension HardConcreteGates.Learned {
+    /// The plan that keeps each module's units with the largest log α, as many as `removing` leaves.
+    func plan(_ model: LanguageModel, removing r: GateRemovals) throws -> StructuredPlan {
+        var plan = StructuredPlan(kvHeads: model.blockShapes.map(\.kvHeads), intermediateSizes: model.blockShapes.map(\.intermediateSize))
+        for i in 0..<model.layerCount {
+            if r.kvGroups[i] > 0 { plan.keptKVGroups[i] = StructuredPlan.keepHighest(attention[i], removing: r.kvGroups[i]) }
+            if r.mlpChannels[i] > 0 { plan.keptMLPChannels[i] = StructuredPlan.keepHighest(mlp[i], removing: r.mlpChannels[i]) }
+        }
+        if r.hiddenChannels > 0, let h = hidden { plan.keptHiddenChannels = StructuredPlan.keepHighest(h, removing: r.hiddenChannels) }
+        if r.layers > 0, let l = layers { plan.keptLayers = StructuredPlan.keepHighest(l, removing: r.layers) }
+        return plan
+    }
+}
+
+extension HardConcreteGates {
+    /// `model` (cut to d′ hidden channels from `denseHiddenSize` d) with every norm weight scaled
+    /// by √(d/d′): RMS over the d′ kept channels is √(d/d′) times the RMS over all d with the cut
+    /// ones at zero, which is what the gates were trained under. (Hidden gates admit only models
+    /// whose norms are RMSNorms without bias: `GatedWeights.checkResidualGating`.)
+    static func rescaledNorms(_ model: LanguageModel, denseHiddenSize d: Int) -> LanguageModel {
+        let scale = Float((Double(d) / Double(model.hiddenSize)).squareRoot())
+        for t in model.parameters {
+            if case .norm = t.role { model.withParameter(t.name) { w in for k in w.indices { w[k] *= scale } } }
+        }
+        return model
     }
 }

@@ -50,6 +50,8 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     public var l0Steps: Int = 100
     public var l0LearningRate: Double = 0.1
     public var l0LambdaLearningRate: Double = 0.2
+    /// L0 only: prune to this shape (Sheared LLaMA) instead of to `ratio`.
+    public var l0TargetShape: L0TargetShape?
     public var bonsaiMasks: Int = 200
     public var bonsaiRoundFraction: Double = 0.05
     /// Bonsai's rounds: the ratio in steps of at most `bonsaiRoundFraction`.
@@ -74,7 +76,11 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     }
 
     public func validate(layerCount n: Int) throws {
-        guard ratio > 0 && ratio < 1 else { throw StructuredPruningError.invalidSetting("ratio must be in (0, 1), got \(ratio)") }
+        if l0TargetShape != nil {
+            guard criterion == .l0 else { throw StructuredPruningError.invalidSetting("a target shape is L0's (method l0), not \(criterion.rawValue)'s") }
+        } else {
+            guard ratio > 0 && ratio < 1 else { throw StructuredPruningError.invalidSetting("ratio must be in (0, 1), got \(ratio)") }
+        }
         if criterion == .bonsai {
             guard mode == .block else {
                 throw StructuredPruningError.invalidSetting("bonsai prunes attention groups and MLP channels (block mode), not \(mode.rawValue) mode")

@@ -45,6 +45,16 @@ public enum StructuredPruner {
         }
 
         switch c.mode {
+        case .block where c.criterion == .l0 && c.l0TargetShape != nil:
+            // Sheared LLaMA's targeted pruning: the gates' counts come from the shape, every layer.
+            let shape = c.l0TargetShape!
+            let removals = try timed("allocation") { try shape.removals(from: model) }
+            attnRange = 0...(n - 1); mlpRange = attnRange
+            let learned = try learnGates(model, removals: removals, c, calibration: calibration, timed: timed, progress: progress)
+            plan = try learned.plan(model, removing: removals)
+            dropped = (0..<n).filter { !plan.keptLayers.contains($0) }
+            gates = learned.summary
+            gates?.targetShape = shape
         case .block:
             let def = StructuredPruneConfiguration.defaultBlockLayers(layerCount: n)
             attnRange = c.attentionLayers ?? def
@@ -64,20 +74,9 @@ public enum StructuredPruner {
                 return Result(model: result.model, plan: result.plan, report: report)
             }
             if c.criterion == .l0 {
-                var settings = HardConcreteGates.Settings()
-                settings.steps = c.l0Steps; settings.learningRate = c.l0LearningRate
-                settings.lambdaLearningRate = c.l0LambdaLearningRate; settings.seed = c.seed
-                let learned = try timed("gates") {
-                    try HardConcreteGates.scores(model, allocation: allocation, windows: calibration, settings: settings, progress: progress)
-                }
-                for i in 0..<n {
-                    if allocation.removedKVGroups[i] > 0 {
-                        plan.keptKVGroups[i] = StructuredPlan.keepHighest(learned.attention[i], removing: allocation.removedKVGroups[i])
-                    }
-                    if allocation.removedMLPChannels[i] > 0 {
-                        plan.keptMLPChannels[i] = StructuredPlan.keepHighest(learned.mlp[i], removing: allocation.removedMLPChannels[i])
-                    }
-                }
+                let removals = GateRemovals(allocation)
+                let learned = try learnGates(model, removals: removals, c, calibration: calibration, timed: timed, progress: progress)
+                plan = try learned.plan(model, removing: removals)
                 try checkEveryBlockKeepsOne(plan, model)
                 gates = learned.summary
             } else {
@@ -110,12 +109,27 @@ public enum StructuredPruner {
             plan.keptLayers = (0..<n).filter { !dropped.contains($0) }
         }
 
-        let pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
+        var pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
+        if c.criterion == .l0, pruned.hiddenSize < model.hiddenSize {
+            pruned = HardConcreteGates.rescaledNorms(pruned, denseHiddenSize: model.hiddenSize)
+        }
         var report = makeReport(c, dense: model, pruned: pruned, attentionLayers: attnRange, mlpLayers: mlpRange,
                                  perLayerRatio: perLayerRatio, dropped: dropped, calibration: calibration,
                                  calibrationSource: calibrationSource, seconds: seconds, start: start)
         report.l0 = gates
         return Result(model: pruned, plan: plan, report: report)
+    }
+
+    /// L0's gates, learned with the configuration's settings.
+    static func learnGates(_ model: LanguageModel, removals: GateRemovals, _ c: StructuredPruneConfiguration,
+                           calibration: [[Int32]], timed: (String, () throws -> HardConcreteGates.Learned) throws -> HardConcreteGates.Learned,
+                           progress: ((_ done: Int, _ total: Int) -> Void)?) throws -> HardConcreteGates.Learned {
+        var settings = HardConcreteGates.Settings()
+        settings.steps = c.l0Steps; settings.learningRate = c.l0LearningRate
+        settings.lambdaLearningRate = c.l0LambdaLearningRate; settings.seed = c.seed
+        return try timed("gates") {
+            try HardConcreteGates.learn(model, removing: removals, windows: calibration, settings: settings, progress: progress)
+        }
     }
 
     /// Block mode's allocation: how many KV groups and MLP channels each layer loses.
@@ -137,7 +151,9 @@ public enum StructuredPruner {
         func range(_ r: ClosedRange<Int>?) -> String? { r.map { "\($0.lowerBound)-\($0.upperBound)" } }
         return StructuredPruneReport(
             method: c.mode == .layer ? c.layerScore.rawValue : c.criterion.rawValue, mode: c.mode.rawValue,
-            ratioMode: c.ratioMode.rawValue, ratioRequested: c.ratio,
+            ratioMode: c.ratioMode.rawValue,
+            // A target shape asks for its own ratio, which it meets exactly.
+            ratioRequested: c.l0TargetShape != nil ? 1 - Double(after) / Double(before) : c.ratio,
             ratioActual: 1 - Double(after) / Double(before), paramsBefore: before, paramsAfter: after,
             weightBytesBefore: before * MemoryLayout<Float>.size, weightBytesAfter: after * MemoryLayout<Float>.size,
             attentionLayers: c.mode == .channel ? nil : range(attnRange), mlpLayers: range(mlpRange), perLayerRatio: perLayerRatio,
@@ -161,6 +177,9 @@ public enum StructuredPruner {
         let n = model.layerCount
         try c.validate(layerCount: n)
         switch c.mode {
+        case .block where c.l0TargetShape != nil:
+            let removals = try c.l0TargetShape!.removals(from: model)
+            if removals.hiddenChannels > 0 || removals.layers > 0 { try GatedWeights.checkResidualGating(model) }
         case .block:
             _ = try blockAllocation(model, c)
         case .channel:
