@@ -13,8 +13,10 @@
 # A Bonsai sub-model costs a forward of every calibration token (and the 49k-word head): about 2–3 s
 # here, so 200 per round × 6 rounds is an hour or more; BONSAI_MASKS=40 keeps it to minutes.
 # METHODS (default "taylor bonsai") picks the structured criteria; `METHODS="taylor l0"` runs L0's
-# Hard Concrete gates (L0_STEPS, default 100) on the same allocation and calibration.
-# Environment (optional): SECATEUR_BIN, METHODS, BONSAI_MASKS (200), L0_STEPS (100), WINDOWS (16),
+# Hard Concrete gates (L0_STEPS, default 100) on the same allocation and calibration; with L0_TARGET
+# (e.g. layers=26,hidden=512,intermediate=1216) L0 prunes to that shape instead (Sheared LLaMA's
+# targeted pruning: every layer, the residual width and whole layers too), not to the 30 % allocation.
+# Environment (optional): SECATEUR_BIN, METHODS, BONSAI_MASKS (200), L0_STEPS (100), L0_TARGET, WINDOWS (16),
 # LIMIT (200), THREADS (2), BENCH_OUT, SECATEUR_DATA. Output: $BENCH_OUT/bonsai.md (the table) and the run records.
 # Bonsai's reference code (ldery/Bonsai) is not run: it needs CUDA (`.cuda()` throughout its score
 # model) and a patched transformers modelling file, and wandb.
@@ -34,7 +36,9 @@ for method in $METHODS; do
   extra=(); [[ $method == bonsai ]] && extra=(--bonsai-masks "$BONSAI_MASKS"); [[ $method == l0 ]] && extra=(--l0-steps "$L0_STEPS")
   if [[ ! -d "$BENCH_OUT/$method" || ! -s "$BENCH_OUT/$method.json" ]]; then
   start=$(date +%s)
-  "$SECATEUR_BIN" prune --model smollm2-135m --structured --method "$method" --ratio 0.3 --attn-layers 4-27 --mlp-layers 4-27 \
+  size=(--ratio 0.3 --attn-layers 4-27 --mlp-layers 4-27)
+  [[ $method == l0 && -n "${L0_TARGET:-}" ]] && size=(--l0-target "$L0_TARGET")
+  "$SECATEUR_BIN" prune --model smollm2-135m --structured --method "$method" "${size[@]}" \
       --threads "$THREADS" --output "$BENCH_OUT/$method" --json "${extra[@]}" > "$BENCH_OUT/$method.json" 2> "$BENCH_OUT/$method.log" \
     || { echo "bench_bonsai: $method prune failed ($BENCH_OUT/$method.log)" >&2; exit 2; }
   echo $(( $(date +%s) - start )) > "$BENCH_OUT/$method.seconds"

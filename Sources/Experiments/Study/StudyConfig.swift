@@ -63,18 +63,25 @@ public struct StudyConfig: Sendable {
     /// The cells in a fixed order: per model, the dense baseline, then pruning × recovery × seed.
     public var cells: [StudyCell] {
         var out: [StudyCell] = []
-        // Duplicates are looked up by the cell's JSON (equal cells encode alike), not by a scan of
-        // all cells so far: a grid of thousands stays linear.
+        // Duplicates are looked up by the JSON of what varies between cells (model, pruning and
+        // recovery; equal values encode alike), not by a scan of all cells so far, and each pruning
+        // and recovery is encoded once per seed rather than once per cell: a grid of a thousand
+        // cells stays linear and cheap.
+        struct Bucket: Hashable { var model: String, pruning: Data, recovery: Data? }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        var byJSON: [Data: [Int]] = [:]
+        func json<T: Encodable>(_ v: T) -> Data { (try? encoder.encode(v)) ?? Data() }
+        var pruningJSON: [[Int: Data]] = Array(repeating: [:], count: pruning.count)
+        var recoveryJSON: [String: Data] = [:]
+        var buckets: [Bucket: [Int]] = [:]
         for model in models {
             if includeDense {
                 out.append(StudyCell(study: name, model: model, pruning: .dense, recovery: nil, evaluation: evaluation))
+                buckets[Bucket(model: model, pruning: json(CellPruning.dense), recovery: nil), default: []].append(out.count - 1)
             }
-            for (p, own) in pruning {
-                for r in own ?? recovery {
-                    for seed in seeds {
+            for (pi, (p, own)) in pruning.enumerated() {
+                for (ri, r) in (own ?? recovery).enumerated() {
+                    for (si, seed) in seeds.enumerated() {
                         var pruning = p
                         switch pruning {
                         case .dense: break
@@ -83,14 +90,21 @@ public struct StudyConfig: Sendable {
                         }
                         if pruning == .dense && r != nil { continue }
                         var recovery = r
+                        var recoveryKey = "\(pi).\(ri).\(si)"
                         if recovery != nil {
                             recovery!.seed = seed
-                            if recovery!.teacher == StudyConfig.denseTeacher { recovery!.teacher = model }
+                            if recovery!.teacher == StudyConfig.denseTeacher { recovery!.teacher = model; recoveryKey += "." + model }
                         }
                         let cell = StudyCell(study: name, model: model, pruning: pruning, recovery: recovery, evaluation: evaluation)
-                        let json = (try? encoder.encode(cell)) ?? Data()
-                        if !(byJSON[json] ?? []).contains(where: { out[$0] == cell }) {
-                            byJSON[json, default: []].append(out.count)
+                        if pruningJSON[pi][si] == nil { pruningJSON[pi][si] = json(pruning) }
+                        var recoveryData: Data?
+                        if let recovery {
+                            if recoveryJSON[recoveryKey] == nil { recoveryJSON[recoveryKey] = json(recovery) }
+                            recoveryData = recoveryJSON[recoveryKey]
+                        }
+                        let bucket = Bucket(model: model, pruning: pruningJSON[pi][si]!, recovery: recoveryData)
+                        if !(buckets[bucket] ?? []).contains(where: { out[$0] == cell }) {
+                            buckets[bucket, default: []].append(out.count)
                             out.append(cell)
                         }
                     }
@@ -98,6 +112,12 @@ public struct StudyConfig: Sendable {
             }
         }
         return out
+    }
+
+    /// Whether the grid has any cell (what `cells.isEmpty` says, without expanding it).
+    var hasCells: Bool {
+        guard !models.isEmpty else { return false }
+        return includeDense || !seeds.isEmpty && pruning.contains { p, own in (own ?? recovery).contains { p != .dense || $0 == nil } }
     }
 
     /// The same study with a shorter (or longer) evaluation: every task scored on its first
@@ -163,7 +183,7 @@ public struct StudyConfig: Sendable {
             let n = config.requestedCellCount == Int.max ? "too many" : "\(config.requestedCellCount)"
             throw StudyConfigError.invalid(root.at, "the study asks for \(n) cells (models × pruning × recovery × seeds), more than the \(maxCells) a study may have; split it into several studies")
         }
-        if config.cells.isEmpty {
+        if !config.hasCells {
             throw StudyConfigError.invalid(root.at, "the study has no cells: add pruning entries or keep the dense baseline")
         }
         return config
