@@ -36,6 +36,8 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var esRateDecay = EvolutionarySearchSettings().rateDecay
     public var esRateFloor = EvolutionarySearchSettings().rateFloor
     public var esHeldOut = EvolutionarySearchSettings().heldOutShare
+    /// Generations of the whole-model search after the layer-wise one (nil: none).
+    public var esModelGenerations: Int?
     public var allocation: SparsityAllocation = .uniform
     public var owlM: Double = 5
     /// allocation evopress: generations, offspring per generation, sparsity step, largest deviation from
@@ -98,6 +100,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         c.es.rateDecay = esRateDecay
         c.es.rateFloor = esRateFloor
         c.es.heldOutShare = esHeldOut
+        c.es.modelGenerations = esModelGenerations ?? 0
         return c
     }
 
@@ -108,7 +111,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
         case matrices, layers, alpha, gblmScale = "gblm_scale",
              dsnotInitial = "dsnot_init", dsnotCycles = "dsnot_cycles", dsnotThreshold = "dsnot_threshold", dsnotSkip = "dsnot_skip",
-             esInitial = "es_init", generations, esSeed = "es_seed", esRate = "es_rate", esRateDecay = "es_rate_decay", esRateFloor = "es_rate_floor", esHeldOut = "es_held_out",
+             esInitial = "es_init", generations, esSeed = "es_seed", esRate = "es_rate", esRateDecay = "es_rate_decay", esRateFloor = "es_rate_floor", esHeldOut = "es_held_out", esModelGenerations = "es_model_generations",
              allocation, owlM = "owl_m", owlLambda = "owl_lambda",
              evopressGenerations = "evopress_generations", evopressOffspring = "evopress_offspring", evopressStep = "evopress_step",
              evopressMaxDeviation = "evopress_max_deviation", evopressWindows = "evopress_windows", ties, permute, order

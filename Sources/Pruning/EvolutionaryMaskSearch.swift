@@ -21,12 +21,18 @@ public struct EvolutionarySearchSettings: Codable, Sendable, Equatable {
     /// Share of the calibration windows (the last ⌊n·share⌋) held out: the search measures its fitness on
     /// the others, and a child is kept only if it is not worse on the held-out windows either. 0: none.
     public var heldOutShare = 0.25
+    /// Generations of the whole-model search (`WholeModelMaskSearch`) after the layer-wise pruning:
+    /// fitness = the model's calibration loss on the search windows (and not worse on the held-out
+    /// ones). 0: none.
+    public var modelGenerations = 0
 
     public init() {}
 
     /// Refuses settings the search cannot run with.
     public func validate() throws {
-        guard generations >= 0 else { throw EvolutionarySearchError.negativeGenerations(generations) }
+        guard generations >= 0, modelGenerations >= 0 else {
+            throw EvolutionarySearchError.negativeGenerations(min(generations, modelGenerations))
+        }
         guard flipRate.isFinite, rateFloor.isFinite, rateFloor > 0, rateFloor <= flipRate, flipRate <= 1 else {
             throw EvolutionarySearchError.flipRates(initial: flipRate, floor: rateFloor)
         }
@@ -192,37 +198,8 @@ public enum EvolutionaryMaskSearch {
             throw EvolutionarySearchError.shape("a Hessian holds \(hessian.count) or \(heldOutHessian?.count ?? 0) values, not \(cols) × \(cols)")
         }
         let values = values ?? dense
-        var order = Array(0..<cols)          // position → column
-        var blockSize = cols
-        if case .nOfM(let bn, let bm, let perm) = groups {
-            guard bn > 0, bm > bn, cols % bm == 0 else {
-                throw EvolutionarySearchError.shape("\(bn):\(bm) blocks need 0 < n < m and m dividing the \(cols) inputs")
-            }
-            if let perm {
-                guard perm.count == cols, Set(perm).count == cols, perm.allSatisfy({ $0 >= 0 && $0 < cols }) else {
-                    throw EvolutionarySearchError.shape("the channel permutation is not a permutation of 0..<\(cols)")
-                }
-                order = perm
-            }
-            blockSize = bm
-            for r in 0..<rows {
-                for b in 0..<(cols / bm) {
-                    var k = 0
-                    for p in (b * bm)..<((b + 1) * bm) where mask[r * cols + order[p]] { k += 1 }
-                    if k != bn { throw EvolutionarySearchError.initialMaskNotNOfM(row: r, block: b, pruned: k, n: bn, m: bm) }
-                }
-            }
-        }
-        let rank = guidanceRanks(scores: scores, rows: rows, cols: cols, order: order, blockSize: blockSize)
-        // Per row: the pruned count of every group is fixed; S per group.
-        var target = [Int](repeating: 0, count: rows * (cols / blockSize))
-        for r in 0..<rows {
-            for b in 0..<(cols / blockSize) {
-                var k = 0
-                for p in (b * blockSize)..<((b + 1) * blockSize) where mask[r * cols + order[p]] { k += 1 }
-                target[r * (cols / blockSize) + b] = k
-            }
-        }
+        let layout = try MaskLayout(mask: mask, rows: rows, cols: cols, scores: scores, groups: groups)
+        let order = layout.order, rank = layout.rank, target = layout.target, blockSize = layout.blockSize
         var state = RowState(rows: rows, cols: cols)
         state.initialize(mask: mask, dense: dense, values: values, hessian: hessian)
         let initialError = state.error.reduce(0, +)
@@ -382,7 +359,18 @@ public enum EvolutionaryMaskSearch {
         let blockSize: Int
     }
 
+    /// What mutation and repair (steps 1–3) read and write: the mask and the fixed per-matrix layout.
+    struct MaskPointers: @unchecked Sendable {
+        let mask: UnsafeMutablePointer<Bool>
+        let order: UnsafePointer<Int>
+        let rank: UnsafePointer<Float>
+        let values: UnsafePointer<Float>
+        let scores: UnsafePointer<Float>
+        let target: UnsafePointer<Int>
+    }
+
     struct Pointers: @unchecked Sendable {
+        var mutation: MaskPointers { MaskPointers(mask: mask, order: order, rank: rank, values: values, scores: scores, target: target) }
         let mask: UnsafeMutablePointer<Bool>
         let g: UnsafeMutablePointer<Double>
         let error: UnsafeMutablePointer<Double>
@@ -414,59 +402,9 @@ public enum EvolutionaryMaskSearch {
     /// One generation of row r: mutate, repair, evaluate, select. Returns whether the child was kept.
     static func generation(row r: Int, _ c: GenerationContext, _ p: Pointers, _ rng: inout SeededRNG,
                            _ s: inout Scratch) -> Bool {
-        let cols = c.cols, bs = c.blockSize, groups = cols / bs
+        guard mutate(row: r, c, p.mutation, &rng, &s) else { return false }
+        let cols = c.cols
         let mask = p.mask + r * cols
-        // Candidate rate: the largest per-weight rate times the largest guidance factor (2), thinned below.
-        var maxRate = 0.0
-        for b in 0..<groups {
-            let k = p.target[r * groups + b]
-            if k == 0 || k == bs { continue }
-            let sp = Double(k) / Double(bs)
-            maxRate = max(maxRate, min(1, c.rate / sp), min(1, c.rate / (1 - sp)))
-        }
-        if maxRate == 0 { return false }
-        let q = min(1, 2 * maxRate)
-        let logSkip = q < 1 ? Foundation.log(1 - q) : 0
-        s.changed.removeAll(keepingCapacity: true)
-        // 1–2. Mutation: geometric skips over positions, thinned to each weight's probability.
-        var pos = -1
-        while true {
-            if q >= 1 { pos += 1 } else {
-                let u = Double((rng.next() >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)   // (0, 1]
-                pos += 1 + Int(Foundation.log(u) / logSkip)
-            }
-            if pos >= cols { break }
-            let col = p.order[pos]
-            let v = p.values[r * cols + col]
-            if v == 0 { continue }                      // frozen: flipping a zero changes no count of zeros
-            let k = p.target[r * groups + pos / bs]
-            if k == 0 || k == bs { continue }
-            let sp = Double(k) / Double(bs)
-            let rho = Double(p.rank[r * cols + pos])
-            let prob: Double
-            if mask[col] {
-                prob = min(1, c.rate / sp) * (0.1 + 0.9 * min(2, max(0, 2 * rho / sp)))
-            } else {
-                prob = min(1, c.rate / (1 - sp)) * (0.1 + 0.9 * min(2, max(0, 2 * (1 - rho) / (1 - sp))))
-            }
-            let u = Double(rng.next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-            if u * q < prob {
-                mask[col].toggle()
-                s.flipped[pos] = true
-                s.changed.append(pos)
-            }
-        }
-        if s.changed.isEmpty { return false }
-        // 3. Repair every group the mutation touched to its exact pruned count.
-        let mutated = s.changed.count
-        var i = 0
-        while i < mutated {
-            let b = s.changed[i] / bs
-            var j = i
-            while j < mutated && s.changed[j] / bs == b { j += 1 }
-            repair(row: r, block: b, flipsFrom: i, to: j, c, p, &s)
-            i = j
-        }
         // 4. Δe = 2·δ·g + δ·H·δ over the columns that differ from the parent (`flipped`; a flip undone
         //    by the repair stays listed but unmarked).
         let g = p.g + r * cols
@@ -524,8 +462,69 @@ public enum EvolutionaryMaskSearch {
         return keep
     }
 
+    /// Steps 1–3 for row r: mutate the parent's mask, then repair every group the mutation touched
+    /// to its exact count. Leaves the changed positions in `s.changed` (those that differ from the
+    /// parent marked in `s.flipped`); false if nothing changed.
+    static func mutate(row r: Int, _ c: GenerationContext, _ p: MaskPointers, _ rng: inout SeededRNG,
+                       _ s: inout Scratch) -> Bool {
+        let cols = c.cols, bs = c.blockSize, groups = cols / bs
+        let mask = p.mask + r * cols
+        // Candidate rate: the largest per-weight rate times the largest guidance factor (2), thinned below.
+        var maxRate = 0.0
+        for b in 0..<groups {
+            let k = p.target[r * groups + b]
+            if k == 0 || k == bs { continue }
+            let sp = Double(k) / Double(bs)
+            maxRate = max(maxRate, min(1, c.rate / sp), min(1, c.rate / (1 - sp)))
+        }
+        if maxRate == 0 { return false }
+        let q = min(1, 2 * maxRate)
+        let logSkip = q < 1 ? Foundation.log(1 - q) : 0
+        s.changed.removeAll(keepingCapacity: true)
+        // 1–2. Mutation: geometric skips over positions, thinned to each weight's probability.
+        var pos = -1
+        while true {
+            if q >= 1 { pos += 1 } else {
+                let u = Double((rng.next() >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)   // (0, 1]
+                pos += 1 + Int(Foundation.log(u) / logSkip)
+            }
+            if pos >= cols { break }
+            let col = p.order[pos]
+            let v = p.values[r * cols + col]
+            if v == 0 { continue }                      // frozen: flipping a zero changes no count of zeros
+            let k = p.target[r * groups + pos / bs]
+            if k == 0 || k == bs { continue }
+            let sp = Double(k) / Double(bs)
+            let rho = Double(p.rank[r * cols + pos])
+            let prob: Double
+            if mask[col] {
+                prob = min(1, c.rate / sp) * (0.1 + 0.9 * min(2, max(0, 2 * rho / sp)))
+            } else {
+                prob = min(1, c.rate / (1 - sp)) * (0.1 + 0.9 * min(2, max(0, 2 * (1 - rho) / (1 - sp))))
+            }
+            let u = Double(rng.next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
+            if u * q < prob {
+                mask[col].toggle()
+                s.flipped[pos] = true
+                s.changed.append(pos)
+            }
+        }
+        if s.changed.isEmpty { return false }
+        // 3. Repair every group the mutation touched to its exact pruned count.
+        let mutated = s.changed.count
+        var i = 0
+        while i < mutated {
+            let b = s.changed[i] / bs
+            var j = i
+            while j < mutated && s.changed[j] / bs == b { j += 1 }
+            repair(row: r, block: b, flipsFrom: i, to: j, c, p, &s)
+            i = j
+        }
+        return true
+    }
+
     /// Step 3 for one group: flips [from, to) of `s.changed` lie in block b of row r.
-    static func repair(row r: Int, block b: Int, flipsFrom from: Int, to: Int, _ c: GenerationContext, _ p: Pointers,
+    static func repair(row r: Int, block b: Int, flipsFrom from: Int, to: Int, _ c: GenerationContext, _ p: MaskPointers,
                        _ s: inout Scratch) {
         let cols = c.cols, bs = c.blockSize
         let mask = p.mask + r * cols
@@ -558,5 +557,49 @@ public enum EvolutionaryMaskSearch {
             }
             excess += regrow ? -1 : 1
         }
+    }
+}
+
+/// A matrix's fixed search layout: the position order of its inputs (RIA's permutation or the
+/// identity), the group size (a row, or an N:M block), each weight's guidance rank ρ and each
+/// group's exact pruned count, taken from the initial mask (which must be N:M where asked).
+struct MaskLayout {
+    var order: [Int]          // position → column
+    var blockSize: Int
+    var rank: [Float]
+    var target: [Int]
+
+    init(mask: [Bool], rows: Int, cols: Int, scores: [Float], groups: MaskGroups) throws {
+        order = Array(0..<cols)
+        blockSize = cols
+        if case .nOfM(let bn, let bm, let perm) = groups {
+            guard bn > 0, bm > bn, cols % bm == 0 else {
+                throw EvolutionarySearchError.shape("\(bn):\(bm) blocks need 0 < n < m and m dividing the \(cols) inputs")
+            }
+            if let perm {
+                guard perm.count == cols, Set(perm).count == cols, perm.allSatisfy({ $0 >= 0 && $0 < cols }) else {
+                    throw EvolutionarySearchError.shape("the channel permutation is not a permutation of 0..<\(cols)")
+                }
+                order = perm
+            }
+            blockSize = bm
+            for r in 0..<rows {
+                for b in 0..<(cols / bm) {
+                    var k = 0
+                    for p in (b * bm)..<((b + 1) * bm) where mask[r * cols + order[p]] { k += 1 }
+                    if k != bn { throw EvolutionarySearchError.initialMaskNotNOfM(row: r, block: b, pruned: k, n: bn, m: bm) }
+                }
+            }
+        }
+        // Per row: the pruned count of every group is fixed; S per group.
+        target = [Int](repeating: 0, count: rows * (cols / blockSize))
+        for r in 0..<rows {
+            for b in 0..<(cols / blockSize) {
+                var k = 0
+                for p in (b * blockSize)..<((b + 1) * blockSize) where mask[r * cols + order[p]] { k += 1 }
+                target[r * (cols / blockSize) + b] = k
+            }
+        }
+        rank = EvolutionaryMaskSearch.guidanceRanks(scores: scores, rows: rows, cols: cols, order: order, blockSize: blockSize)
     }
 }

@@ -38,6 +38,8 @@ public struct PruneReport: Codable, Sendable {
     public var evolutionarySearch: EvolutionarySearchSummary?
     /// The allocation search (evopress): held-out loss after each generation, the uniform allocation's first.
     public var allocationSearchLoss: [Double]?
+    /// The whole-model mask search after the layer-wise one (nil: not run).
+    public var wholeModelSearch: WholeModelSearchOutcome? = nil
 }
 
 /// Post-training pruning layer by layer, in the reference order of the Wanda/SparseGPT code
@@ -82,6 +84,9 @@ public final class LayerwisePruner {
     /// The evolutionary mask search's outcomes in the current run, summed over the matrices.
     public private(set) var searchSummary = EvolutionarySearchSummary()
 
+    /// The masks the whole-model search starts from, gathered as the layer-wise search leaves them.
+    private var wholeModelMatrices: [WholeModelMaskSearch.Matrix] = []
+
     /// Kept-score ratios (permuted / plain) of every matrix pruned with --permute.
     public private(set) var keptScoreGain: [Double] = []
 
@@ -102,6 +107,7 @@ public final class LayerwisePruner {
         keptScoreGain = []
         dsnotSwaps = 0
         searchSummary = EvolutionarySearchSummary()
+        wholeModelMatrices = []
         layerSparsity = [:]
         if (c.method.needsCalibration || c.allocation != .uniform) && calibration.isEmpty {
             throw PruningError.invalidSetting("\(c.method.rawValue) needs calibration windows")
@@ -176,7 +182,20 @@ public final class LayerwisePruner {
             try use(i)
             try finish(i)
         }
-        return makeReport(calibration: calibration, phases: phases, seconds: Date().timeIntervalSince(start))
+        var wholeModel: WholeModelSearchOutcome?
+        if c.method == .es && c.es.modelGenerations > 0 {
+            let split = heldOutFrom(windows: calibration.count) ?? calibration.count
+            wholeModel = try timed("whole-model search") {
+                try WholeModelMaskSearch.search(model: model, matrices: &wholeModelMatrices, windows: Array(calibration[..<split]),
+                                                heldOut: Array(calibration[split...]), generations: c.es.modelGenerations,
+                                                settings: c.es) { done, _ in self.progress?(done, c.es.modelGenerations) }
+            }
+            wholeModelMatrices = []
+            for i in layerRange { finished[i] = (matrixReports(layer: i), model.zeroParameterCount { $0.role.layer == i }) }
+        }
+        var report = makeReport(calibration: calibration, phases: phases, seconds: Date().timeIntervalSince(start))
+        report.wholeModelSearch = wholeModel
+        return report
     }
 
     /// Refuses what streaming cannot do: a global comparison group and OWL allocation need every
@@ -184,6 +203,9 @@ public final class LayerwisePruner {
     public static func checkStreamable(_ c: PruneConfiguration) throws {
         if c.method.needsGradients {
             throw PruningError.invalidSetting("\(c.method.rawValue) takes the calibration loss's gradient through the whole model before pruning; prune without streaming")
+        }
+        if c.method == .es && c.es.modelGenerations > 0 {
+            throw PruningError.invalidSetting("the whole-model mask search changes every layer until it ends, so it needs them all in memory; prune without streaming")
         }
         if c.group == .global || c.allocation != .uniform {
             throw PruningError.invalidSetting("\(c.group == .global ? "a global comparison group" : "\(c.allocation.rawValue) allocation") needs every layer in memory at once; prune without streaming")
@@ -383,6 +405,9 @@ public final class LayerwisePruner {
             scores: scores, groups: groups, settings: configuration.es,
             stream: UInt64(i * 16 + Projection.allCases.firstIndex(of: p)!))
         searchSummary.add(outcome)
+        if configuration.es.modelGenerations > 0 {
+            wholeModelMatrices.append(WholeModelMaskSearch.Matrix(layer: i, projection: p, mask: mask, values: values, scores: scores, groups: groups))
+        }
     }
 
     /// A SparseGPT start (on the Hessian of the windows not held out): SparseGPT's mask and its updated weights where it kept; the search regrows a

@@ -32,6 +32,7 @@ struct Prune: ParsableCommand {
     @Option(help: "es: the flip rate's factor per generation.") var esRateDecay: Double = EvolutionarySearchSettings().rateDecay
     @Option(help: "es: the flip rate's floor.") var esRateFloor: Double = EvolutionarySearchSettings().rateFloor
     @Option(help: "es: share of the calibration windows held out (the last ones); a child must not be worse on them either. 0: none.") var esHeldOut: Double = EvolutionarySearchSettings().heldOutShare
+    @Option(help: "es: generations of the whole-model search after the layer-wise one (fitness: calibration loss of the whole model; one matrix mutated per generation). 0: none.") var esModelGenerations: Int = 0
     @Option(help: "Layer-wise sparsity: uniform, owl (outlier-weighted) or evopress (searched on held-out calibration loss); overall sparsity stays --sparsity.") var allocation: SparsityAllocation = .uniform
     @Option(help: "allocation evopress: generations of the (1+λ) search.") var evopressGenerations: Int = AllocationSearchSettings().generations
     @Option(help: "allocation evopress: offspring per generation.") var evopressOffspring: Int = AllocationSearchSettings().offspring
@@ -92,6 +93,7 @@ struct Prune: ParsableCommand {
         s.matrices = matrices?.projections; s.layers = layers?.range; s.alpha = alpha; s.gblmScale = gblmScale
         s.dsnotInitial = dsnotInit; s.dsnotCycles = dsnotCycles; s.dsnotThreshold = dsnotThreshold; s.dsnotSkip = dsnotSkip
         s.esInitial = esInit; s.generations = generations; s.esSeed = esSeed
+        s.esModelGenerations = esModelGenerations != 0 ? esModelGenerations : nil
         s.esRate = esRate; s.esRateDecay = esRateDecay; s.esRateFloor = esRateFloor; s.esHeldOut = esHeldOut
         s.allocation = allocation; s.owlM = owlM; s.owlLambda = owlLambda
         s.evopressGenerations = evopressGenerations; s.evopressOffspring = evopressOffspring; s.evopressStep = evopressStep
