@@ -38,6 +38,9 @@ public struct PruneResult: Codable, Sendable, Equatable {
     public var evolutionarySearch: EvolutionarySearchSummary?
     /// allocation evopress: the held-out next-token loss after each generation, the uniform allocation's first.
     public var allocationSearchLoss: [Double]?
+    /// The whole-model mask search after the layer-wise one: generations, children kept, weights
+    /// whose mask changed, calibration (and held-out) loss before and after.
+    public var wholeModelSearch: WholeModelSearchOutcome?
     /// Seconds the layer-wise pruner took (its own phases are in `seconds_by_phase` as prune.*).
     public var seconds: Double
     /// Where the pruned model was written; nil if it was not saved.
@@ -55,6 +58,7 @@ public struct PruneResult: Codable, Sendable, Equatable {
         dsnotSwaps = r.dsnotSwaps
         evolutionarySearch = r.evolutionarySearch
         allocationSearchLoss = r.allocationSearchLoss
+        wholeModelSearch = r.wholeModelSearch
         seconds = r.seconds
         self.output = output
     }
@@ -65,7 +69,7 @@ public struct PruneResult: Codable, Sendable, Equatable {
         case paramsTotal = "params_total", paramsNonzero = "params_nonzero"
         case calibrationWindows = "calibration_windows", calibrationSeqlen = "calibration_seqlen"
         case layers, layerSparsity = "layer_sparsity", permutationKeptScoreGain = "permutation_kept_score_gain", dsnotSwaps = "dsnot_swaps"
-        case evolutionarySearch = "evolutionary_search", allocationSearchLoss = "allocation_search_loss"
+        case evolutionarySearch = "evolutionary_search", allocationSearchLoss = "allocation_search_loss", wholeModelSearch = "whole_model_search"
         case seconds, output
     }
 }

@@ -160,13 +160,13 @@ final class RunRecordCLITests: XCTestCase {
         XCTAssertGreaterThan(b.decodeTokensPerSecond, 0)
     }
 
-    /// `prune --method es`: the flags reach the record's settings, the result carries the search's summary,
+    /// `prune --method es` (layer-wise, then whole-model): the flags reach the record's settings, the result carries the searches' summaries,
     /// 2:4 holds in the saved model, and the same seed gives the same record.
     func testEvolutionarySearchPruneRecord() throws {
         let model = try textModel()
         func run(_ name: String, seed: String) throws -> (RunRecord, PruneSettings, PruneResult) {
             let r = try record(["prune", "--model", model.path, "--method", "es", "--es-init", "ria", "--pattern", "2:4", "--permute",
-                                "--generations", "12", "--es-seed", seed, "--es-rate", "0.05", "--calib", "bookcorpus",
+                                "--generations", "12", "--es-model-generations", "6", "--es-seed", seed, "--es-rate", "0.05", "--calib", "bookcorpus",
                                 "--nsamples", "2", "--seqlen", "16", "--output", tmp.url.appendingPathComponent(name).path], .prune)
             guard case .prune(let s) = r.settings, case .prune(let p) = r.result else { throw XCTSkip("not a prune record") }
             return (r, s, p)
@@ -179,8 +179,14 @@ final class RunRecordCLITests: XCTestCase {
         XCTAssertGreaterThan(es.matrices, 0)
         XCTAssertLessThanOrEqual(es.finalError, es.initialError * (1 + 1e-6))
         XCTAssertEqual(p.sparsityAchieved, 0.5, accuracy: 0.001)
+        XCTAssertEqual(s.esModelGenerations, 6)
+        let whole = try XCTUnwrap(p.wholeModelSearch)
+        XCTAssertEqual(whole.generations, 6)
+        XCTAssertLessThanOrEqual(whole.finalLoss, whole.initialLoss)
+        XCTAssertNil(whole.initialHeldOutLoss, "2 windows hold none out at the default share")
         let (_, _, again) = try run("es-b", seed: "3")
         XCTAssertEqual(again.evolutionarySearch, p.evolutionarySearch)
+        XCTAssertEqual(again.wholeModelSearch, p.wholeModelSearch)
         XCTAssertEqual(again.prunableZeros, p.prunableZeros)
         let a = try Data(contentsOf: tmp.url.appendingPathComponent("es-a/model.safetensors"))
         let b = try Data(contentsOf: tmp.url.appendingPathComponent("es-b/model.safetensors"))
