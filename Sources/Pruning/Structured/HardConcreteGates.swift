@@ -68,7 +68,7 @@ public enum HardConcreteGates {
         public var initialDropRate = 0.5
         /// The same for the hidden-channel and layer gates. Every block reads the whole residual
         /// stream, so CoFi's 0.5 there samples sub-networks that no frozen model survives (on
-        /// SmolLM2-135M: first calibration loss 15.5 against 3.1 dense; it then dropped layer 0 and
+        /// SmolLM2-135M: first calibration loss 15.5; it then dropped layer 0 and
         /// ended at WikiText-2 54,639). They start nearly open instead and the constraint closes them.
         public var initialResidualDropRate = 0.01
         public var seed: UInt64 = 0
