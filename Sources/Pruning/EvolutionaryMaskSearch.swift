@@ -225,10 +225,10 @@ public enum EvolutionaryMaskSearch {
                                         scores.withUnsafeBufferPointer { sb in
                                             hessian.withUnsafeBufferPointer { hb in
                                                 target.withUnsafeBufferPointer { tb in
-                                                    let p = Pointers(mask: mb.baseAddress!, g: g!, error: e!, order: ob.baseAddress!,
-                                                                     rank: kb.baseAddress!, values: vb.baseAddress!,
-                                                                     scores: sb.baseAddress!, hessian: hb.baseAddress!,
-                                                                     target: tb.baseAddress!, heldOutG: hg, heldOutError: he,
+                                                    let m = MaskPointers(mask: mb.baseAddress!, order: ob.baseAddress!, rank: kb.baseAddress!,
+                                                                         values: vb.baseAddress!, scores: sb.baseAddress!, target: tb.baseAddress!)
+                                                    let p = Pointers(mutation: m, g: g!, error: e!, hessian: hb.baseAddress!,
+                                                                     heldOutG: hg, heldOutError: he,
                                                                      heldOutHessian: heldOutHessian == nil ? nil : hhb.baseAddress)
                                                     parallelFor(rows, minPerThread: 4) { r0, r1 in
                                                         var scratch = Scratch(cols: cols)
@@ -370,16 +370,12 @@ public enum EvolutionaryMaskSearch {
     }
 
     struct Pointers: @unchecked Sendable {
-        var mutation: MaskPointers { MaskPointers(mask: mask, order: order, rank: rank, values: values, scores: scores, target: target) }
-        let mask: UnsafeMutablePointer<Bool>
+        /// The mask and the layout (what mutation and repair need).
+        let mutation: MaskPointers
+        /// Per row g = H·Δ_rᵀ and the row errors, and H.
         let g: UnsafeMutablePointer<Double>
         let error: UnsafeMutablePointer<Double>
-        let order: UnsafePointer<Int>
-        let rank: UnsafePointer<Float>
-        let values: UnsafePointer<Float>
-        let scores: UnsafePointer<Float>
         let hessian: UnsafePointer<Float>
-        let target: UnsafePointer<Int>
         /// The held-out windows' g′, row errors and H′ (nil: none).
         let heldOutG: UnsafeMutablePointer<Double>?
         let heldOutError: UnsafeMutablePointer<Double>?
@@ -404,19 +400,19 @@ public enum EvolutionaryMaskSearch {
                            _ s: inout Scratch) -> Bool {
         guard mutate(row: r, c, p.mutation, &rng, &s) else { return false }
         let cols = c.cols
-        let mask = p.mask + r * cols
+        let mask = p.mutation.mask + r * cols
         // 4. Δe = 2·δ·g + δ·H·δ over the columns that differ from the parent (`flipped`; a flip undone
         //    by the repair stays listed but unmarked).
         let g = p.g + r * cols
         var linear = 0.0, quadratic = 0.0
         for a in s.changed where s.flipped[a] {
-            let ca = p.order[a]
-            let da = mask[ca] ? -Double(p.values[r * cols + ca]) : Double(p.values[r * cols + ca])
+            let ca = p.mutation.order[a]
+            let da = mask[ca] ? -Double(p.mutation.values[r * cols + ca]) : Double(p.mutation.values[r * cols + ca])
             linear += da * g[ca]
             let h = p.hessian + ca * cols
             for b in s.changed where s.flipped[b] {
-                let cb = p.order[b]
-                let db = mask[cb] ? -Double(p.values[r * cols + cb]) : Double(p.values[r * cols + cb])
+                let cb = p.mutation.order[b]
+                let db = mask[cb] ? -Double(p.mutation.values[r * cols + cb]) : Double(p.mutation.values[r * cols + cb])
                 quadratic += da * db * Double(h[cb])
             }
         }
@@ -427,13 +423,13 @@ public enum EvolutionaryMaskSearch {
             let g2 = hg + r * cols
             var l2 = 0.0, q2 = 0.0
             for a in s.changed where s.flipped[a] {
-                let ca = p.order[a]
-                let da = mask[ca] ? -Double(p.values[r * cols + ca]) : Double(p.values[r * cols + ca])
+                let ca = p.mutation.order[a]
+                let da = mask[ca] ? -Double(p.mutation.values[r * cols + ca]) : Double(p.mutation.values[r * cols + ca])
                 l2 += da * g2[ca]
                 let h = hh + ca * cols
                 for b in s.changed where s.flipped[b] {
-                    let cb = p.order[b]
-                    let db = mask[cb] ? -Double(p.values[r * cols + cb]) : Double(p.values[r * cols + cb])
+                    let cb = p.mutation.order[b]
+                    let db = mask[cb] ? -Double(p.mutation.values[r * cols + cb]) : Double(p.mutation.values[r * cols + cb])
                     q2 += da * db * Double(h[cb])
                 }
             }
@@ -441,9 +437,9 @@ public enum EvolutionaryMaskSearch {
             keep = heldOutChange <= 0
         }
         for a in s.changed where s.flipped[a] {
-            let ca = p.order[a]
+            let ca = p.mutation.order[a]
             if keep {
-                let da = mask[ca] ? -Double(p.values[r * cols + ca]) : Double(p.values[r * cols + ca])
+                let da = mask[ca] ? -Double(p.mutation.values[r * cols + ca]) : Double(p.mutation.values[r * cols + ca])
                 let h = p.hessian + ca * cols
                 for k in 0..<cols { g[k] += da * Double(h[k]) }
                 if let hh = p.heldOutHessian, let hg = p.heldOutG {
