@@ -85,7 +85,11 @@ public struct PruneRun {
                 pruner.progress = { done, total in
                     report(.note(String(format: "pruned layer %d/%d (%.0f s)", done, total, Date().timeIntervalSince(pruneStart))))
                 }
-                defer { pruner.progress = nil }   // the closure must not outlive this call
+                pruner.searchProgress = { done, total, loss in
+                    report(.note(String(format: "whole-model search: generation %d/%d, calibration loss %.4f (%.0f s)", done, total, loss,
+                                        Date().timeIntervalSince(pruneStart))))
+                }
+                defer { pruner.progress = nil; pruner.searchProgress = nil }   // the closures must not outlive this call
                 return try pruner.run(calibration: calibration)
             }
         }

@@ -53,6 +53,9 @@ public final class LayerwisePruner {
     public let configuration: PruneConfiguration
     /// Called after each layer with (layers done, total).
     public var progress: ((Int, Int) -> Void)?
+    /// Called after each generation of the whole-model mask search with (generations done, total,
+    /// the search windows' loss).
+    public var searchProgress: ((Int, Int, Double) -> Void)?
     /// Streaming: the blocks live in their checkpoint and are loaded one at a time; each is
     /// released once final (after `layerFinished`). Global and OWL pruning need every block at
     /// once and are refused.
@@ -188,7 +191,7 @@ public final class LayerwisePruner {
             wholeModel = try timed("whole-model search") {
                 try WholeModelMaskSearch.search(model: model, matrices: &wholeModelMatrices, windows: Array(calibration[..<split]),
                                                 heldOut: Array(calibration[split...]), generations: c.es.modelGenerations,
-                                                settings: c.es) { done, _ in self.progress?(done, c.es.modelGenerations) }
+                                                settings: c.es) { done, loss in self.searchProgress?(done, c.es.modelGenerations, loss) }
             }
             wholeModelMatrices = []
             for i in layerRange { finished[i] = (matrixReports(layer: i), model.zeroParameterCount { $0.role.layer == i }) }
