@@ -151,8 +151,9 @@ struct GatedWeights {
             for k in 0..<e0.count { dHidden![k % d] += Double(ge[k]) * Double(e0[k]) }
         }
         out.hidden = dHidden; out.layers = dLayers
-        for (name, values) in [("hidden channel", out.hidden ?? []), ("layer", out.layers ?? [])]
-            + out.attention.map { ("layer \($0.key)'s attention group", $0.value) } + out.mlp.map { ("layer \($0.key)'s MLP channel", $0.value) } {
+        let named = [("hidden channel", out.hidden ?? []), ("layer", out.layers ?? [])]
+            + out.attention.map { ("layer \($0.key)'s attention group", $0.value) } + out.mlp.map { ("layer \($0.key)'s MLP channel", $0.value) }
+        for (name, values) in named {
             if let j = values.firstIndex(where: { !$0.isFinite }) {
                 throw PruningError.numerical("L0: the loss's gradient by \(name) \(j)'s gate is not finite")
             }
