@@ -53,6 +53,17 @@ final class StudyConfigTests: XCTestCase {
         XCTAssertEqual(s.pattern, .nOfM(n: 4, m: 8))
     }
 
+    /// `l0_target` (L0 to a shape) reaches the cell's settings, names the cell, and a bad shape is
+    /// an error with the file's position.
+    func testL0TargetShapeEntries() throws {
+        let c = try parse("models: [m]\npruning: [{method: l0, l0_target: [\"layers=1,hidden=24\", \"intermediate=8\"]}]")
+        XCTAssertEqual(c.cells.count, 3)
+        guard case .structured(let s) = c.cells[1].pruning else { return XCTFail() }
+        XCTAssertEqual(s.configuration.l0TargetShape, L0TargetShape(layers: 1, hiddenSize: 24))
+        XCTAssertEqual(c.cells.map(\.label), ["dense", "l0 to layers=1,hidden=24", "l0 to intermediate=8"])
+        XCTAssertTrue(error("models: [m]\npruning: [{method: l0, l0_target: \"depth=1\"}]").contains("unknown key 'depth'"))
+    }
+
     func testEntryRecoveryReplacesTheStudysAndDistillTeachesFromTheDenseModel() throws {
         let c = try parse("""
         models: [m.gguf]

@@ -55,6 +55,7 @@ public enum CellPruning: Sendable, Equatable {
             if case .nOfM = s.pattern { return "\(s.method.rawValue) \(s.pattern)" }
             return "\(s.method.rawValue) \(pct(s.sparsity))"
         case .structured(let s):
+            if let shape = s.l0Target { return "\(method) to \(shape)" }
             return "\(method) \(s.mode.rawValue) \(pct(s.ratio)) (\(s.ratioMode.rawValue))"
         }
     }
