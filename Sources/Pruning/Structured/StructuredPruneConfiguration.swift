@@ -52,6 +52,12 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     public var l0LambdaLearningRate: Double = 0.2
     /// L0 only: prune to this shape (Sheared LLaMA) instead of to `ratio`.
     public var l0TargetShape: L0TargetShape?
+    /// The gate learner's settings from the L0 fields above.
+    var l0Settings: HardConcreteGates.Settings {
+        var s = HardConcreteGates.Settings()
+        s.steps = l0Steps; s.learningRate = l0LearningRate; s.lambdaLearningRate = l0LambdaLearningRate; s.seed = seed
+        return s
+    }
     public var bonsaiMasks: Int = 200
     public var bonsaiRoundFraction: Double = 0.05
     /// Bonsai's rounds: the ratio in steps of at most `bonsaiRoundFraction`.

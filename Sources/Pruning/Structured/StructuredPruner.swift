@@ -50,7 +50,9 @@ public enum StructuredPruner {
             let shape = c.l0TargetShape!
             let removals = try timed("allocation") { try shape.removals(from: model) }
             attnRange = 0...(n - 1); mlpRange = attnRange
-            let learned = try learnGates(model, removals: removals, c, calibration: calibration, timed: timed, progress: progress)
+            let learned = try timed("gates") {
+                try HardConcreteGates.learn(model, removing: removals, windows: calibration, settings: c.l0Settings, progress: progress)
+            }
             plan = try learned.plan(model, removing: removals)
             dropped = (0..<n).filter { !plan.keptLayers.contains($0) }
             gates = learned.summary
@@ -75,7 +77,9 @@ public enum StructuredPruner {
             }
             if c.criterion == .l0 {
                 let removals = GateRemovals(allocation)
-                let learned = try learnGates(model, removals: removals, c, calibration: calibration, timed: timed, progress: progress)
+                let learned = try timed("gates") {
+                    try HardConcreteGates.learn(model, removing: removals, windows: calibration, settings: c.l0Settings, progress: progress)
+                }
                 plan = try learned.plan(model, removing: removals)
                 try checkEveryBlockKeepsOne(plan, model)
                 gates = learned.summary
@@ -118,18 +122,6 @@ public enum StructuredPruner {
                                  calibrationSource: calibrationSource, seconds: seconds, start: start)
         report.l0 = gates
         return Result(model: pruned, plan: plan, report: report)
-    }
-
-    /// L0's gates, learned with the configuration's settings.
-    static func learnGates(_ model: LanguageModel, removals: GateRemovals, _ c: StructuredPruneConfiguration,
-                           calibration: [[Int32]], timed: (String, () throws -> HardConcreteGates.Learned) throws -> HardConcreteGates.Learned,
-                           progress: ((_ done: Int, _ total: Int) -> Void)?) throws -> HardConcreteGates.Learned {
-        var settings = HardConcreteGates.Settings()
-        settings.steps = c.l0Steps; settings.learningRate = c.l0LearningRate
-        settings.lambdaLearningRate = c.l0LambdaLearningRate; settings.seed = c.seed
-        return try timed("gates") {
-            try HardConcreteGates.learn(model, removing: removals, windows: calibration, settings: settings, progress: progress)
-        }
     }
 
     /// Block mode's allocation: how many KV groups and MLP channels each layer loses.
