@@ -24,6 +24,10 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
     public var l0LearningRate: Double?
     /// L0: prune to this shape (Sheared LLaMA's targeted pruning) instead of to `ratio`.
     public var l0Target: L0TargetShape?
+    /// L0: LoRA adapters of this rank trained with the gates, at this AdamW rate (nil: frozen
+    /// weights; 1e-3).
+    public var l0LoRARank: Int?
+    public var l0LoRALearningRate: Double?
     /// Calibration for Taylor gradients and layer scores (LLM-Pruner: 10 × 64).
     public var calibrationWindows = 10
     public var calibrationSeqlen = 64
@@ -51,6 +55,8 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
         if let s = l0Steps { c.l0Steps = s }
         if let r = l0LearningRate { c.l0LearningRate = r }
         c.l0TargetShape = l0Target
+        c.l0LoRARank = l0LoRARank
+        if let r = l0LoRALearningRate { c.l0LoRALearningRate = r }
         return c
     }
 
@@ -64,6 +70,7 @@ public struct StructuredPruneSettings: Codable, Sendable, Equatable {
         case criterion = "method", mode, ratio, ratioMode = "ratio_mode", attentionLayers = "attn_layers", mlpLayers = "mlp_layers"
         case taylorOrder = "taylor", aggregation, layerScore = "layer_score", bonsaiMasks = "bonsai_masks"
         case bonsaiRoundFraction = "bonsai_round", l0Steps = "l0_steps", l0LearningRate = "l0_lr", l0Target = "l0_target"
+        case l0LoRARank = "l0_lora_rank", l0LoRALearningRate = "l0_lora_lr"
         case calibrationWindows = "calib_windows", calibrationSeqlen = "calib_seqlen", calibration, seed
         case evaluation = "eval", output, dataDirectory = "data_dir", threads, memoryBudget = "memory_budget", stream
     }

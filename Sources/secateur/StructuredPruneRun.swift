@@ -33,6 +33,10 @@ struct StructuredPruneOptions: ParsableArguments {
     var l0LearningRate: Double?
     @Option(name: .customLong("l0-target"), help: "Structured, --method l0: prune to this shape instead of --ratio (Sheared LLaMA), e.g. layers=24,hidden=512,kv_heads=2,intermediate=1024; a key left out keeps the model's.")
     var l0Target: String?
+    @Option(name: .customLong("l0-lora-rank"), help: "Structured, --method l0: train LoRA adapters of this rank on q,k,v,gate,up with the gates (default: weights frozen).")
+    var l0LoRARank: Int?
+    @Option(name: .customLong("l0-lora-lr"), help: "Structured, --method l0 with --l0-lora-rank: AdamW's rate for the adapters (default 1e-3).")
+    var l0LoRALearningRate: Double?
     @Option(name: .customLong("calib-windows"), help: "Structured: calibration windows for Taylor gradients, layer scores, Bonsai's sub-models and L0's gates (LLM-Pruner: 10).")
     var calibWindows: Int = 10
     @Option(name: .customLong("calib-seqlen"), help: "Structured: calibration window length (LLM-Pruner: 64).")
@@ -87,6 +91,7 @@ extension Prune {
         s.taylorOrder = o.taylor; s.aggregation = o.aggregation; s.layerScore = o.layerScore
         s.bonsaiMasks = o.bonsaiMasks; s.bonsaiRoundFraction = o.bonsaiRound
         s.l0Steps = o.l0Steps; s.l0LearningRate = o.l0LearningRate
+        s.l0LoRARank = o.l0LoRARank; s.l0LoRALearningRate = o.l0LoRALearningRate
         s.calibrationWindows = o.calibWindows; s.calibrationSeqlen = o.calibSeqlen
         s.calibration = calibrationSource; s.seed = seed
         s.evaluation = evaluation; s.output = output; s.dataDirectory = dataDir; s.threads = options.threads

@@ -102,6 +102,14 @@ final class StructuredPruneCLITests: XCTestCase {
                          "--calib-tokens", file.path, "--calib-windows", "2", "--calib-seqlen", "16"])
         XCTAssertNotEqual(e.status, 0)
         XCTAssertTrue(e.stderr.hasPrefix("Error: ") && e.stderr.contains("at least one step"), e.stderr)
+        // With LoRA adapters trained beside the gates: the record names them.
+        let lora = try run(["prune", "--model", src.path, "--structured", "--method", "l0", "--ratio", "0.3", "--l0-steps", "6",
+                            "--l0-lora-rank", "2", "--l0-lora-lr", "0.01", "--calib-tokens", file.path, "--calib-windows", "2",
+                            "--calib-seqlen", "16", "--json"])
+        XCTAssertEqual(lora.status, 0, lora.stderr)
+        let lj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lora.stdout.utf8)) as? [String: Any], lora.stdout)
+        XCTAssertEqual((lj["l0"] as? [String: Any])?["lora_rank"] as? Int, 2, "\(lj)")
+        XCTAssertEqual(try XCTUnwrap(lj["ratio_actual"] as? Double), 0.3, accuracy: 0.005)
     }
 
     /// `--l0-target`: the saved model has the target shape (one layer fewer, a narrower residual

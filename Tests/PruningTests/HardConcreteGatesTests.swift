@@ -194,6 +194,74 @@ final class HardConcreteGatesTests: XCTestCase {
         }
     }
 
+    /// L0 with LoRA (`GateAdapters`): adapters on q, k, v, gate, up train with the gates; the
+    /// model cut after merging them computes what the gated, merged model computes with the gates
+    /// at 0/1 (every kind of cut, the hidden channels included: an adapter's A column for a cut
+    /// channel reads zero); the dense model passed in is left as it was; the report names the
+    /// adapters; the adapters move the kept weights away from the frozen run's.
+    func testLoRAWithTheGatesIsCutExactlyAndLeavesTheDenseModel() throws {
+        let shape = try L0TargetShape(parsing: "layers=1,hidden=24,kv_heads=1,intermediate=30")
+        var settings = HardConcreteGates.Settings()
+        settings.steps = 10; settings.seed = 5
+        settings.lora = HardConcreteGates.AdapterSettings(rank: 2, learningRate: 1e-2)
+        let dense = try model()
+        let before = try dense.logits(calibration[2])
+        let removals = try shape.removals(from: dense)
+        let learned = try HardConcreteGates.learn(dense, removing: removals, windows: calibration, settings: settings)
+        XCTAssertEqual(try dense.logits(calibration[2]), before, "the dense model is left as it was")
+        for i in 0..<dense.layerCount { for p in dense.projections { XCTAssertNil(dense.linear(p, layer: i).adapter) } }
+
+        let adapters = try XCTUnwrap(learned.adapters)
+        XCTAssertEqual(adapters.configuration.targets, [.q, .k, .v, .gate, .up], "never o or down, whose weights the gates scale")
+        let expectedCount = (0..<2).reduce(0) { n, i in
+            n + adapters.configuration.targets.reduce(0) { $0 + 2 * (dense.linear($1, layer: i).inFeatures + dense.linear($1, layer: i).outFeatures) }
+        }
+        XCTAssertEqual(adapters.parameterCount, expectedCount)
+        XCTAssertTrue(adapters.tensors.filter { $0.key.hasSuffix(LoRANames.b) }.values.contains { $0.contains { $0 != 0 } },
+                      "the adapters were trained (B starts at zero)")
+        XCTAssertEqual(learned.summary.loraRank, 2)
+        XCTAssertEqual(learned.summary.loraParameters, expectedCount)
+
+        // The cut, merged model against the gated, merged dense model with its gates at 0/1.
+        let plan = try learned.plan(dense, removing: removals)
+        let cut = HardConcreteGates.rescaledNorms(try adapters.merged(into: dense) { try StructuralShrink.apply(plan, to: dense) },
+                                                  denseHiddenSize: dense.hiddenSize)
+        XCTAssertEqual(cut.layerCount, 1); XCTAssertEqual(cut.hiddenSize, 24)
+        let unmerged = HardConcreteGates.rescaledNorms(try StructuralShrink.apply(plan, to: dense), denseHiddenSize: dense.hiddenSize)
+        XCTAssertNotEqual(try unmerged.logits(calibration[0]), try cut.logits(calibration[0]), "the cut model holds the adapters")
+        var v = GatedWeights.Values()
+        for i in 0..<2 {
+            v.attention[i] = (0..<2).map { plan.keptKVGroups[i].contains($0) ? 1 : 0 }
+            v.mlp[i] = (0..<40).map { plan.keptMLPChannels[i].contains($0) ? 1 : 0 }
+        }
+        let keptHidden = Set(plan.keptHiddenChannels ?? [])
+        v.hidden = (0..<32).map { keptHidden.contains($0) ? 1 : 0 }
+        v.layers = (0..<2).map { plan.keptLayers.contains($0) ? 1 : 0 }
+        try adapters.merged(into: dense) {
+            let gated = try GatedWeights(model: dense, attentionLayers: [0, 1], mlpLayers: [0, 1], hidden: true, layers: true)
+            gated.write(v)
+            defer { gated.restore() }
+            for window in calibration {
+                let expected = try dense.logits(window), got = try cut.logits(window)
+                let scale = expected.map { abs($0) }.max()!
+                // As in the target-shape test: RMSNorm's ε is the one term the rescale cannot carry.
+                XCTAssertLessThan(zip(expected, got).map { abs($0 - $1) }.max()!, 5e-3 * scale)
+            }
+        }
+        XCTAssertEqual(try dense.logits(calibration[2]), before, "merging for the cut leaves the dense model as it was")
+
+        // Through the pruner: the report names the adapters, and the kept weights are not the frozen run's.
+        var c = StructuredPruneConfiguration(criterion: .l0, ratio: 0.2, seed: 5)
+        c.l0Steps = 10; c.l0TargetShape = shape
+        let frozen = try StructuredPruner.prune(try model(), configuration: c, calibration: calibration)
+        c.l0LoRARank = 2; c.l0LoRALearningRate = 1e-2
+        let withLoRA = try StructuredPruner.prune(try model(), configuration: c, calibration: calibration)
+        XCTAssertEqual(withLoRA.report.l0?.loraRank, 2)
+        XCTAssertNil(frozen.report.l0?.loraRank)
+        XCTAssertEqual(withLoRA.model.blockShapes, frozen.model.blockShapes, "the same target shape")
+        XCTAssertNotEqual(try withLoRA.model.logits(calibration[0]), try frozen.model.logits(calibration[0]))
+    }
+
     func testTargetShapeParsesAndRefuses() throws {
         let shape = try L0TargetShape(parsing: "layers=24, hidden=512,kv_heads=2,intermediate=1024")
         XCTAssertEqual(shape, L0TargetShape(layers: 24, hiddenSize: 512, kvHeads: 2, intermediateSize: 1024))
@@ -233,6 +301,12 @@ final class HardConcreteGatesTests: XCTestCase {
         var none = StructuredPruneConfiguration(criterion: .l0, ratio: 0.2, attentionLayers: 0...1)
         none.l0Steps = 0
         XCTAssertTrue(message(none).contains("at least one step"))
+        var rank0 = StructuredPruneConfiguration(criterion: .l0, ratio: 0.2, attentionLayers: 0...1)
+        rank0.l0LoRARank = 0
+        XCTAssertTrue(message(rank0).contains("LoRA rank must be at least 1"), message(rank0))
+        var taylorLoRA = StructuredPruneConfiguration(criterion: .taylor, ratio: 0.2, attentionLayers: 0...1)
+        taylorLoRA.l0LoRARank = 4
+        XCTAssertTrue(message(taylorLoRA).contains("L0's"), message(taylorLoRA))
         XCTAssertTrue(message(StructuredPruneConfiguration(criterion: .l0, ratio: 0.2, attentionLayers: 0...1), calibration: [])
             .contains("calibration windows"))
         XCTAssertThrowsError(try StructuredPruner.checkStreamable(StructuredPruneConfiguration(criterion: .l0, ratio: 0.2))) { e in

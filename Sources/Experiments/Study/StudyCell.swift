@@ -55,8 +55,9 @@ public enum CellPruning: Sendable, Equatable {
             if case .nOfM = s.pattern { return "\(s.method.rawValue) \(s.pattern)" }
             return "\(s.method.rawValue) \(pct(s.sparsity))"
         case .structured(let s):
-            if let shape = s.l0Target { return "\(method) to \(shape)" }
-            return "\(method) \(s.mode.rawValue) \(pct(s.ratio)) (\(s.ratioMode.rawValue))"
+            let lora = s.l0LoRARank.map { " + LoRA r\($0)" } ?? ""
+            if let shape = s.l0Target { return "\(method)\(lora) to \(shape)" }
+            return "\(method)\(lora) \(s.mode.rawValue) \(pct(s.ratio)) (\(s.ratioMode.rawValue))"
         }
     }
 }

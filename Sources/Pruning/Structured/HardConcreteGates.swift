@@ -8,8 +8,9 @@ import LLM
 /// princeton-nlp/CoFiPruning `l0_module.py`) that Sheared LLaMA (Xia et al. 2024) also uses. Each
 /// prunable unit — a KV group of a layer's attention, a channel of its MLP, a hidden (residual)
 /// channel, a whole layer — gets a gate z ∈ [0, 1] that multiplies what the unit writes
-/// (`GatedWeights`). The model's weights stay frozen; only the gates' logits log α are learned,
-/// on the calibration windows, against the next-token loss plus the sparsity constraint.
+/// (`GatedWeights`). The model's weights stay frozen; the gates' logits log α are learned, on the
+/// calibration windows, against the next-token loss plus the sparsity constraint — optionally
+/// with LoRA adapters trained beside them (`GateAdapters`), merged before the cut.
 ///
 /// A gate (Louizos et al. Eq. 9–10; CoFi's `_sample_z`, β = 2/3, γ = −0.1, ζ = 1.1):
 ///     u ~ U(0, 1),  s = σ((log u − log(1 − u) + log α) / β),  z = min(1, max(0, s·(ζ − γ) + γ))
@@ -26,8 +27,9 @@ import LLM
 /// the block budget (a whole-model ratio, KV groups and MLP channels, as every block-mode
 /// criterion) or from a target shape (`L0TargetShape`: layers, hidden size, KV heads and MLP
 /// width, Sheared LLaMA's targeted pruning).
-/// Departures from CoFi and Sheared LLaMA, stated: the weights are not trained with the gates
-/// (post-training pruning on a CPU; recover the pruned model with `recover` afterwards); the
+/// Departures from CoFi and Sheared LLaMA, stated: the weights themselves are not trained with
+/// the gates (post-training pruning on a CPU): at most low-rank adapters on the projections that
+/// read the residual stream are (`Settings.lora`), and `recover` can fine-tune afterwards; the
 /// constraint is one per module on its share of units rather than Sheared LLaMA's one per
 /// dimension on the expected total, so every module lands on its count without a learned
 /// allocation; λ ascends by plain gradient steps. The gated model's RMSNorm divides by all d
@@ -51,9 +53,13 @@ public enum HardConcreteGates {
         public var constraintGap: Double
         /// The shape the gates were trained to (nil: the block budget of a whole-model ratio).
         public var targetShape: L0TargetShape?
+        /// Rank and trainable values of the LoRA adapters trained with the gates (nil: frozen weights).
+        public var loraRank: Int?
+        public var loraParameters: Int?
 
         enum CodingKeys: String, CodingKey {
             case steps, firstLoss = "first_loss", lastLoss = "last_loss", constraintGap = "constraint_gap", targetShape = "target_shape"
+            case loraRank = "lora_rank", loraParameters = "lora_parameters"
         }
     }
 
@@ -72,7 +78,18 @@ public enum HardConcreteGates {
         /// ended at WikiText-2 54,639). They start nearly open instead and the constraint closes them.
         public var initialResidualDropRate = 0.01
         public var seed: UInt64 = 0
+        /// LoRA adapters trained with the gates (`GateAdapters`); nil: the weights stay frozen.
+        public var lora: AdapterSettings?
         public init() {}
+    }
+
+    /// The adapters of an L0 run with LoRA (PEFT's r, lora_alpha, lora_dropout) and their AdamW rate.
+    public struct AdapterSettings: Sendable, Equatable {
+        public var rank = 8
+        public var alpha: Float = 16
+        public var dropout: Float = 0.05
+        public var learningRate: Float = 1e-3
+        public init(rank: Int = 8, learningRate: Float = 1e-3) { self.rank = rank; self.learningRate = learningRate }
     }
 
     /// z from uniform noise u and log α, with ∂z/∂log α.
@@ -122,6 +139,8 @@ public enum HardConcreteGates {
         public var mlp: [[Double]]
         public var hidden: [Double]?
         public var layers: [Double]?
+        /// The adapters trained with the gates, to merge before the cut (nil: frozen weights).
+        public var adapters: LearnedAdapters?
         public var summary: Summary
     }
 
@@ -168,7 +187,11 @@ public enum HardConcreteGates {
             mlpLayers: Set(modules.compactMap { if case .mlp(let i) = $0.kind { return i } else { return nil } }),
             hidden: modules.contains { $0.kind == .hidden }, layers: modules.contains { $0.kind == .layers })
         defer { gated.restore() }
-        let tensors = model.parameters.filter { gated.gradientNames.contains($0.name) }
+        var adapters = try s.lora.map {
+            try GateAdapters(model: model, rank: $0.rank, alpha: $0.alpha, dropout: $0.dropout, learningRate: $0.learningRate, seed: s.seed)
+        }
+        defer { adapters?.remove() }
+        let tensors = model.parameters.filter { gated.gradientNames.contains($0.name) } + (adapters?.tensors ?? [])
         var gradients = ModelGradients(tensors: tensors, partial: true)
 
         let warmup = max(1, s.steps / 4)
@@ -184,6 +207,7 @@ public enum HardConcreteGates {
             }
             gated.write(values)
             gradients.setZero()
+            adapters?.beginStep(step)
             let window = windows[step % windows.count]
             let loss = try model.accumulateGradients(tokens: window, into: &gradients, scale: 1)
             guard loss.isFinite else {
@@ -192,6 +216,7 @@ public enum HardConcreteGates {
             if step == 0 { learned.summary.firstLoss = Double(loss) }
             learned.summary.lastLoss = Double(loss)
             let dLdz = try gated.gradients(gradients, at: values)
+            adapters?.step(gradients)
             let target = min(1, Double(step + 1) / Double(warmup))
             var gap = 0.0
             for k in modules.indices {
@@ -227,6 +252,9 @@ public enum HardConcreteGates {
             case .layers: learned.layers = m.logAlpha
             }
         }
+        learned.adapters = adapters?.learned()
+        learned.summary.loraRank = learned.adapters?.configuration.rank
+        learned.summary.loraParameters = learned.adapters?.parameterCount
         return learned
     }
 }

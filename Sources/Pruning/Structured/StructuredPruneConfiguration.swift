@@ -52,10 +52,15 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
     public var l0LambdaLearningRate: Double = 0.2
     /// L0 only: prune to this shape (Sheared LLaMA) instead of to `ratio`.
     public var l0TargetShape: L0TargetShape?
+    /// L0 only: train LoRA adapters of this rank with the gates (nil: the weights stay frozen),
+    /// at this AdamW rate.
+    public var l0LoRARank: Int?
+    public var l0LoRALearningRate: Double = 1e-3
     /// The gate learner's settings from the L0 fields above.
     var l0Settings: HardConcreteGates.Settings {
         var s = HardConcreteGates.Settings()
         s.steps = l0Steps; s.learningRate = l0LearningRate; s.lambdaLearningRate = l0LambdaLearningRate; s.seed = seed
+        s.lora = l0LoRARank.map { HardConcreteGates.AdapterSettings(rank: $0, learningRate: Float(l0LoRALearningRate)) }
         return s
     }
     public var bonsaiMasks: Int = 200
@@ -104,6 +109,12 @@ public struct StructuredPruneConfiguration: Codable, Sendable {
             guard l0LearningRate > 0, l0LearningRate.isFinite, l0LambdaLearningRate >= 0, l0LambdaLearningRate.isFinite else {
                 throw StructuredPruningError.invalidSetting("l0 needs a positive learning rate and a non-negative λ step")
             }
+            if let r = l0LoRARank, r < 1 { throw StructuredPruningError.invalidSetting("l0's LoRA rank must be at least 1, got \(r)") }
+            guard l0LoRALearningRate > 0, l0LoRALearningRate.isFinite else {
+                throw StructuredPruningError.invalidSetting("l0's LoRA learning rate must be positive, got \(l0LoRALearningRate)")
+            }
+        } else if l0LoRARank != nil {
+            throw StructuredPruningError.invalidSetting("LoRA during gate training is L0's (method l0), not \(criterion.rawValue)'s")
         }
         for (name, r) in [("attn_layers", attentionLayers), ("mlp_layers", mlpLayers)] {
             if let r, r.lowerBound < 0 || r.upperBound >= n {

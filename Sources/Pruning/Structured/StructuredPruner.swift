@@ -33,6 +33,7 @@ public enum StructuredPruner {
         var perLayerRatio: Double?
         var dropped: [Int] = []
         var gates: HardConcreteGates.Summary?   // L0's learned gates, for the report
+        var adapters: LearnedAdapters?          // L0's adapters, merged before the cut
         let usesGradients = c.criterion == .taylor && c.mode != .layer
 
         var statistics: TaylorStatistics?
@@ -56,6 +57,7 @@ public enum StructuredPruner {
             plan = try learned.plan(model, removing: removals)
             dropped = (0..<n).filter { !plan.keptLayers.contains($0) }
             gates = learned.summary
+            adapters = learned.adapters
             gates?.targetShape = shape
         case .block:
             let def = StructuredPruneConfiguration.defaultBlockLayers(layerCount: n)
@@ -83,6 +85,7 @@ public enum StructuredPruner {
                 plan = try learned.plan(model, removing: removals)
                 try checkEveryBlockKeepsOne(plan, model)
                 gates = learned.summary
+                adapters = learned.adapters
             } else {
                 let importance = try GroupImportance(criterion: c.criterion, taylorOrder: c.taylorOrder, aggregation: c.aggregation,
                                                      statistics: statistics, seed: c.seed)
@@ -113,7 +116,9 @@ public enum StructuredPruner {
             plan.keptLayers = (0..<n).filter { !dropped.contains($0) }
         }
 
-        var pruned = try timed("shrink") { try StructuralShrink.apply(plan, to: model) }
+        var pruned = try timed("shrink") {
+            try adapters?.merged(into: model) { try StructuralShrink.apply(plan, to: model) } ?? StructuralShrink.apply(plan, to: model)
+        }
         if c.criterion == .l0, pruned.hiddenSize < model.hiddenSize {
             pruned = HardConcreteGates.rescaledNorms(pruned, denseHiddenSize: model.hiddenSize)
         }
