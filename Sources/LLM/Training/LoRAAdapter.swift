@@ -18,7 +18,7 @@ public struct LoRAAdapter: Sendable, Equatable {
     /// `dropoutSeed` is set (training); inference never drops.
     public var dropout: Float
     /// Fixes the dropout mask of the current step; the backward regenerates the same mask
-    /// from it (element i kept iff a hash of (seed, i) ≥ p), so nothing is stored.
+    /// from it (`keptBits`), so nothing is stored between the passes.
     public var dropoutSeed: UInt64?
 
     public var scaling: Float { alpha / Float(rank) }
@@ -39,46 +39,76 @@ public struct LoRAAdapter: Sendable, Equatable {
 
     var dropping: Bool { dropout > 0 && dropoutSeed != nil }
 
-    /// This step's dropout multipliers for an input [rows × in]: 1/(1 − p) where the element
-    /// is kept, 0 where dropped. Element i is kept when a hash of (seed, i) falls below
-    /// (1 − p)·2³², so the forward and the backward draw the same mask without storing it.
-    func dropoutScales(rows: Int) -> [Float] {
-        let n = rows * inFeatures, keep = 1 - dropout, scale = 1 / keep, seed = dropoutSeed ?? 0
-        let threshold = UInt64(Double(keep) * 4_294_967_296)
-        var m = [Float](repeating: 0, count: n)
-        m.withUnsafeMutableBufferPointer { mb in
-            let p = mb.baseAddress!
-            parallelFor(n, minPerThread: 16_384) { a, b in
-                for i in a..<b where Self.hash32(seed, i) < threshold { p[i] = scale }
+    /// Which elements of an input [rows × in] this step keeps, one bit each (bit i of word i/64).
+    /// Elements 2j and 2j+1 take the high and low halves of one 64-bit hash of (seed, j): each
+    /// is kept when its half falls below (1 − p)·2³², so the forward and the backward draw the
+    /// same mask, one hash per two elements.
+    func keptBits(rows: Int) -> [UInt64] {
+        let n = rows * inFeatures, seed = dropoutSeed ?? 0
+        let threshold = UInt64(Double(1 - dropout) * 4_294_967_296)
+        var bits = [UInt64](repeating: 0, count: (n + 63) / 64)
+        bits.withUnsafeMutableBufferPointer { bb in
+            let words = bb.baseAddress!
+            parallelFor(bb.count, minPerThread: 256) { w0, w1 in
+                for w in w0..<w1 {
+                    var word: UInt64 = 0
+                    for pair in 0..<32 {
+                        let h = Self.hash64(seed, w * 32 + pair)
+                        if h >> 32 < threshold { word |= 1 << (2 * pair) }
+                        if h & 0xFFFF_FFFF < threshold { word |= 1 << (2 * pair + 1) }
+                    }
+                    words[w] = word
+                }
             }
+            if n % 64 != 0 { words[bb.count - 1] &= (1 << UInt64(n % 64)) - 1 }
         }
-        return m
+        return bits
     }
 
-    /// SplitMix64's output function on seed + i·φ, top 32 bits.
-    @inline(__always) static func hash32(_ seed: UInt64, _ i: Int) -> UInt64 {
+    /// This step's dropout multipliers for an input [rows × in]: 1/(1 − p) where `keptBits`
+    /// keeps the element, 0 where it drops it.
+    func dropoutScales(rows: Int) -> [Float] {
+        let bits = keptBits(rows: rows), scale = 1 / (1 - dropout)
+        return (0..<(rows * inFeatures)).map { bits[$0 >> 6] >> UInt64($0 & 63) & 1 == 1 ? scale : 0 }
+    }
+
+    /// SplitMix64's output function on seed + i·φ.
+    @inline(__always) static func hash64(_ seed: UInt64, _ i: Int) -> UInt64 {
         var z = seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return (z ^ (z >> 31)) >> 32
+        return z ^ (z >> 31)
     }
 
-    /// x ⊙ scales, [rows × in].
-    static func masked(_ x: UnsafePointer<Float>, _ scales: [Float]) -> [Float] {
-        var out = [Float](repeating: 0, count: scales.count)
-        out.withUnsafeMutableBufferPointer { ob in
-            let o = ob.baseAddress!
-            scales.withUnsafeBufferPointer { sb in
-                let m = sb.baseAddress!
-                parallelFor(scales.count, minPerThread: 16_384) { a, b in for i in a..<b { o[i] = x[i] * m[i] } }
+    /// out[i] += v[i] / (1 − p) where bit i is set (add) or out[i] = that, else 0 (set); [count].
+    static func applyMask(_ v: UnsafePointer<Float>, _ bits: [UInt64], scale: Float, count n: Int,
+                          into out: UnsafeMutablePointer<Float>, add: Bool) {
+        bits.withUnsafeBufferPointer { bb in
+            let words = bb.baseAddress!
+            parallelFor(bb.count, minPerThread: 256) { w0, w1 in
+                for w in w0..<w1 {
+                    let word = words[w], base = w * 64
+                    for j in 0..<min(64, n - base) {
+                        let kept: Float = word >> UInt64(j) & 1 == 1 ? scale : 0
+                        if add { out[base + j] += v[base + j] * kept } else { out[base + j] = v[base + j] * kept }
+                    }
+                }
             }
         }
-        return out
+    }
+
+    /// x ⊙ mask / (1 − p), [rows × in].
+    func droppedInput(_ x: UnsafePointer<Float>, _ bits: [UInt64], rows: Int) -> [Float] {
+        let n = rows * inFeatures
+        return [Float](unsafeUninitializedCapacity: n) { out, count in
+            Self.applyMask(x, bits, scale: 1 / (1 - dropout), count: n, into: out.baseAddress!, add: false)
+            count = n
+        }
     }
 
     /// y[rows × out] += scaling · x̃·Aᵀ·Bᵀ.
     func addForward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        let xd = dropping ? Self.masked(x, dropoutScales(rows: rows)) : nil
+        let xd = dropping ? droppedInput(x, keptBits(rows: rows), rows: rows) : nil
         var u = [Float](repeating: 0, count: rows * rank)
         withInput(x, xd) { xi in
             a.withUnsafeBufferPointer { aw in
@@ -104,8 +134,8 @@ public struct LoRAAdapter: Sendable, Equatable {
     func backward(outputGradient dY: UnsafePointer<Float>, input x: UnsafePointer<Float>, rows: Int,
                   inputGradient dX: UnsafeMutablePointer<Float>?,
                   aGradient dA: UnsafeMutablePointer<Float>?, bGradient dB: UnsafeMutablePointer<Float>?) {
-        let scales = dropping ? dropoutScales(rows: rows) : nil
-        let xd = scales.map { Self.masked(x, $0) }
+        let bits = dropping ? keptBits(rows: rows) : nil
+        let xd = bits.map { droppedInput(x, $0, rows: rows) }
         var u = [Float](repeating: 0, count: rows * rank), du = u
         a.withUnsafeBufferPointer { aw in
             b.withUnsafeBufferPointer { bw in
@@ -138,12 +168,7 @@ public struct LoRAAdapter: Sendable, Equatable {
                                                      into: tb.baseAddress!, accumulate: false)
                         }
                         t.withUnsafeBufferPointer { tb in
-                            scales!.withUnsafeBufferPointer { sb in
-                                let tp = tb.baseAddress!, m = sb.baseAddress!
-                                parallelFor(rows * inFeatures, minPerThread: 16_384) { a, b in
-                                    for i in a..<b { dX[i] += tp[i] * m[i] }
-                                }
-                            }
+                            Self.applyMask(tb.baseAddress!, bits!, scale: 1 / (1 - dropout), count: rows * inFeatures, into: dX, add: true)
                         }
                     }
                 }
