@@ -17,7 +17,8 @@
 # (e.g. layers=26,hidden=512,intermediate=1216) L0 prunes to that shape instead (Sheared LLaMA's
 # targeted pruning: every layer, the residual width and whole layers too), not to the 30 % allocation.
 # Environment (optional): SECATEUR_BIN, METHODS, BONSAI_MASKS (200), L0_STEPS (100), L0_TARGET, WINDOWS (16),
-# LIMIT (200), THREADS (2), BENCH_OUT, SECATEUR_DATA. Output: $BENCH_OUT/bonsai.md (the table) and the run records.
+# LIMIT (200), THREADS (2), BENCH_OUT, SECATEUR_DATA; L0_EXTRA_ARGS: more words for the l0 prune
+# (e.g. "--l0-lora-rank 8" to train LoRA adapters with the gates). Output: $BENCH_OUT/bonsai.md (the table) and the run records.
 # Bonsai's reference code (ldery/Bonsai) is not run: it needs CUDA (`.cuda()` throughout its score
 # model) and a patched transformers modelling file, and wandb.
 set -euo pipefail
@@ -33,7 +34,7 @@ echo "bench_bonsai: out $BENCH_OUT" >&2
 # tasks record means that method is done).
 for method in $METHODS; do
   [[ -s "$BENCH_OUT/$method.tasks.json" ]] && { echo "reusing $method" >&2; continue; }
-  extra=(); [[ $method == bonsai ]] && extra=(--bonsai-masks "$BONSAI_MASKS"); [[ $method == l0 ]] && extra=(--l0-steps "$L0_STEPS")
+  extra=(); [[ $method == bonsai ]] && extra=(--bonsai-masks "$BONSAI_MASKS"); [[ $method == l0 ]] && { extra=(--l0-steps "$L0_STEPS"); read -r -a l0x <<< "${L0_EXTRA_ARGS:-}"; extra+=(${l0x[@]+"${l0x[@]}"}); }
   if [[ ! -d "$BENCH_OUT/$method" || ! -s "$BENCH_OUT/$method.json" ]]; then
   start=$(date +%s)
   size=(--ratio 0.3 --attn-layers 4-27 --mlp-layers 4-27)
