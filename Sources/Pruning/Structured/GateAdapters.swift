@@ -14,6 +14,9 @@ import LLM
 ///   a dropped layer: its o_proj and down_proj write nothing, whatever q…up compute.
 /// Each step: AdamW on the adapters (decoupled weight decay 0, global norm clipped to 1, a
 /// constant rate), LoRA dropout seeded per step as in `Trainer`.
+/// Adapters fit whatever text the gates see: on LLM-Pruner's 10 × 64 calibration tokens, cycled
+/// ten times in 100 steps, they memorise it (SmolLM2-135M at 30 %: WikiText-2 677.7 against 129.5
+/// frozen); on 100 × 128 tokens seen once they help (103.2 against 106.4). BENCHMARKS.md.
 struct GateAdapters {
     let model: LanguageModel
     let trainable: TrainableParameters
