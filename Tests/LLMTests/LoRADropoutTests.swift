@@ -75,3 +75,12 @@ final class LoRADropoutTests: XCTestCase {
         XCTAssertNotEqual(a.dropoutScales(rows: 400), scales)
     }
 }
+
+extension LoRAAdapter {
+    /// This step's dropout multipliers for an input [rows × in], from `keptBits`: 1/(1 − p) where
+    /// it keeps the element, 0 where it drops it.
+    func dropoutScales(rows: Int) -> [Float] {
+        let bits = keptBits(rows: rows), scale = 1 / (1 - dropout)
+        return (0..<(rows * inFeatures)).map { bits[$0 >> 6] >> UInt64($0 & 63) & 1 == 1 ? scale : 0 }
+    }
+}

@@ -153,6 +153,19 @@ extension LanguageModel {
         return changed
     }
 
+    /// Takes every adapter off without merging it (the weights are as they were before
+    /// `attachAdapters`).
+    public func detachAdapters() {
+        for i in 0..<layerCount {
+            for p in projections {
+                var l = linear(p, layer: i)
+                guard l.adapter != nil else { continue }
+                l.adapter = nil
+                setLinear(l, p, layer: i)
+            }
+        }
+    }
+
     /// Replaces the adapters with the tensors `tensor(name)` gives for each of them (e.g. read
     /// from a PEFT adapter file), after checking every shape.
     public func loadAdapters(_ c: LoRAConfiguration, tensor: (String) throws -> (shape: [Int], values: [Float])?) throws {

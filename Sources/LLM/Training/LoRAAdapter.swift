@@ -65,13 +65,6 @@ public struct LoRAAdapter: Sendable, Equatable {
         return bits
     }
 
-    /// This step's dropout multipliers for an input [rows × in]: 1/(1 − p) where `keptBits`
-    /// keeps the element, 0 where it drops it.
-    func dropoutScales(rows: Int) -> [Float] {
-        let bits = keptBits(rows: rows), scale = 1 / (1 - dropout)
-        return (0..<(rows * inFeatures)).map { bits[$0 >> 6] >> UInt64($0 & 63) & 1 == 1 ? scale : 0 }
-    }
-
     /// SplitMix64's output function on seed + i·φ.
     @inline(__always) static func hash64(_ seed: UInt64, _ i: Int) -> UInt64 {
         var z = seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15

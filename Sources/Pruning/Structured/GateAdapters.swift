@@ -22,6 +22,8 @@ struct GateAdapters {
     let trainable: TrainableParameters
     let configuration: LoRAConfiguration
     private var optimizer: AdamW
+    /// The adapters' values, flat in `trainable`'s order: gathered once, scattered after each step.
+    private var values: [Float]
     private let learningRate: Float
     private let seed: UInt64
 
@@ -40,6 +42,7 @@ struct GateAdapters {
         self.model = model; configuration = c
         trainable = .adapters(of: model)
         optimizer = AdamW(settings: AdamWSettings(learningRate: learningRate, weightDecay: 0), parameterCount: trainable.count)
+        values = trainable.gather(from: model)
         self.learningRate = learningRate; self.seed = seed
     }
 
@@ -56,7 +59,6 @@ struct GateAdapters {
         model.setAdapterDropoutSeed(nil)
         var grads = [Float](); grads.reserveCapacity(trainable.count)
         for t in trainable.tensors { grads += g[t.name] }
-        var values = trainable.gather(from: model)
         _ = grads.withUnsafeMutableBufferPointer { clipGradientNorm($0.baseAddress!, count: $0.count, maxNorm: 1) }
         optimizer.step(parameters: &values, gradients: grads, learningRate: learningRate)
         trainable.scatter(values, into: model)
@@ -73,17 +75,7 @@ struct GateAdapters {
     }
 
     /// Takes every adapter off the model (which is then as it was before `init`).
-    func remove() {
-        model.setAdapterDropoutSeed(nil)
-        for i in 0..<model.layerCount {
-            for p in configuration.targets {
-                var l = model.linear(p, layer: i)
-                guard l.adapter != nil else { continue }
-                l.adapter = nil
-                model.setLinear(l, p, layer: i)
-            }
-        }
-    }
+    func remove() { model.detachAdapters() }
 }
 
 /// The adapters L0 trained with its gates, to merge into the model before it is cut.
