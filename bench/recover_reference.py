@@ -26,11 +26,15 @@ Data (the rule of Secateur's `recover --data c4`, RecoveryTextCorpus + RecoveryS
   4. the windows shuffled as RecoverySplit does (Fisher–Yates driven by SplitMix64(--seed):
      for i = n-1 down to 1, swap i with next() % (i+1)); the first --val-windows are held
      out; the training windows are the rest, in that order.
-  Batch k (k = 0, 1, ...) = training windows [k*B, (k+1)*B), stacked as one [B, seqlen]
-  tensor; labels = input_ids (transformers shifts them: B*(seqlen-1) targets, mean loss).
-  That Secateur's trainer takes batches in this order is an assumption; the check is the
-  first step's loss: the adapters' B matrices start at zero, so step 1's loss is the base
-  model's loss on batch 0 on both sides (dropout only acts inside the zero adapter path).
+  5. the trainer's own shuffle per epoch (Trainer.permutation): sequence q of the run (q = k*B + j
+     for batch k, row j) is training window perm_e[q mod n], n training windows, e = q div n,
+     perm_e = the same Fisher–Yates on 0..n-1 driven by SplitMix64(seed XOR
+     (0xA0761D6478BD642F * (e+1) mod 2^64)).
+  Batch k (k = 0, 1, ...) = those B windows stacked as one [B, seqlen] tensor; labels =
+  input_ids (transformers shifts them: B*(seqlen-1) targets, mean loss). The check that both
+  sides train on the same windows is the first step's loss: the adapters' B matrices start at
+  zero, so step 1's loss is the base model's loss on batch 0 on both sides (dropout only acts
+  inside the zero adapter path).
 
 Timing: --untimed-steps (default 1) full training steps run first (forward, backward,
 clip, optimizer and scheduler step on batches 0..u-1) and are NOT counted: they pay
@@ -89,7 +93,15 @@ class SplitMix64:
 
 def permutation(count, seed):
     """RecoverySplit.permutation: 0..<count shuffled by Fisher–Yates with SplitMix64(seed)."""
-    rng = SplitMix64(seed)
+    return fisher_yates(count, SplitMix64(seed))
+
+
+def epoch_permutation(count, seed, epoch):
+    """Trainer.permutation: the training windows' order in epoch `epoch` (0-based)."""
+    return fisher_yates(count, SplitMix64(seed ^ ((0xA0761D6478BD642F * (epoch + 1)) & MASK64)))
+
+
+def fisher_yates(count, rng):
     p = list(range(count))
     i = count - 1
     while i > 0:
@@ -193,14 +205,22 @@ def main():
     if need > len(train_order):
         raise SystemExit(f"{steps_total} steps x batch {B} need {need} windows; the C4 shard gives "
                          f"{len(train_order)} training windows of {S} tokens")
+    n_train, epoch_orders = len(train_order), {}
+
+    def window_of(q):  # the run's q-th training sequence (step 5 above)
+        e = q // n_train
+        if e not in epoch_orders:
+            epoch_orders[e] = epoch_permutation(n_train, a.seed, e)
+        return train_order[epoch_orders[e][q % n_train]]
+
     batches = []
     for k in range(steps_total):
-        idx = train_order[k * B:(k + 1) * B]
+        idx = [window_of(k * B + j) for j in range(B)]
         batches.append(torch.tensor([stream[i * S:(i + 1) * S] for i in idx], dtype=torch.long))
     t_data = time.perf_counter() - t0
     log(f"[ref] {len(docs)} C4 docs ({c4_path}) -> {len(stream)} tokens -> {n_windows} windows of {S}; "
         f"{len(train_order)} for training (seed {a.seed}, {a.val_windows} held out); "
-        f"first training windows {train_order[:B]}; data {t_data:.1f}s")
+        f"first batch windows {[window_of(j) for j in range(B)]}; data {t_data:.1f}s")
 
     # --- model + adapters ---------------------------------------------------------------------
     t0 = time.perf_counter()
