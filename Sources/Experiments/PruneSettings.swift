@@ -27,6 +27,10 @@ public struct PruneSettings: Codable, Sendable, Equatable {
     public var dsnotCycles = 50
     public var dsnotThreshold = 0.1
     public var dsnotSkip: DSnoTSkip = .mlp
+    /// DSnoT: stop a row where a swap would flip the sign of its error (nil: no, as the reference
+    /// runs), and the power of the variance in the regrowth rank (nil: 1).
+    public var dsnotSameSign: Bool?
+    public var dsnotVariancePower: Double?
     /// Evolutionary mask search: the method it starts from, generations, seed, flip rate f₀, its
     /// per-generation decay and floor.
     public var esInitial = EvolutionarySearchSettings().initial
@@ -93,6 +97,8 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         c.dsnot.maxCycles = dsnotCycles
         c.dsnot.updateThreshold = dsnotThreshold
         c.dsnot.skip = dsnotSkip
+        c.dsnot.sameSign = dsnotSameSign ?? DSnoTSettings().sameSign
+        c.dsnot.varianceExponent = dsnotVariancePower ?? DSnoTSettings().varianceExponent
         c.es.initial = esInitial
         c.es.generations = generations
         c.es.seed = esSeed
@@ -111,6 +117,7 @@ public struct PruneSettings: Codable, Sendable, Equatable {
         case method, pattern, sparsity, group, attentionSparsity = "attn_sparsity", mlpSparsity = "mlp_sparsity"
         case matrices, layers, alpha, gblmScale = "gblm_scale",
              dsnotInitial = "dsnot_init", dsnotCycles = "dsnot_cycles", dsnotThreshold = "dsnot_threshold", dsnotSkip = "dsnot_skip",
+             dsnotSameSign = "dsnot_same_sign", dsnotVariancePower = "dsnot_variance_power",
              esInitial = "es_init", generations, esSeed = "es_seed", esRate = "es_rate", esRateDecay = "es_rate_decay", esRateFloor = "es_rate_floor", esHeldOut = "es_held_out", esModelGenerations = "es_model_generations",
              allocation, owlM = "owl_m", owlLambda = "owl_lambda",
              evopressGenerations = "evopress_generations", evopressOffspring = "evopress_offspring", evopressStep = "evopress_step",

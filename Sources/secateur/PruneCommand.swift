@@ -25,6 +25,8 @@ struct Prune: ParsableCommand {
     @Option(help: "DSnoT: swap rounds per row.") var dsnotCycles: Int = 50
     @Option(help: "DSnoT: a row stops once its expected reconstruction error is at most this.") var dsnotThreshold: Double = 0.1
     @Option(help: "DSnoT: projections left with the initial mask (none, mlp, attention).") var dsnotSkip: DSnoTSkip = .mlp
+    @Flag(help: "DSnoT: stop a row where a swap would flip the sign of its error (the reference's --without_same_sign False).") var dsnotSameSign = false
+    @Option(help: "DSnoT: power of the input variance in the regrowth rank (the reference's --pow_of_var_regrowing).") var dsnotVariancePower: Double = 1
     @Option(help: "es: the method whose mask the search starts from (wanda, ria, magnitude, entropy, random or sparsegpt).") var esInit: PruneMethod = EvolutionarySearchSettings().initial
     @Option(help: "es: generations of the (1+1) mask search per matrix.") var generations: Int = EvolutionarySearchSettings().generations
     @Option(help: "es: seed of the mutations.") var esSeed: UInt64 = EvolutionarySearchSettings().seed
@@ -92,6 +94,8 @@ struct Prune: ParsableCommand {
         s.attentionSparsity = attnSparsity; s.mlpSparsity = mlpSparsity
         s.matrices = matrices?.projections; s.layers = layers?.range; s.alpha = alpha; s.gblmScale = gblmScale
         s.dsnotInitial = dsnotInit; s.dsnotCycles = dsnotCycles; s.dsnotThreshold = dsnotThreshold; s.dsnotSkip = dsnotSkip
+        s.dsnotSameSign = dsnotSameSign ? true : nil
+        s.dsnotVariancePower = dsnotVariancePower != DSnoTSettings().varianceExponent ? dsnotVariancePower : nil
         s.esInitial = esInit; s.generations = generations; s.esSeed = esSeed
         s.esModelGenerations = esModelGenerations != 0 ? esModelGenerations : nil
         s.esRate = esRate; s.esRateDecay = esRateDecay; s.esRateFloor = esRateFloor; s.esHeldOut = esHeldOut

@@ -53,6 +53,17 @@ final class StudyConfigTests: XCTestCase {
         XCTAssertEqual(s.pattern, .nOfM(n: 4, m: 8))
     }
 
+    /// DSnoT's same-sign check and variance power reach the pruner's configuration from a study
+    /// entry; left out, they are the reference's defaults (no check, power 1).
+    func testDSnoTOptionsReachTheConfiguration() throws {
+        let c = try parse("models: [m]\npruning: [{method: dsnot, dsnot_same_sign: true, dsnot_variance_power: 0.5}, {method: dsnot}]")
+        guard case .unstructured(let s) = c.cells[1].pruning, case .unstructured(let d) = c.cells[2].pruning else { return XCTFail() }
+        XCTAssertTrue(s.configuration.dsnot.sameSign)
+        XCTAssertEqual(s.configuration.dsnot.varianceExponent, 0.5)
+        XCTAssertEqual(d.configuration.dsnot, DSnoTSettings())
+        XCTAssertNotEqual(try c.cells[1].key(modelSHA256: "0"), try c.cells[2].key(modelSHA256: "0"))
+    }
+
     /// `l0_target` (L0 to a shape) reaches the cell's settings, names the cell, and a bad shape is
     /// an error with the file's position.
     func testL0TargetShapeEntries() throws {

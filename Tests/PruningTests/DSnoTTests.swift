@@ -76,6 +76,29 @@ final class DSnoTTests: XCTestCase {
                                     variance: [Double](repeating: 1, count: 6), settings: s), 0)
     }
 
+    /// The same row with the reference's two other options. Same sign (`--without_same_sign False`):
+    /// the first swap would take ε from −2 to +2, so the row stops before it. Variance power 1 with
+    /// column 5's variance 4: the regrowth ranks d/Var are −1 (column 1) and −0.5 (column 5), so
+    /// column 1 is regrown where power 0 (plain d: −1 against −2) regrows column 5.
+    func testSameSignAndVariancePowerByHand() {
+        let w: [Float] = [3, -1, 2, -4, 1, -2]
+        let wanda: [Float] = [3, 0.5, 2.5, 4, 1, 1.5]
+        let sums = [Double](repeating: 1, count: 6)
+        var s = DSnoTSettings(); s.maxCycles = 2; s.updateThreshold = 0; s.skip = .none; s.sameSign = true
+        var mask = [false, true, false, false, true, true]
+        XCTAssertEqual(DSnoT.refine(mask: &mask, weight: w, rows: 1, cols: 6, wanda: wanda, columnSum: sums,
+                                    variance: [Double](repeating: 1, count: 6), settings: s), 0)
+        XCTAssertEqual(mask, [false, true, false, false, true, true])
+        s.sameSign = false; s.maxCycles = 1
+        let variance: [Double] = [1, 1, 1, 1, 1, 4]
+        for (power, expected) in [(1.0, [false, false, true, false, true, true]), (0.0, [false, true, true, false, true, false])] {
+            s.varianceExponent = power
+            mask = [false, true, false, false, true, true]
+            DSnoT.refine(mask: &mask, weight: w, rows: 1, cols: 6, wanda: wanda, columnSum: sums, variance: variance, settings: s)
+            XCTAssertEqual(mask, expected, "power \(power)")
+        }
+    }
+
     func testSettingsDSnoTRefuses() {
         var c = PruneConfiguration(method: .dsnot, pattern: .nOfM(n: 2, m: 4), sparsity: 0.5)
         XCTAssertThrowsError(try c.validate(layerCount: 2))
