@@ -127,10 +127,12 @@ extension MemoryPlan {
             plan.add("SparseGPT's dampened Hessian, inverse and factor", 3 * maxIn * maxIn * f)
         }
         if settings.allocation == .evopress {
-            // `AllocationSearch`: every pruned matrix's dense copy and scores, and one window's logits.
+            // `AllocationSearch`: every pruned matrix's dense copy and scores, and the packed forward of
+            // the held-out windows (`meanNextTokenLoss`: the head's logits 128 rows at a time).
             let prunable = s.parameters.filter { if case .projection = $0.role { return true } else { return false } }.map(\.count).reduce(0, +)
             plan.add("allocation search (dense copies and scores of the pruned matrices)", 2 * prunable * f)
-            plan.add("allocation search's logits of one window", settings.seqlen * s.vocabSize * f)
+            plan.add("allocation search's forward of the held-out windows",
+                     forwardBytes(s, rows: settings.evopressWindows * settings.seqlen) + 128 * s.vocabSize * f)
         }
         if settings.method == .es {
             // `EvolutionaryMaskSearch`: the Hessians as SparseGPT holds them (and SparseGPT's own

@@ -89,7 +89,11 @@ public struct PruneRun {
                     report(.note(String(format: "whole-model search: generation %d/%d, calibration loss %.4f (%.0f s)", done, total, loss,
                                         Date().timeIntervalSince(pruneStart))))
                 }
-                defer { pruner.progress = nil; pruner.searchProgress = nil }   // the closures must not outlive this call
+                pruner.allocationProgress = { done, total, loss in
+                    report(.note(String(format: "allocation search: generation %d/%d, held-out loss %.4f (%.0f s)", done, total, loss,
+                                        Date().timeIntervalSince(pruneStart))))
+                }
+                defer { pruner.progress = nil; pruner.searchProgress = nil; pruner.allocationProgress = nil }   // the closures must not outlive this call
                 return try pruner.run(calibration: calibration)
             }
         }

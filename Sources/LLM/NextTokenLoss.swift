@@ -36,4 +36,24 @@ extension LanguageModel {
         }
         return nll
     }
+
+    /// Mean next-token loss over the windows (every target of every window weighs the same, as
+    /// Hugging Face's `model(tokens, labels=tokens).loss` for one window), all of them in one packed
+    /// forward (each window its own attention segment, positions restarting), so every projection
+    /// is one large product; the head's logits are formed 128 rows at a time (`nextTokenNLL`).
+    public func meanNextTokenLoss(windows: [[Int32]]) throws -> Double {
+        var tokens: [Int32] = [], segments: [AttentionSegment] = [], targets: [Int32] = []
+        for w in windows where !w.isEmpty {
+            segments.append(AttentionSegment(start: tokens.count, count: w.count))
+            tokens += w
+            targets += Array(w.dropFirst()) + [-1]
+        }
+        guard !tokens.isEmpty else { return 0 }
+        var hidden = try embed(packed: tokens, segments: segments)
+        runLayers(packed: &hidden, segments: segments)
+        let nll = nextTokenNLL(hidden: hidden, targets: targets)
+        var total = 0.0, count = 0
+        for (t, v) in zip(targets, nll) where t >= 0 { total += Double(v); count += 1 }
+        return total / Double(max(1, count))
+    }
 }

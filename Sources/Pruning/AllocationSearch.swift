@@ -83,10 +83,10 @@ public enum AllocationSearch {
     }
 
     /// Searches levels for `layers`; `fitness` is handed a layer → sparsity allocation.
-    /// `afterGeneration` sees (generation, levels by layer) after each generation.
+    /// `afterGeneration` sees (generation, the parent's fitness, levels by layer) after each generation.
     public static func search(layers: [Int], sparsity: Double, settings: AllocationSearchSettings,
                               fitness: ([Int: Double]) throws -> Double,
-                              afterGeneration: ((Int, [Int: Int]) -> Void)? = nil) throws -> Outcome {
+                              afterGeneration: ((Int, Double, [Int: Int]) -> Void)? = nil) throws -> Outcome {
         try settings.validate(sparsity: sparsity)
         let maxLevel = Int((settings.maxDeviation / settings.step + 1e-9).rounded(.down))
         func allocation(_ k: [Int]) -> [Int: Double] {
@@ -112,32 +112,8 @@ public enum AllocationSearch {
             }
             if let c = champion, c.fitness <= best { parent = c.levels; best = c.fitness }
             history.append(best)
-            afterGeneration?(g + 1, Dictionary(uniqueKeysWithValues: zip(layers, parent)))
+            afterGeneration?(g + 1, best, Dictionary(uniqueKeysWithValues: zip(layers, parent)))
         }
         return Outcome(allocation: allocation(parent), fitness: history)
-    }
-}
-
-import LLM
-
-extension AllocationSearch {
-    /// Mean next-token cross-entropy of one window (Hugging Face's `model(tokens, labels=tokens).loss`),
-    /// log-sum-exp in double.
-    public static func meanNextTokenLoss(model: LanguageModel, tokens: [Int32]) throws -> Double {
-        guard tokens.count >= 2 else { return 0 }
-        let logits = try model.logits(tokens)
-        let v = model.vocabSize
-        var total = 0.0
-        logits.withUnsafeBufferPointer { lb in
-            for t in 0..<(tokens.count - 1) {
-                let row = lb.baseAddress! + t * v
-                var m = -Float.infinity
-                for j in 0..<v { m = max(m, row[j]) }
-                var sum = 0.0
-                for j in 0..<v { sum += Foundation.exp(Double(row[j] - m)) }
-                total += Double(m) + Foundation.log(sum) - Double(row[Int(tokens[t + 1])])
-            }
-        }
-        return total / Double(tokens.count - 1)
     }
 }

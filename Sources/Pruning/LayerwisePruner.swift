@@ -56,6 +56,9 @@ public final class LayerwisePruner {
     /// Called after each generation of the whole-model mask search with (generations done, total,
     /// the search windows' loss).
     public var searchProgress: ((Int, Int, Double) -> Void)?
+    /// Called after each generation of the allocation search (`--allocation evopress`) with
+    /// (generations done, generations, the held-out loss of the allocation kept).
+    public var allocationProgress: ((Int, Int, Double) -> Void)?
     /// Streaming: the blocks live in their checkpoint and are loaded one at a time; each is
     /// released once final (after `layerFinished`). Global and OWL pruning need every block at
     /// once and are refused.
@@ -552,11 +555,10 @@ public final class LayerwisePruner {
                 }
                 applied[i] = s
             }
-            var total = 0.0
-            for w in heldOut { total += try AllocationSearch.meanNextTokenLoss(model: model, tokens: w) }
-            return total / Double(heldOut.count)
+            return try model.meanNextTokenLoss(windows: heldOut)
         }
-        let outcome = try AllocationSearch.search(layers: layers, sparsity: configuration.sparsity, settings: settings, fitness: fitness)
+        let outcome = try AllocationSearch.search(layers: layers, sparsity: configuration.sparsity, settings: settings,
+                                                  fitness: fitness) { done, loss, _ in self.allocationProgress?(done, settings.generations, loss) }
         for i in layers {
             for p in configuration.matrices {
                 var lin = model.linear(p, layer: i)

@@ -14,14 +14,16 @@ final class AllocationSearchTests: XCTestCase {
     func testTotalStaysExactAndFitnessNeverRises() throws {
         var s = AllocationSearchSettings()
         s.generations = 60; s.offspring = 3; s.seed = 5
-        var generations = 0
-        let out = try AllocationSearch.search(layers: Array(0..<5), sparsity: 0.5, settings: s, fitness: toy) { _, levels in
+        var generations = 0, reported: [Double] = []
+        let out = try AllocationSearch.search(layers: Array(0..<5), sparsity: 0.5, settings: s, fitness: toy) { _, fitness, levels in
             generations += 1
+            reported.append(fitness)
             XCTAssertEqual(levels.values.reduce(0, +), 0, "levels must sum to 0 so the mean sparsity stays 0.5")
             XCTAssertTrue(levels.values.allSatisfy { abs(Double($0) * s.step) <= s.maxDeviation + 1e-12 })
         }
         XCTAssertEqual(generations, 60)
         XCTAssertEqual(out.fitness.count, 61)
+        XCTAssertEqual(reported, Array(out.fitness.dropFirst()), "each generation reports the fitness it keeps")
         for (a, b) in zip(out.fitness, out.fitness.dropFirst()) { XCTAssertLessThanOrEqual(b, a) }
         XCTAssertEqual(out.allocation.values.reduce(0, +) / 5, 0.5, accuracy: 1e-12)
         XCTAssertLessThan(out.fitness.last!, 0.2 * out.fitness[0])

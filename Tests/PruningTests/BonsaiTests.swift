@@ -62,7 +62,7 @@ final class BonsaiTests: XCTestCase {
     /// The sub-models' loss comes from one packed forward of all windows: the same as window by window.
     func testPackedLossEqualsTheWindowByWindowLoss() throws {
         let m = try model()
-        let packed = try Bonsai.packedMeanLoss(m, windows: calibration)
+        let packed = try m.meanNextTokenLoss(windows: calibration)
         let separate = try LayerRemovalLoss.meanLoss(model: m, windows: calibration, skipping: nil)
         XCTAssertEqual(packed, separate, accuracy: 1e-5 * abs(separate))
     }

@@ -73,7 +73,7 @@ public enum Bonsai {
                 }
             }
             current = try StructuralShrink.apply(step, to: current)
-            summary.perplexityAfterRound.append(exp(try packedMeanLoss(current, windows: windows)))
+            summary.perplexityAfterRound.append(exp(try current.meanNextTokenLoss(windows: windows)))
             progress?(r, rounds)
         }
         return (plan, current, summary)
@@ -126,7 +126,7 @@ public enum Bonsai {
                     model.setLinear(zeroingInputs(of: original[k], units: gone, model: model, module: m.attention, layer: m.layer),
                                     m.attention ? .o : .down, layer: m.layer)
                 }
-                let loss = try packedMeanLoss(model, windows: windows)
+                let loss = try model.meanNextTokenLoss(windows: windows)
                 guard !loss.isNaN else {
                     throw PruningError.numerical("bonsai round \(round), sub-model \(2 * pair + (complement ? 1 : 0)): the calibration loss is NaN")
                 }
@@ -189,23 +189,6 @@ public enum Bonsai {
         }
         let scale = 1 / Double(max(tokens, 1))
         return (attention.map { $0.map { $0 * scale } }, mlp.map { $0.map { $0 * scale } })
-    }
-
-    /// Mean next-token loss over the windows, all of them in one packed forward (each window its
-    /// own attention segment, positions restarting), so every projection is one large product.
-    static func packedMeanLoss(_ model: LanguageModel, windows: [[Int32]]) throws -> Double {
-        var tokens: [Int32] = [], segments: [AttentionSegment] = [], targets: [Int32] = []
-        for w in windows {
-            segments.append(AttentionSegment(start: tokens.count, count: w.count))
-            tokens += w
-            targets += Array(w.dropFirst()) + [-1]
-        }
-        var hidden = try model.embed(packed: tokens, segments: segments)
-        model.runLayers(packed: &hidden, segments: segments)
-        let nll = model.nextTokenNLL(hidden: hidden, targets: targets)
-        var total = 0.0, count = 0
-        for (t, v) in zip(targets, nll) where t >= 0 { total += Double(v); count += 1 }
-        return total / Double(max(1, count))
     }
 
     /// `count` distinct indices drawn with probability ∝ `weights` without replacement
