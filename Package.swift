@@ -39,9 +39,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "DecodeKernels", cSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "Compute",
-                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux])), "DecodeKernels",
+                dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                               .target(name: "CMalloc", condition: .when(platforms: [.linux])), "DecodeKernels",
                                .product(name: "Atomics", package: "swift-atomics")],
                 swiftSettings: optimized),
         .target(name: "ModelIO", dependencies: ["Compute"], swiftSettings: optimized),

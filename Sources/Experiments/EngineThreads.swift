@@ -5,7 +5,9 @@ import Compute
 /// (a study running cells in one process) does not inherit the last run's setting.
 /// `Parallelism.threads` itself is still a process-wide variable in Compute: two runs on
 /// different threads at once in one process would see each other's count.
+/// It also turns on `HeapReuse`, which every engine run wants (freed step buffers reused).
 public func withEngineThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
+    HeapReuse.enable()
     let previous = Parallelism.threads
     Parallelism.setThreads(threads)
     defer { Parallelism.setThreads(previous) }

@@ -74,6 +74,33 @@ final class LoRADropoutTests: XCTestCase {
         a.dropoutSeed = 6
         XCTAssertNotEqual(a.dropoutScales(rows: 400), scales)
     }
+
+    /// The eight-lane `applyMask` against the rule written element by element, on a length
+    /// that ends inside a word (3 full words + 8 elements), both to set and to add.
+    func testApplyMaskFollowsTheBitsElementByElement() {
+        var a = LoRAAdapter(rank: 1, alpha: 1, inFeatures: 200, outFeatures: 1, a: [Float](repeating: 0, count: 200),
+                            b: [0], dropout: 0.05)
+        a.dropoutSeed = 9
+        let bits = a.keptBits(rows: 1), n = 200, scale: Float = 1 / 0.95
+        XCTAssertEqual(bits.count, 4)
+        XCTAssertEqual(bits[3] >> 8, 0, "bits past the end are cleared")
+        var rng = SeededRNG(seed: 1)
+        let v = (0..<n).map { _ in rng.nextGaussian() }, base = (0..<n).map { _ in rng.nextGaussian() }
+        var set = [Float](repeating: .nan, count: n), added = base
+        v.withUnsafeBufferPointer { vb in
+            LoRAAdapter.applyMask(vb.baseAddress!, bits, scale: scale, count: n, into: &set, add: false)
+            LoRAAdapter.applyMask(vb.baseAddress!, bits, scale: scale, count: n, into: &added, add: true)
+        }
+        var dropped = 0
+        for i in 0..<n {
+            let kept = bits[i / 64] >> UInt64(i % 64) & 1 == 1
+            if !kept { dropped += 1 }
+            XCTAssertEqual(set[i], kept ? v[i] * scale : 0, "set \(i)")
+            XCTAssertEqual(added[i], base[i] + (kept ? v[i] * scale : 0), "add \(i)")
+        }
+        XCTAssertGreaterThan(dropped, 0)
+        XCTAssertLessThan(dropped, 40)
+    }
 }
 
 extension LoRAAdapter {
