@@ -15,8 +15,10 @@ import CMalloc
 /// returns each layer's memory. What stays is the heap's high-water mark, which the peak RSS
 /// already counted.
 public enum HeapReuse {
-    /// Applies the setting once per process; later calls do nothing. No-op off glibc.
-    public static func enable() { _ = applied }
+    /// Applies the setting once per process (later calls do nothing) and says whether glibc
+    /// took both values; false off glibc.
+    @discardableResult
+    public static func enable() -> Bool { applied }
 
     private static let applied: Bool = {
         #if canImport(CMalloc)
