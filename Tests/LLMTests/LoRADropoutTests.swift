@@ -75,6 +75,26 @@ final class LoRADropoutTests: XCTestCase {
         XCTAssertNotEqual(a.dropoutScales(rows: 400), scales)
     }
 
+    /// `keptBits` against its documented rule, element by element: element i is kept when the
+    /// (i mod 4)-th 16-bit quarter (low first) of hash64(seed, i / 4) is below round((1 − p)·2¹⁶);
+    /// the length ends inside a word and inside a group of four.
+    func testKeptBitsFollowTheHashQuarters() {
+        for p: Float in [0.05, 0.5, 0.9] {
+            var a = LoRAAdapter(rank: 1, alpha: 1, inFeatures: 131, outFeatures: 1, a: [Float](repeating: 0, count: 131),
+                                b: [0], dropout: p)
+            a.dropoutSeed = 0xDEAD_BEEF
+            let rows = 3, n = rows * 131, bits = a.keptBits(rows: rows)
+            let threshold = UInt64((Double(1 - p) * 65536).rounded())
+            XCTAssertEqual(bits.count, (n + 63) / 64)
+            for i in 0..<(bits.count * 64) {
+                let bit = bits[i / 64] >> UInt64(i % 64) & 1
+                if i >= n { XCTAssertEqual(bit, 0, "bit \(i) past the end"); continue }
+                let quarter = LoRAAdapter.hash64(0xDEAD_BEEF, i / 4) >> UInt64(16 * (i % 4)) & 0xFFFF
+                XCTAssertEqual(bit, quarter < threshold ? 1 : 0, "p \(p), element \(i)")
+            }
+        }
+    }
+
     /// The eight-lane `applyMask` against the rule written element by element, on a length
     /// that ends inside a word (3 full words + 8 elements), both to set and to add.
     func testApplyMaskFollowsTheBitsElementByElement() {

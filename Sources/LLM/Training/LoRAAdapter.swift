@@ -46,8 +46,7 @@ public struct LoRAAdapter: Sendable, Equatable {
     /// is within 2⁻¹⁷ of 1 − p (p = 0.05 keeps 62259/65536 = 0.949997); the scale stays 1/(1 − p).
     func keptBits(rows: Int) -> [UInt64] {
         let n = rows * inFeatures, seed = dropoutSeed ?? 0
-        let threshold = UInt16(clamping: Int((Double(1 - dropout) * 65536).rounded()))
-        let limit = SIMD4<UInt16>(repeating: threshold), lane = SIMD4<UInt16>(1, 2, 4, 8)
+        let threshold = UInt64(min(65536, max(0, (Double(1 - dropout) * 65536).rounded())))
         var bits = [UInt64](repeating: 0, count: (n + 63) / 64)
         bits.withUnsafeMutableBufferPointer { bb in
             let words = bb.baseAddress!
@@ -55,9 +54,13 @@ public struct LoRAAdapter: Sendable, Equatable {
                 for w in w0..<w1 {
                     var word: UInt64 = 0
                     for quad in 0..<16 {
-                        let quarters = unsafeBitCast(Self.hash64(seed, w * 16 + quad), to: SIMD4<UInt16>.self)
-                        let kept = SIMD4<UInt16>(repeating: 0).replacing(with: lane, where: quarters .< limit)
-                        word |= UInt64(kept.wrappedSum()) << UInt64(4 * quad)
+                        let h = Self.hash64(seed, w * 16 + quad)
+                        // quarter − threshold wraps below zero exactly when the quarter is below it: the
+                        // top bit is the kept bit (integer arithmetic; a SIMD select lowers lane by lane).
+                        for q in 0..<4 {
+                            let kept = (((h >> UInt64(16 * q)) & 0xFFFF) &- threshold) >> 63
+                            word |= kept << UInt64(4 * quad + q)
+                        }
                     }
                     words[w] = word
                 }
