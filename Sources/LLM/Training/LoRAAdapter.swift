@@ -57,10 +57,12 @@ public struct LoRAAdapter: Sendable, Equatable {
                         let h = Self.hash64(seed, w * 16 + quad)
                         // quarter − threshold wraps below zero exactly when the quarter is below it: the
                         // top bit is the kept bit (integer arithmetic; a SIMD select lowers lane by lane).
-                        for q in 0..<4 {
-                            let kept = (((h >> UInt64(16 * q)) & 0xFFFF) &- threshold) >> 63
-                            word |= kept << UInt64(4 * quad + q)
-                        }
+                        // Masking shifts (&>>, &<<): Swift's >> and << check the amount at run time.
+                        let at = UInt64(4 * quad)
+                        word |= (((h & 0xFFFF) &- threshold) &>> 63) &<< at
+                        word |= (((h &>> 16 & 0xFFFF) &- threshold) &>> 63) &<< (at + 1)
+                        word |= (((h &>> 32 & 0xFFFF) &- threshold) &>> 63) &<< (at + 2)
+                        word |= (((h &>> 48) &- threshold) &>> 63) &<< (at + 3)
                     }
                     words[w] = word
                 }
